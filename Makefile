@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# xenstub: make builds, make test runs every test, make bench measures.
+# Variables: CC, CFLAGS, WARN, O (build folder), SAN=1 (ASan+UBSan).
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN ?= -Wall -Wextra -Werror
+STD := -std=gnu11
+O ?= build
+PYTHON ?= python3
+
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS) -I. -D_GNU_SOURCE -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+# The engine: everything below the protocol, one library.
+ENGINE_SRCS := \
+	arch/x86/regs.c arch/x86/paging.c \
+	stub/log.c stub/strbuf.c stub/vmem.c stub/target.c \
+	stub/dump.c stub/dump-qemu.c stub/dump-xen.c stub/target-core.c \
+	stub/session.c stub/run.c stub/monitor.c \
+	os-awareness/os.c
+
+# The GDB protocol front end.
+FRONT_SRCS := stub/rsp.c stub/server.c stub/gdb-query.c stub/gdb-data.c \
+	stub/gdb-run.c
+
+PROG_SRCS := stub/main.c stub/targets-dump.c
+PROG_LIBS :=
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
+
+ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(O)/%.o)
+FRONT_OBJS := $(FRONT_SRCS:%.c=$(O)/%.o)
+PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
+
+.PHONY: all test unit-test e2e-test bench clean distclean fixtures demo
+
+all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/libxenstub.a: $(ENGINE_OBJS) $(FRONT_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/xenstub: $(PROG_OBJS) $(O)/libxenstub.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(PROG_OBJS) $(O)/libxenstub.a $(PROG_LIBS)
+
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/stub/targets-dump.o $(O)/libxenstub.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+
+unit-test: $(UNIT_TESTS:%=$(O)/tests/unit/%)
+	@fail=0; for t in $^; do \
+		echo "== $$t"; $$t || fail=1; \
+	done; exit $$fail
+
+e2e-test: $(O)/xenstub
+	$(PYTHON) tests/e2e/run.py --build $(O)
+
+test: all
+	$(MAKE) unit-test
+	$(MAKE) e2e-test
+
+bench: all
+	$(PYTHON) tests/bench/run.py --build $(O)
+
+clean:
+	rm -rf $(O)
+
+distclean: clean
+	rm -rf .cache
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * xenstub's command line, transports (TCP, unix socket, stdio), signal
+ * handling and the single-threaded event loop that joins gdb's connection
+ * to the session. Every way out goes through session_close(), which
+ * leaves the guest as found.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "arch/x86/paging.h"
+#include "stub/log.h"
+#include "stub/server.h"
+#include "stub/session.h"
+#include "stub/target.h"
+#include "stub/version.h"
+
+struct options {
+	const char *comm;
+	const char *target;
+	bool once;
+	bool once_set;
+	struct target_params tp;
+	struct session_opts so;
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+"Usage: xenstub [OPTIONS] COMM TARGET\n"
+"Serve a Xen guest or a guest memory dump to gdb over the GDB remote protocol.\n"
+"\n"
+"COMM, where gdb connects:\n"
+"  HOST:PORT          listen on HOST (a name or an address) and PORT\n"
+"  :PORT, PORT        listen on 127.0.0.1:PORT (0 picks a free port)\n"
+"  unix:PATH          listen on a unix socket\n"
+"  -                  talk over stdin/stdout: gdb -ex 'target remote | xenstub - TARGET'\n"
+"\n"
+"TARGET, what is debugged:\n");
+	for (i = 0; target_types[i]; i++)
+		fprintf(f, "  %s\n", target_types[i]->help);
+	fprintf(f,
+"\n"
+"Options:\n"
+"  --once             exit when gdb disconnects (the default for stdio)\n"
+"  --read-only        refuse writes to guest memory and registers\n"
+"  --vcpu N           report the first stop on vCPU N (default 0)\n"
+"  --os=auto|linux|windows|none\n"
+"                     OS-awareness: guest tasks as threads (default auto)\n"
+"  --symbols FILE     a System.map for the guest kernel\n"
+"  --profile FILE     a Volatility 3 symbol table (ISF JSON, .json or .json.xz)\n"
+"  --profile-dir DIR  a folder of symbol tables laid out as Volatility 3 does\n"
+"  --cr3 VALUE        raw images: the vCPU's page-table root\n"
+"  --paging 32|pae|4|5|none\n"
+"                     raw images: the paging mode (default 4 with --cr3)\n"
+"  --bits 32|64       raw images: the register layout gdb gets\n"
+"  --cache-frames N   guest frames kept mapped (default 4096)\n"
+"  -v, --verbose      say more (repeat for debug output)\n"
+"  --debug            debug output, every packet in and out, on stderr\n"
+"  --log=CATS         restrict debug output to categories:\n"
+"                     main,rsp,target,mem,trap,os,session (or all)\n"
+"  --help             this text\n"
+"  --version          the version\n"
+"\n"
+"Examples:\n"
+"  gdb -ex 'target remote | xenstub - core:guest.elf'\n"
+"  xenstub :1234 xen:web01      then in gdb: target remote :1234\n");
+}
+
+enum {
+	OPT_ONCE = 256, OPT_READ_ONLY, OPT_OS, OPT_SYMBOLS, OPT_PROFILE,
+	OPT_PROFILE_DIR, OPT_CR3, OPT_PAGING, OPT_BITS, OPT_DEBUG, OPT_LOG,
+	OPT_VERSION, OPT_VCPU, OPT_CACHE,
+};
+
+static int parse_number(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return (errno || end == s || *end) ? -1 : 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "os", required_argument, NULL, OPT_OS },
+		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "profile-dir", required_argument, NULL, OPT_PROFILE_DIR },
+		{ "cr3", required_argument, NULL, OPT_CR3 },
+		{ "paging", required_argument, NULL, OPT_PAGING },
+		{ "bits", required_argument, NULL, OPT_BITS },
+		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		{ "cache-frames", required_argument, NULL, OPT_CACHE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, verbose = 0;
+	uint64_t v;
+	unsigned mask;
+
+	o->tp.paging = -1;
+	o->so.os = "auto";
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ONCE: o->once = true; o->once_set = true; break;
+		case OPT_READ_ONLY:
+			o->tp.read_only = true;
+			o->so.read_only = true;
+			break;
+		case OPT_OS:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "linux") &&
+			    strcmp(optarg, "windows") && strcmp(optarg, "none")) {
+				fprintf(stderr, "xenstub: --os: '%s' is not one of auto, linux, windows, none\n",
+					optarg);
+				return -1;
+			}
+			o->so.os = optarg;
+			break;
+		case OPT_SYMBOLS: o->so.symbols_path = optarg; break;
+		case OPT_PROFILE: o->so.profile_path = optarg; break;
+		case OPT_PROFILE_DIR: o->so.profile_dir = optarg; break;
+		case OPT_CR3:
+			if (parse_number(optarg, &v)) {
+				fprintf(stderr, "xenstub: --cr3: '%s' is not a number\n", optarg);
+				return -1;
+			}
+			o->tp.cr3 = v;
+			o->tp.have_cr3 = true;
+			break;
+		case OPT_PAGING:
+			o->tp.paging = x86_paging_mode_parse(optarg);
+			if (o->tp.paging < 0) {
+				fprintf(stderr, "xenstub: --paging: '%s' is not one of 32, pae, 4, 5, none\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_BITS:
+			if (strcmp(optarg, "32") && strcmp(optarg, "64")) {
+				fprintf(stderr, "xenstub: --bits: '%s' is not 32 or 64\n", optarg);
+				return -1;
+			}
+			o->tp.raw_bits = (unsigned)atoi(optarg);
+			break;
+		case OPT_VCPU:
+			if (parse_number(optarg, &v) || v > 4095) {
+				fprintf(stderr, "xenstub: --vcpu: '%s' is not a vCPU number\n", optarg);
+				return -1;
+			}
+			o->tp.attach_vcpu = (unsigned)v;
+			o->so.attach_vcpu = (unsigned)v;
+			break;
+		case OPT_CACHE:
+			if (parse_number(optarg, &v) || v < 16 || v > (1u << 24)) {
+				fprintf(stderr, "xenstub: --cache-frames: '%s' is not a number from 16 to 16777216\n",
+					optarg);
+				return -1;
+			}
+			o->so.cache_frames = (unsigned)v;
+			break;
+		case 'v': verbose++; break;
+		case OPT_DEBUG: verbose = 2; break;
+		case OPT_LOG:
+			if (log_parse_categories(optarg, &mask)) {
+				fprintf(stderr, "xenstub: --log: unknown category in '%s'\n", optarg);
+				return -1;
+			}
+			log_set_categories(mask);
+			if (verbose < 2)
+				verbose = 2;
+			break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_VERSION:
+			printf("xenstub %s\n", XENSTUB_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'xenstub --help'.\n");
+			return -1;
+		}
+	}
+	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose == 1 ? LOG_INFO : LOG_WARN);
+	if (argc - optind != 2) {
+		fprintf(stderr, "xenstub: %s\nUsage: xenstub [OPTIONS] COMM TARGET\nTry 'xenstub --help'.\n",
+			argc - optind < 2 ? "COMM and TARGET are required" :
+					    "too many arguments");
+		return -1;
+	}
+	o->comm = argv[optind];
+	o->target = argv[optind + 1];
+	if (!strcmp(o->comm, "-") && !o->once_set)
+		o->once = true;
+	return 0;
+}
+
+/* ---- transports ---- */
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "xenstub: unix:%s: path too long\n", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 1) < 0)
+		goto fail;
+	fprintf(stderr, "Listening on unix socket %s\n", path);
+	return fd;
+fail:
+	fprintf(stderr, "xenstub: unix:%s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int listen_tcp(const char *comm)
+{
+	char host[256] = "127.0.0.1";
+	const char *port = comm, *colon = strrchr(comm, ':');
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE };
+	struct addrinfo *res = NULL, *ai;
+	int fd = -1, one = 1, rc;
+
+	if (colon) {
+		size_t n = (size_t)(colon - comm);
+
+		if (n >= sizeof(host)) {
+			fprintf(stderr, "xenstub: %s: host name too long\n", comm);
+			return -1;
+		}
+		if (n) {
+			memcpy(host, comm, n);
+			host[n] = 0;
+			/* [v6addr]:port */
+			if (host[0] == '[' && host[n - 1] == ']') {
+				memmove(host, host + 1, n - 2);
+				host[n - 2] = 0;
+			}
+		}
+		port = colon + 1;
+	}
+	if (!*port || strspn(port, "0123456789") != strlen(port)) {
+		fprintf(stderr, "xenstub: '%s' is not HOST:PORT, :PORT, unix:PATH or -\n", comm);
+		return -1;
+	}
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc) {
+		fprintf(stderr, "xenstub: %s: %s\n", host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 1))
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "xenstub: cannot listen on %s:%s: %s\n", host, port,
+			strerror(errno));
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char h[128] = "?", p[16] = "?";
+
+		getsockname(fd, (struct sockaddr *)&ss, &sl);
+		getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p,
+			    sizeof(p), NI_NUMERICHOST | NI_NUMERICSERV);
+		/* the same line gdbserver prints; scripts may read the port */
+		fprintf(stderr, "Listening on port %s (%s)\n", p, h);
+	}
+	return fd;
+}
+
+/* ---- the event loop ---- */
+
+enum loop_end { LOOP_NEXT, LOOP_QUIT };
+
+static int signal_fd;
+static int last_signal;
+
+static enum loop_end serve(struct session *s, int in, int out)
+{
+	struct server sv;
+	enum loop_end end = LOOP_NEXT;
+	char buf[65536];
+
+	server_init(&sv, s, out);
+	for (;;) {
+		struct pollfd pfd[3];
+		int nfds = 0, evfd = -1, timeout = -1, rc;
+
+		pfd[nfds++] = (struct pollfd){ in, POLLIN, 0 };
+		pfd[nfds++] = (struct pollfd){ signal_fd, POLLIN, 0 };
+		if (sv.waiting) {
+			evfd = session_event_fd(s);
+			if (evfd >= 0)
+				pfd[nfds++] = (struct pollfd){ evfd, POLLIN, 0 };
+			/* some guests change state without an event
+			 * (shutdown): look now and then */
+			timeout = 200;
+		}
+		rc = poll(pfd, (nfds_t)nfds, timeout);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err(LC_MAIN, "poll: %s", strerror(errno));
+			end = LOOP_QUIT;
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+				last_signal = (int)si.ssi_signo;
+				log_warn(LC_MAIN, "%s received: leaving the guest as found and exiting",
+					 strsignal(last_signal));
+				end = LOOP_QUIT;
+				break;
+			}
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(in, buf, sizeof(buf));
+
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				log_info(LC_MAIN, "gdb disconnected%s",
+					 n < 0 ? "" : "");
+				break;
+			}
+			rc = server_input(&sv, buf, (size_t)n);
+			if (rc < 0) {
+				log_info(LC_MAIN, "connection lost: %s", strerror(-rc));
+				break;
+			}
+			if (sv.end != SERVER_CONTINUE)
+				break;
+		}
+		if (sv.waiting) {
+			rc = server_poll_guest(&sv);
+			if (rc < 0)
+				log_warn(LC_SESSION, "guest events: %s", strerror(-rc));
+			if (sv.end != SERVER_CONTINUE)
+				break;
+		}
+	}
+	if (sv.end == SERVER_GUEST_GONE)
+		end = LOOP_QUIT;
+	server_release(&sv);
+	return end;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct target *t = NULL;
+	struct session *s = NULL;
+	sigset_t mask;
+	char *msg = NULL;
+	int lfd = -1, rc, status = 0;
+
+	memset(&o, 0, sizeof(o));
+	if (parse_options(argc, argv, &o))
+		return 2;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (signal_fd < 0) {
+		fprintf(stderr, "xenstub: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+
+	rc = target_open(o.target, &o.tp, &t, &msg);
+	if (rc < 0) {
+		fprintf(stderr, "xenstub: %s\n", msg ? msg : strerror(-rc));
+		free(msg);
+		return 1;
+	}
+	rc = session_open(t, &o.so, &s, &msg);
+	if (rc < 0) {
+		fprintf(stderr, "xenstub: %s\n", msg ? msg : strerror(-rc));
+		free(msg);
+		target_close(t);
+		return 1;
+	}
+
+	if (!strcmp(o.comm, "-")) {
+		serve(s, STDIN_FILENO, STDOUT_FILENO);
+		goto out;
+	}
+	if (!strncmp(o.comm, "unix:", 5))
+		lfd = listen_unix(o.comm + 5);
+	else
+		lfd = listen_tcp(o.comm);
+	if (lfd < 0) {
+		status = 1;
+		goto out;
+	}
+	for (;;) {
+		struct pollfd pfd[2] = { { lfd, POLLIN, 0 },
+					 { signal_fd, POLLIN, 0 } };
+		enum loop_end end;
+		int cfd, one = 1;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			status = 1;
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(signal_fd, &si, sizeof(si)) == sizeof(si))
+				last_signal = (int)si.ssi_signo;
+			log_warn(LC_MAIN, "%s received: leaving the guest as found and exiting",
+				 strsignal(last_signal));
+			break;
+		}
+		cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		log_info(LC_MAIN, "gdb connected");
+		rc = session_attach(s, &msg);
+		if (rc < 0) {
+			log_err(LC_MAIN, "%s", msg ? msg : strerror(-rc));
+			free(msg);
+			msg = NULL;
+			close(cfd);
+			status = 1;
+			break;
+		}
+		end = serve(s, cfd, cfd);
+		close(cfd);
+		session_detach(s);
+		if (end == LOOP_QUIT || o.once || last_signal)
+			break;
+	}
+out:
+	session_close(s);
+	if (lfd >= 0) {
+		close(lfd);
+		if (!strncmp(o.comm, "unix:", 5))
+			unlink(o.comm + 5);
+	}
+	if (last_signal)
+		status = 128 + last_signal;
+	return status;
+}

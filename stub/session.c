@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The session: thread list (vCPUs, then OS tasks), per-thread registers
+ * and address spaces, physical mode and CR3 overrides, and the entry
+ * points of run control, which live targets implement in run.c.
+ */
+#include "stub/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/paging.h"
+#include "os-awareness/os.h"
+#include "stub/log.h"
+#include "stub/session-internal.h"
+
+struct target *session_target(struct session *s) { return s->t; }
+struct vmem *session_vmem(struct session *s) { return s->mem; }
+struct os *session_os(struct session *s) { return s->os; }
+const struct x86_gdb_layout *session_layout(const struct session *s)
+{
+	return s->layout;
+}
+bool session_is_live(const struct session *s)
+{
+	return target_has(s->t, TCAP_RUN);
+}
+const char *session_os_status(const struct session *s)
+{
+	return s->os_why.buf;
+}
+
+static int env_vcpu_regs(void *ctx, unsigned vcpu, struct x86_regs *r)
+{
+	return session_vcpu_regs(ctx, vcpu, r);
+}
+
+int session_vcpu_regs(struct session *s, unsigned vcpu, struct x86_regs *r)
+{
+	int rc;
+
+	if (vcpu >= s->t->nr_vcpus)
+		return -ESRCH;
+	if (!s->vcpu_cached[vcpu]) {
+		rc = target_get_regs(s->t, vcpu, &s->vcpu_regs[vcpu]);
+		if (rc < 0)
+			return rc;
+		s->vcpu_cached[vcpu] = true;
+	}
+	*r = s->vcpu_regs[vcpu];
+	return 0;
+}
+
+void session_invalidate_regs(struct session *s)
+{
+	memset(s->vcpu_cached, 0, sizeof(bool) * s->t->nr_vcpus);
+}
+
+static void build_threads(struct session *s)
+{
+	size_t n = s->t->nr_vcpus + (s->os ? s->os->ntasks : 0), i;
+	const char **vcpu_comm = xcalloc(s->t->nr_vcpus, sizeof(char *));
+
+	free(s->threads);
+	s->threads = xcalloc(n, sizeof(*s->threads));
+	s->nthreads = n;
+	if (s->os) {
+		for (i = 0; i < s->os->ntasks; i++) {
+			const struct os_task *t = &s->os->tasks[i];
+			struct thread_info *ti = &s->threads[s->t->nr_vcpus + i];
+
+			ti->tid = t->tid;
+			ti->vcpu = t->vcpu;
+			ti->task = t;
+			snprintf(ti->name, sizeof(ti->name), "%s", t->name);
+			snprintf(ti->extra, sizeof(ti->extra),
+				 "pid %lld tid %lld \"%s\" %s%s",
+				 (long long)t->pid, (long long)t->thread_id,
+				 t->name, t->state, t->vcpu >= 0 ? "" : "");
+			if (t->vcpu >= 0) {
+				size_t l = strlen(ti->extra);
+
+				snprintf(ti->extra + l, sizeof(ti->extra) - l,
+					 " (running on vCPU %d)", t->vcpu);
+				if ((unsigned)t->vcpu < s->t->nr_vcpus)
+					vcpu_comm[t->vcpu] = t->name;
+			}
+		}
+	}
+	for (i = 0; i < s->t->nr_vcpus; i++) {
+		struct thread_info *ti = &s->threads[i];
+
+		ti->tid = i + 1;
+		ti->vcpu = (int)i;
+		if (vcpu_comm[i])
+			snprintf(ti->name, sizeof(ti->name), "vCPU %zu: %s", i,
+				 vcpu_comm[i]);
+		else
+			snprintf(ti->name, sizeof(ti->name), "vCPU %zu", i);
+		snprintf(ti->extra, sizeof(ti->extra), "%s", ti->name);
+	}
+	free(vcpu_comm);
+}
+
+int session_refresh(struct session *s)
+{
+	session_invalidate_regs(s);
+	if (s->os) {
+		int rc = s->os->ops->refresh(s->os);
+
+		if (rc < 0)
+			log_warn(LC_OS, "the %s task list could not be rebuilt: %s",
+				 s->os->ops->name, strerror(-rc));
+	}
+	build_threads(s);
+	return 0;
+}
+
+int session_open(struct target *t, const struct session_opts *o,
+		 struct session **out, char **msg)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	struct os_env env;
+	int rc;
+
+	s->t = t;
+	s->opts = *o;
+	if (!s->opts.os)
+		s->opts.os = "auto";
+	s->layout = x86_gdb_layout(t->guest_bits);
+	s->vcpu_regs = xcalloc(t->nr_vcpus, sizeof(*s->vcpu_regs));
+	s->vcpu_cached = xcalloc(t->nr_vcpus, sizeof(bool));
+	strbuf_init(&s->os_why, 0);
+	s->mem = vmem_new(t, o->cache_frames ? o->cache_frames : 4096,
+			  target_has(t, TCAP_WRITE_MEM) && !o->read_only);
+	rc = session_attach(s, msg);
+	if (rc < 0)
+		goto fail;
+
+	memset(&env, 0, sizeof(env));
+	env.mem = s->mem;
+	env.nr_vcpus = t->nr_vcpus;
+	env.guest_bits = t->guest_bits;
+	env.vcpu_regs = env_vcpu_regs;
+	env.ctx = s;
+	env.symbols_path = o->symbols_path;
+	env.profile_path = o->profile_path;
+	env.profile_dir = o->profile_dir;
+	env.live = session_is_live(s);
+	rc = os_detect(s->opts.os, &env, &s->os, &s->os_why);
+	if (rc < 0) {
+		*msg = xstrfmt("%s", s->os_why.buf);
+		goto fail;
+	}
+	if (rc == 0 && strcmp(s->opts.os, "none")) {
+		if (strcmp(s->opts.os, "auto"))
+			log_warn(LC_OS, "%s not recognised; threads are the vCPUs only:\n%s",
+				 s->opts.os, s->os_why.buf);
+		else
+			log_info(LC_OS, "no guest OS recognised; threads are the vCPUs (%s)",
+				 s->os_why.len ? s->os_why.buf : "no module matched");
+	}
+	build_threads(s);
+	*out = s;
+	return 0;
+fail:
+	session_detach(s);
+	s->t = NULL; /* the caller still owns the target on failure */
+	vmem_free(s->mem);
+	s->mem = NULL;
+	session_close(s);
+	return rc;
+}
+
+void session_detach(struct session *s)
+{
+	if (!s->attached)
+		return;
+	run_detach(s);
+	s->attached = false;
+	s->running = session_is_live(s);
+	s->cr3_override = false;
+	s->phys_mode = false;
+}
+
+int session_attach(struct session *s, char **msg)
+{
+	int rc;
+
+	if (s->attached)
+		return 0;
+	rc = run_attach(s, msg);
+	if (rc < 0)
+		return rc;
+	s->attached = true;
+	s->last_stop.kind = STOP_SIGNAL;
+	s->last_stop.signo = 5;
+	s->last_stop.reason = SR_NONE;
+	s->last_stop.tid = (s->opts.attach_vcpu < s->t->nr_vcpus ?
+			    s->opts.attach_vcpu : 0) + 1;
+	session_refresh(s);
+	return 0;
+}
+
+bool session_attached(const struct session *s) { return s->attached; }
+
+void session_close(struct session *s)
+{
+	if (!s)
+		return;
+	if (s->t)
+		session_detach(s);
+	os_free(s->os);
+	vmem_free(s->mem);
+	if (s->t)
+		target_close(s->t);
+	free(s->threads);
+	free(s->vcpu_regs);
+	free(s->vcpu_cached);
+	strbuf_release(&s->os_why);
+	run_free(s);
+	free(s);
+}
+
+size_t session_thread_count(const struct session *s) { return s->nthreads; }
+
+const struct thread_info *session_thread_at(const struct session *s, size_t i)
+{
+	return i < s->nthreads ? &s->threads[i] : NULL;
+}
+
+const struct thread_info *session_find_thread(const struct session *s,
+					      uint64_t tid)
+{
+	size_t i;
+
+	if (tid >= 1 && tid <= s->t->nr_vcpus)
+		return &s->threads[tid - 1];
+	for (i = s->t->nr_vcpus; i < s->nthreads; i++)
+		if (s->threads[i].tid == tid)
+			return &s->threads[i];
+	return NULL;
+}
+
+int session_get_regs(struct session *s, uint64_t tid, struct x86_regs *r)
+{
+	const struct thread_info *ti = session_find_thread(s, tid);
+
+	if (!ti)
+		return -ESRCH;
+	if (!ti->task || ti->vcpu >= 0)
+		return session_vcpu_regs(s, (unsigned)ti->vcpu, r);
+	memset(r, 0, sizeof(*r));
+	return s->os->ops->task_regs(s->os, ti->task, r);
+}
+
+int session_set_regs(struct session *s, uint64_t tid, const struct x86_regs *r)
+{
+	const struct thread_info *ti = session_find_thread(s, tid);
+	int rc;
+
+	if (!ti)
+		return -ESRCH;
+	if (s->opts.read_only)
+		return -EROFS;
+	if (ti->task && ti->vcpu < 0)
+		return -EOPNOTSUPP; /* a sleeping task's saved frame */
+	rc = target_set_regs(s->t, (unsigned)ti->vcpu, r);
+	if (rc < 0)
+		return rc;
+	s->vcpu_regs[ti->vcpu] = *r;
+	s->vcpu_cached[ti->vcpu] = true;
+	return 0;
+}
+
+int session_aspace(struct session *s, uint64_t tid, struct aspace *as)
+{
+	const struct thread_info *ti = session_find_thread(s, tid);
+	struct x86_regs r;
+	int rc;
+
+	memset(as, 0, sizeof(*as));
+	if (s->phys_mode) {
+		as->phys = true;
+		return 0;
+	}
+	if (!ti)
+		ti = &s->threads[0];
+	if (ti->task && ti->vcpu < 0 && !s->cr3_override) {
+		rc = s->os->ops->task_aspace(s->os, ti->task, as);
+		if (rc == 0)
+			return 0;
+		/* fall back to the first vCPU's tables */
+		ti = &s->threads[0];
+	}
+	rc = session_vcpu_regs(s, ti->vcpu >= 0 ? (unsigned)ti->vcpu : 0, &r);
+	if (rc < 0)
+		return rc;
+	if (!x86_valid(&r, XF_CR0) || !x86_valid(&r, XF_CR4)) {
+		as->phys = true; /* nothing says paging is on */
+		return 0;
+	}
+	as->mode = x86_regs_paging_mode(&r);
+	as->cr3 = s->cr3_override ? s->cr3_value : r.cr3;
+	if (s->cr3_override && as->mode == X86_PAGING_NONE)
+		as->mode = s->t->guest_bits == 64 ? X86_PAGING_4LEVEL :
+						    X86_PAGING_PAE;
+	return 0;
+}
+
+int session_read_mem(struct session *s, uint64_t tid, uint64_t addr,
+		     void *buf, size_t len, size_t *done)
+{
+	struct aspace as;
+	int rc = session_aspace(s, tid, &as);
+
+	if (done)
+		*done = 0;
+	if (rc < 0)
+		return rc;
+	rc = vmem_read(s->mem, &as, addr, buf, len, done);
+	if (rc == 0 || (done && *done))
+		run_shadow_breakpoints(s, &as, addr, buf, done ? *done : len);
+	return rc;
+}
+
+int session_write_mem(struct session *s, uint64_t tid, uint64_t addr,
+		      const void *buf, size_t len)
+{
+	struct aspace as;
+	int rc;
+
+	if (s->opts.read_only)
+		return -EROFS;
+	if (!target_has(s->t, TCAP_WRITE_MEM))
+		return -EROFS;
+	rc = session_aspace(s, tid, &as);
+	if (rc < 0)
+		return rc;
+	return run_write_mem(s, &as, addr, buf, len);
+}
+
+void session_set_phys_mode(struct session *s, bool on) { s->phys_mode = on; }
+bool session_phys_mode(const struct session *s) { return s->phys_mode; }
+
+void session_set_cr3_override(struct session *s, bool on, uint64_t cr3)
+{
+	s->cr3_override = on;
+	s->cr3_value = cr3;
+}
+
+bool session_cr3_override(const struct session *s, uint64_t *cr3)
+{
+	if (s->cr3_override && cr3)
+		*cr3 = s->cr3_value;
+	return s->cr3_override;
+}
+
+bool session_running(const struct session *s) { return s->running; }
+
+const struct stop_info *session_last_stop(const struct session *s)
+{
+	return &s->last_stop;
+}

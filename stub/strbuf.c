@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Growable byte buffers (git's strbuf idea) and allocation helpers that
+ * never return NULL.
+ */
+#include "stub/strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char strbuf_empty[1];
+
+static void die_oom(size_t n)
+{
+	fprintf(stderr, "xenstub: error: out of memory allocating %zu bytes\n",
+		n);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		die_oom(n);
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (!p)
+		die_oom(nmemb * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		die_oom(n);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		die_oom(strlen(s) + 1);
+	return p;
+}
+
+char *xstrfmt(const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	return strbuf_detach(&sb, NULL);
+}
+
+size_t st_mult(size_t a, size_t b)
+{
+	if (b && a > SIZE_MAX / b)
+		die_oom(SIZE_MAX);
+	return a * b;
+}
+
+void strbuf_init(struct strbuf *sb, size_t hint)
+{
+	sb->len = 0;
+	sb->alloc = 0;
+	sb->buf = strbuf_empty;
+	if (hint)
+		strbuf_grow(sb, hint);
+}
+
+void strbuf_release(struct strbuf *sb)
+{
+	if (sb->alloc)
+		free(sb->buf);
+	strbuf_init(sb, 0);
+}
+
+char *strbuf_detach(struct strbuf *sb, size_t *len)
+{
+	char *r;
+
+	strbuf_grow(sb, 0);
+	r = sb->buf;
+	if (len)
+		*len = sb->len;
+	strbuf_init(sb, 0);
+	return r;
+}
+
+void strbuf_grow(struct strbuf *sb, size_t extra)
+{
+	size_t need;
+
+	if (sb->len > SIZE_MAX - extra - 1)
+		die_oom(SIZE_MAX);
+	need = sb->len + extra + 1;
+	if (need <= sb->alloc)
+		return;
+	if (!sb->alloc) {
+		size_t a = need < 64 ? 64 : need;
+
+		sb->buf = xmalloc(a);
+		sb->buf[0] = 0;
+		sb->alloc = a;
+		return;
+	}
+	sb->alloc = need > sb->alloc * 3 / 2 ? need : sb->alloc * 3 / 2;
+	sb->buf = xrealloc(sb->buf, sb->alloc);
+}
+
+void strbuf_reset(struct strbuf *sb) { strbuf_setlen(sb, 0); }
+
+void strbuf_setlen(struct strbuf *sb, size_t len)
+{
+	if (!sb->alloc)
+		return; /* only len 0 is possible */
+	sb->len = len < sb->alloc ? len : sb->alloc - 1;
+	sb->buf[sb->len] = 0;
+}
+
+void strbuf_add(struct strbuf *sb, const void *data, size_t len)
+{
+	strbuf_grow(sb, len);
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = 0;
+}
+
+void strbuf_addch(struct strbuf *sb, int c)
+{
+	strbuf_grow(sb, 1);
+	sb->buf[sb->len++] = (char)c;
+	sb->buf[sb->len] = 0;
+}
+
+void strbuf_addstr(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
+
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	strbuf_grow(sb, 64);
+	va_copy(cp, ap);
+	n = vsnprintf(sb->buf + sb->len, sb->alloc - sb->len, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sb->alloc - sb->len) {
+		strbuf_grow(sb, (size_t)n);
+		vsnprintf(sb->buf + sb->len, sb->alloc - sb->len, fmt, ap);
+	}
+	sb->len += (size_t)n;
+}
+
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(sb, fmt, ap);
+	va_end(ap);
+}
+
+void strbuf_addhex(struct strbuf *sb, const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	char *o;
+	size_t i;
+
+	strbuf_grow(sb, st_mult(len, 2));
+	o = sb->buf + sb->len;
+	for (i = 0; i < len; i++) {
+		*o++ = hex[p[i] >> 4];
+		*o++ = hex[p[i] & 15];
+	}
+	sb->len += 2 * len;
+	sb->buf[sb->len] = 0;
+}
+
+void strbuf_addxml(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': strbuf_addstr(sb, "&amp;"); break;
+		case '<': strbuf_addstr(sb, "&lt;"); break;
+		case '>': strbuf_addstr(sb, "&gt;"); break;
+		case '"': strbuf_addstr(sb, "&quot;"); break;
+		case '\'': strbuf_addstr(sb, "&apos;"); break;
+		default:
+			if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
+				strbuf_addf(sb, "&#%d;", *s);
+			else
+				strbuf_addch(sb, *s);
+		}
+	}
+}

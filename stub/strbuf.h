@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Growable byte buffers and checked allocation.
+ * Invariant: `buf` is never NULL and always NUL-terminated at `len`, so a
+ * strbuf can be handed to C string functions at any time.
+ */
+#ifndef XENSTUB_STRBUF_H
+#define XENSTUB_STRBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct strbuf {
+	size_t len;
+	size_t alloc;
+	char *buf;
+};
+
+#define STRBUF_INIT { 0, 0, strbuf_empty }
+extern char strbuf_empty[];
+
+void strbuf_init(struct strbuf *sb, size_t hint);
+void strbuf_release(struct strbuf *sb);
+/* Gives the caller the buffer (malloc'd, NUL-terminated) and resets sb. */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+void strbuf_grow(struct strbuf *sb, size_t extra);
+void strbuf_reset(struct strbuf *sb);
+void strbuf_setlen(struct strbuf *sb, size_t len);
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_addch(struct strbuf *sb, int c);
+void strbuf_addstr(struct strbuf *sb, const char *s);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+/* Appends len bytes as lowercase hex digits. */
+void strbuf_addhex(struct strbuf *sb, const void *data, size_t len);
+/* Appends text XML-escaped (&, <, >, ", '). */
+void strbuf_addxml(struct strbuf *sb, const char *s);
+
+/* Allocation that never returns NULL: on exhaustion the process aborts
+ * with a message (the guest is restored by the signal path). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* A malloc'd string built from a printf format. */
+char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* nmemb * size with overflow check; aborts on overflow. */
+size_t st_mult(size_t a, size_t b);
+
+#endif
