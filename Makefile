@@ -29,7 +29,15 @@ FRONT_SRCS := stub/rsp.c stub/server.c stub/gdb-query.c stub/gdb-data.c \
 	stub/gdb-run.c
 
 PROG_SRCS := stub/main.c stub/targets-dump.c
+# libraries the engine needs (module.mk files add to these)
+ENGINE_LIBS :=
 PROG_LIBS :=
+# extra programs and their build rules come from module.mk files
+EXTRA_TARGETS :=
+TEST_DEPS :=
+
+# Each area may add sources, libraries and rules in its own module.mk.
+include $(sort $(wildcard */module.mk */*/module.mk))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 
@@ -39,7 +47,7 @@ PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
 
 .PHONY: all test unit-test e2e-test bench clean distclean fixtures demo
 
-all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%)
+all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%) $(EXTRA_TARGETS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -50,17 +58,17 @@ $(O)/libxenstub.a: $(ENGINE_OBJS) $(FRONT_OBJS)
 	$(AR) rcs $@ $^
 
 $(O)/xenstub: $(PROG_OBJS) $(O)/libxenstub.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(PROG_OBJS) $(O)/libxenstub.a $(PROG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(PROG_OBJS) $(O)/libxenstub.a $(PROG_LIBS) $(ENGINE_LIBS)
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/stub/targets-dump.o $(O)/libxenstub.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(ENGINE_LIBS)
 
 unit-test: $(UNIT_TESTS:%=$(O)/tests/unit/%)
 	@fail=0; for t in $^; do \
 		echo "== $$t"; $$t || fail=1; \
 	done; exit $$fail
 
-e2e-test: $(O)/xenstub
+e2e-test: all $(TEST_DEPS)
 	$(PYTHON) tests/e2e/run.py --build $(O)
 
 test: all
