@@ -272,6 +272,7 @@ static int cmd_stats(struct session *s, uint64_t tid, const char *args,
 		    (unsigned long long)v->frames_mapped,
 		    (unsigned long long)v->unmap_calls,
 		    (unsigned long long)v->translations);
+	run_describe_stats(s, out);
 	return 0;
 }
 

@@ -1,69 +1,856 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Run control for targets that cannot run (dumps): every request to run,
- * step or plant a breakpoint is refused with a reason. Live targets use
- * the trap engine instead (run-live.c replaces this file when linked).
+ * Run control: continue, interrupt, single-step and software-breakpoint
+ * stops of live guests over the target's monitor events, all-stop.
+ *
+ * Holding vCPUs. Xen has no toolstack call that pauses one vCPU (the
+ * gdbsx domctls are compiled out of release hypervisors), but a vCPU that
+ * raised a synchronous vm_event stays paused until it is answered. So at
+ * every stop of a multi-vCPU guest xenstub arms the monitor single-step
+ * (Intel MTF) on each vCPU that no event holds yet and lets the domain
+ * run: each such vCPU executes at most one instruction and is then held
+ * by its single-step event. A halted vCPU executes nothing; it stays
+ * armed, so if an interrupt wakes it later it is held after at most one
+ * instruction. With every vCPU held, one vCPU can be stepped or released
+ * alone, which gives gdb's scheduler-locking and breakpoint step-over
+ * without another vCPU slipping past a breakpoint. Without MTF (AMD
+ * hosts), stepping uses EFLAGS.TF and the other vCPUs cannot be held.
+ *
+ * Dumps cannot run: every request is refused with a reason.
  */
-#include <errno.h>
-#include <string.h>
+#include "stub/run.h"
 
-#include "stub/session-internal.h"
-#include "stub/strbuf.h"
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stub/log.h"
+
+#define X86_EVENTTYPE_HW_EXCEPTION 3
+#define X86_EVENTTYPE_SW_EXCEPTION 6
+#define DR6_BS (1ull << 14)
+
+/* Bounds on waits for events the guest owes us. They stop a hang; they
+ * never decide a result on their own. */
+#define HOLD_WAIT_MS 100
+#define STEP_OVER_WAIT_MS 5000
+
+static bool live(const struct session *s)
+{
+	return target_has(s->t, TCAP_RUN);
+}
+
+static const struct target_event_ops *evops(const struct session *s)
+{
+	return s->t->ops->ev;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- attach / detach ---- */
 
 int run_attach(struct session *s, char **msg)
 {
-	(void)msg;
+	int rc;
+
 	s->running = false;
+	if (!live(s))
+		return 0;
+	if (!s->run) {
+		s->run = xcalloc(1, sizeof(*s->run));
+		s->run->v = xcalloc(s->t->nr_vcpus, sizeof(*s->run->v));
+	}
+	rc = target_pause(s->t);
+	if (rc < 0) {
+		*msg = xstrfmt("cannot pause %s: %s", s->t->description,
+			       target_strerror(s->t));
+		return rc;
+	}
+	s->run->phase = PH_STOPPED;
+	log_info(LC_SESSION, "attached: %s paused", s->t->description);
 	return 0;
 }
 
-void run_detach(struct session *s) { (void)s; }
-void run_free(struct session *s) { (void)s; }
-
-void run_shadow_breakpoints(struct session *s, const struct aspace *as,
-			    uint64_t addr, void *buf, size_t len)
+static int release(struct session *s, unsigned v,
+		   const struct target_response *how)
 {
-	(void)s; (void)as; (void)addr; (void)buf; (void)len;
+	struct run_state *r = s->run;
+	struct target_response plain;
+	int rc;
+
+	if (!r->v[v].held)
+		return 0;
+	if (!how) {
+		memset(&plain, 0, sizeof(plain));
+		how = &plain;
+	}
+	rc = evops(s)->respond(s->t, &r->v[v].ev, how);
+	if (rc < 0) {
+		log_warn(LC_TRAP, "answering vCPU %u's event failed: %s", v,
+			 strerror(-rc));
+		return rc;
+	}
+	r->v[v].held = false;
+	return 0;
 }
 
-int run_write_mem(struct session *s, const struct aspace *as, uint64_t addr,
-		  const void *buf, size_t len)
+/* Restores EFLAGS.TF of a vCPU we stepped with the trap flag. */
+static void tf_restore(struct session *s, unsigned v)
 {
-	size_t done;
+	struct vcpu_run *vr = &s->run->v[v];
+	struct x86_regs regs;
 
-	return vmem_write(s->mem, as, addr, buf, len, &done);
+	if (!vr->tf_set_by_us)
+		return;
+	if (target_get_regs(s->t, v, &regs) == 0) {
+		if (vr->tf_was_set)
+			regs.rflags |= X86_RFLAGS_TF;
+		else
+			regs.rflags &= ~X86_RFLAGS_TF;
+		if (target_set_regs(s->t, v, &regs) < 0)
+			log_warn(LC_TRAP, "could not clear the trap flag of vCPU %u: %s",
+				 v, target_strerror(s->t));
+	}
+	vr->tf_set_by_us = false;
+	session_invalidate_regs(s);
+}
+
+void run_detach(struct session *s)
+{
+	struct run_state *r = s->run;
+	unsigned v;
+
+	if (!live(s) || !r)
+		return;
+	if (s->running && target_pause(s->t) < 0)
+		log_warn(LC_SESSION, "%s", target_strerror(s->t));
+	s->running = false;
+	/* int3s out first: a released vCPU must find the guest's bytes */
+	bp_forget_all(s);
+	for (v = 0; v < s->t->nr_vcpus; v++)
+		tf_restore(s, v);
+	if (r->events_ready && evops(s)->disable)
+		evops(s)->disable(s->t); /* answers what is held, in Xen's order */
+	r->events_ready = false;
+	for (v = 0; v < s->t->nr_vcpus; v++) {
+		r->v[v].held = false;
+		r->v[v].pending = false;
+		r->v[v].stepping = false;
+	}
+	while (target_is_running(s->t) == 0) {
+		if (target_unpause(s->t) < 0) {
+			log_err(LC_SESSION, "the guest could not be unpaused: %s",
+				target_strerror(s->t));
+			break;
+		}
+	}
+	r->phase = PH_STOPPED;
+	s->running = true;
+	log_info(LC_SESSION, "detached: %s runs again as found", s->t->description);
+}
+
+void run_free(struct session *s)
+{
+	if (!s->run)
+		return;
+	free(s->run->bps);
+	free(s->run->v);
+	free(s->run);
+	s->run = NULL;
+}
+
+/* ---- events ---- */
+
+static int ensure_events(struct session *s, char **msg)
+{
+	struct run_state *r = s->run;
+	const struct target_event_ops *ev = evops(s);
+	int rc;
+
+	if (r->events_ready)
+		return 0;
+	if (!ev || !ev->enable || !target_has(s->t, TCAP_EVENTS)) {
+		*msg = xstrfmt("%s offers no monitor events: breakpoints and stepping are not available",
+			       s->t->description);
+		return -EOPNOTSUPP;
+	}
+	rc = ev->enable(s->t);
+	if (rc < 0) {
+		*msg = xstrfmt("%s", target_strerror(s->t));
+		return rc;
+	}
+	r->events_ready = true;
+	r->step = STEP_NONE;
+	if (target_has(s->t, TCAP_SINGLESTEP) &&
+	    ev->monitor(s->t, TMON_SINGLESTEP, true) == 0) {
+		r->step = STEP_MTF;
+		r->holds = s->t->nr_vcpus > 1;
+	} else if (ev->monitor(s->t, TMON_DEBUG_EXC, true) == 0) {
+		r->step = STEP_TF;
+		log_info(LC_TRAP, "no monitor single-step here (it needs Intel's monitor trap flag): "
+			 "stepping uses EFLAGS.TF and debug-exception events; other vCPUs run during a step");
+	} else {
+		log_warn(LC_TRAP, "no way to single-step this guest: %s",
+			 target_strerror(s->t));
+	}
+	return 0;
+}
+
+static uint64_t event_gpa(const struct target_event *ev)
+{
+	return (ev->u.swbp.gfn << 12) | (ev->regs.rip & 0xfff);
+}
+
+static void hold(struct session *s, const struct target_event *ev)
+{
+	struct vcpu_run *vr = &s->run->v[ev->vcpu];
+
+	vr->held = true;
+	vr->ev = *ev;
+}
+
+static void make_stop(struct stop_info *st, unsigned vcpu, int signo,
+		      enum stop_reason reason)
+{
+	memset(st, 0, sizeof(*st));
+	st->kind = STOP_SIGNAL;
+	st->signo = signo;
+	st->tid = vcpu + 1;
+	st->reason = reason;
+}
+
+/*
+ * Handles one event. Returns 1 with *st when it is a stop for gdb (the
+ * vCPU stays held), 0 when it was dealt with (released, or held as part
+ * of a hold), or -errno.
+ */
+static int handle_event(struct session *s, const struct target_event *ev,
+			struct stop_info *st)
+{
+	struct run_state *r = s->run;
+	const struct target_event_ops *ops = evops(s);
+	struct swbp *bp;
+	uint8_t byte;
+
+	r->st.events++;
+	if (!ev->held) {
+		log_dbg(LC_TRAP, "asynchronous event %llu from vCPU %u ignored",
+			(unsigned long long)ev->raw_reason, ev->vcpu);
+		return 0;
+	}
+	hold(s, ev);
+	switch (ev->kind) {
+	case TEV_SWBP:
+		bp = bp_find_gpa(r, event_gpa(ev));
+		if (bp) {
+			r->st.bp_hits++;
+			make_stop(st, ev->vcpu, 5, SR_SWBREAK);
+			return 1;
+		}
+		if (vmem_read_phys(s->mem, event_gpa(ev), &byte, 1, NULL) == 0 &&
+		    byte == 0xcc) {
+			/* the guest's own int3: the guest takes it */
+			int rc = ops->inject(s->t, ev->vcpu, 3,
+					     X86_EVENTTYPE_SW_EXCEPTION, ~0u,
+					     ev->u.swbp.insn_length ?
+					     ev->u.swbp.insn_length : 1, 0);
+
+			if (rc < 0)
+				log_warn(LC_TRAP, "the guest's int3 at 0x%llx could not be given back to it: %s",
+					 (unsigned long long)ev->regs.rip,
+					 target_strerror(s->t));
+			r->st.guest_int3_reinjected++;
+		} else {
+			/* queued before its breakpoint was removed */
+			r->st.stale_bp_events++;
+			log_dbg(LC_TRAP, "stale breakpoint event at 0x%llx dropped",
+				(unsigned long long)ev->regs.rip);
+		}
+		release(s, ev->vcpu, NULL);
+		return 0;
+	case TEV_SINGLESTEP:
+		if (r->phase == PH_STEPPING && (int)ev->vcpu == r->step_vcpu) {
+			r->st.steps++;
+			make_stop(st, ev->vcpu, 5, SR_NONE);
+			return 1;
+		}
+		r->st.holds++;
+		return 0; /* a hold: stays held */
+	case TEV_DEBUG_EXC:
+		if (r->phase == PH_STEPPING && r->step == STEP_TF &&
+		    (int)ev->vcpu == r->step_vcpu &&
+		    (ev->u.dbg.pending_dbg & DR6_BS)) {
+			r->st.steps++;
+			make_stop(st, ev->vcpu, 5, SR_NONE);
+			return 1;
+		}
+		/* not ours: the guest's own #DB */
+		if (ops->inject(s->t, ev->vcpu, 1, X86_EVENTTYPE_HW_EXCEPTION,
+				~0u, 0, ev->u.dbg.pending_dbg) < 0)
+			log_warn(LC_TRAP, "a #DB of vCPU %u could not be given back to the guest: %s",
+				 ev->vcpu, target_strerror(s->t));
+		release(s, ev->vcpu, NULL);
+		return 0;
+	default:
+		release(s, ev->vcpu, NULL);
+		return 0;
+	}
+}
+
+/* Takes events until pred() holds or the deadline passes; stops found
+ * meanwhile become pending stops of their vCPUs. */
+static void collect(struct session *s, unsigned wait_ms,
+		    bool (*pred)(struct session *s, void *ctx), void *ctx)
+{
+	const struct target_event_ops *ops = evops(s);
+	uint64_t deadline = now_ms() + wait_ms;
+
+	for (;;) {
+		struct target_event ev;
+		struct stop_info st;
+		int rc;
+
+		while ((rc = ops->next(s->t, &ev)) > 0) {
+			if (handle_event(s, &ev, &st) == 1) {
+				struct vcpu_run *vr = &s->run->v[ev.vcpu];
+
+				vr->pending = true;
+				vr->pending_stop = st;
+			}
+		}
+		if (rc < 0 || (pred && pred(s, ctx)))
+			return;
+		{
+			uint64_t t = now_ms();
+			struct pollfd pfd = { ops->fd(s->t), POLLIN, 0 };
+
+			if (t >= deadline || pfd.fd < 0)
+				return;
+			poll(&pfd, 1, (int)(deadline - t));
+		}
+	}
+}
+
+static bool all_held(struct session *s, void *ctx)
+{
+	unsigned v;
+	bool *armed_halted = ctx;
+
+	for (v = 0; v < s->t->nr_vcpus; v++)
+		if (!s->run->v[v].held && !armed_halted[v])
+			return false;
+	return true;
+}
+
+/* Brings every vCPU to a hold (see the top of this file). Called with the
+ * domain paused; returns with it paused. */
+static void hold_all(struct session *s)
+{
+	const struct target_event_ops *ops = evops(s);
+	struct run_state *r = s->run;
+	bool *skip = xcalloc(s->t->nr_vcpus, sizeof(bool));
+	unsigned v, missing = 0;
+
+	for (v = 0; v < s->t->nr_vcpus; v++) {
+		if (r->v[v].held)
+			continue;
+		if (ops->singlestep(s->t, v, true) < 0) {
+			log_warn(LC_TRAP, "vCPU %u cannot be held: %s", v,
+				 target_strerror(s->t));
+			skip[v] = true;
+		}
+	}
+	if (all_held(s, skip))
+		goto out;
+	if (target_unpause(s->t) < 0) {
+		log_warn(LC_TRAP, "%s", target_strerror(s->t));
+		goto out;
+	}
+	collect(s, HOLD_WAIT_MS, all_held, skip);
+	if (target_pause(s->t) < 0)
+		log_err(LC_TRAP, "the guest could not be paused again: %s",
+			target_strerror(s->t));
+	/* what arrived while pausing */
+	collect(s, 0, NULL, NULL);
+	for (v = 0; v < s->t->nr_vcpus; v++)
+		missing += !r->v[v].held;
+	if (missing)
+		log_dbg(LC_TRAP, "%u vCPU%s idle (halted): held by the domain pause, armed to stop after one instruction",
+			missing, missing == 1 ? "" : "s");
+out:
+	free(skip);
+}
+
+/* The world stops: pause the domain, collect what is queued, hold the
+ * vCPUs, rebuild the thread list. */
+static void stop_world(struct session *s, const struct stop_info *st)
+{
+	struct run_state *r = s->run;
+
+	if (target_pause(s->t) < 0)
+		log_err(LC_SESSION, "the guest could not be paused: %s",
+			target_strerror(s->t));
+	s->running = false;
+	collect(s, 0, NULL, NULL);
+	if (r->holds)
+		hold_all(s);
+	r->phase = PH_STOPPED;
+	r->step_vcpu = -1;
+	r->st.stops++;
+	s->last_stop = *st;
+	session_refresh(s);
+}
+
+/* A step through EFLAGS.TF must not show TF to the guest: a pushf that
+ * was stepped pushed it. */
+static void tf_hide_pushf(struct session *s, unsigned v)
+{
+	struct vcpu_run *vr = &s->run->v[v];
+	unsigned i = 0;
+	struct x86_regs regs;
+	struct aspace as;
+	uint64_t flags;
+
+	while (i < 4 && (vr->step_opcode[i] == 0x66 ||
+			 (vr->step_opcode[i] & 0xf0) == 0x40))
+		i++;
+	if (vr->step_opcode[i] != 0x9c || vr->tf_was_set)
+		return;
+	if (session_vcpu_regs(s, v, &regs) < 0 || session_aspace(s, v + 1, &as) < 0)
+		return;
+	if (vmem_read_u64(s->mem, &as, regs.gpr[X86_RSP], &flags) == 0 &&
+	    (flags & X86_RFLAGS_TF)) {
+		flags &= ~X86_RFLAGS_TF;
+		vmem_write(s->mem, &as, regs.gpr[X86_RSP], &flags,
+			   x86_in_long_mode(&regs) ? 8 : 4, NULL);
+	}
+}
+
+/* ---- resuming ---- */
+
+/* Lets a held vCPU go for a continue; steps it off a breakpoint first. */
+static int release_for_continue(struct session *s, unsigned v)
+{
+	struct run_state *r = s->run;
+	struct vcpu_run *vr = &r->v[v];
+	struct target_response how;
+
+	memset(&how, 0, sizeof(how));
+	if (vr->ev.kind == TEV_SWBP && bp_find_gpa(r, event_gpa(&vr->ev))) {
+		/* sitting on one of our int3s: execute the guest's
+		 * instruction in its place, in Xen's emulator, so no other
+		 * vCPU can pass the breakpoint meanwhile */
+		uint8_t insn[16];
+
+		if (bp_read_original(s, event_gpa(&vr->ev), insn, 1) == 0) {
+			size_t got = 1;
+
+			/* the rest of the instruction may cross a page */
+			session_read_mem(s, v + 1, vr->ev.regs.rip, insn,
+					 sizeof(insn), &got);
+			bp_read_original(s, event_gpa(&vr->ev), insn, 1);
+			how.emulate = true;
+			how.insn = insn;
+			how.insn_len = (unsigned)(got ? got : 1);
+		}
+		return release(s, v, &how);
+	}
+	return release(s, v, &how);
+}
+
+static int start(struct session *s, const struct resume_plan *plan, int step,
+		 bool others_run, char **msg)
+{
+	const struct target_event_ops *ops = evops(s);
+	struct run_state *r = s->run;
+	unsigned v;
+	int rc;
+
+	/* single-step off everywhere except the vCPU that steps */
+	for (v = 0; v < s->t->nr_vcpus; v++) {
+		if ((int)v == step)
+			continue;
+		if (plan->vcpu[v] == RESUME_STOPPED && !others_run)
+			continue;
+		if (r->events_ready && !r->v[v].held && ops->singlestep)
+			ops->singlestep(s->t, v, false);
+	}
+	for (v = 0; v < s->t->nr_vcpus; v++) {
+		if ((int)v == step || plan->vcpu[v] == RESUME_STOPPED)
+			continue;
+		tf_restore(s, v);
+		if (r->v[v].held) {
+			/* a single-step still armed on it is turned off by
+			 * the event it would raise: disarm while answering */
+			struct target_response how;
+
+			if (r->v[v].ev.kind == TEV_SINGLESTEP ||
+			    r->v[v].ev.kind == TEV_SWBP) {
+				memset(&how, 0, sizeof(how));
+				if (r->v[v].ev.kind == TEV_SWBP) {
+					rc = release_for_continue(s, v);
+				} else {
+					how.toggle_singlestep = true;
+					rc = release(s, v, &how);
+				}
+			} else {
+				rc = release(s, v, NULL);
+			}
+			if (rc < 0)
+				return rc;
+		}
+	}
+	if (step >= 0) {
+		struct vcpu_run *vr = &r->v[step];
+
+		vr->stepping = true;
+		r->step_vcpu = step;
+		if (r->step == STEP_MTF) {
+			if (vr->held) {
+				/* armed already when held by its own step
+				 * event; arm it otherwise */
+				struct target_response how;
+				bool on_bp = vr->ev.kind == TEV_SWBP &&
+					     bp_find_gpa(r, event_gpa(&vr->ev));
+
+				memset(&how, 0, sizeof(how));
+				how.toggle_singlestep = vr->ev.kind != TEV_SINGLESTEP;
+				if (on_bp) {
+					uint8_t insn[16];
+					size_t got = 0;
+
+					session_read_mem(s, (uint64_t)step + 1,
+							 vr->ev.regs.rip, insn,
+							 sizeof(insn), &got);
+					if (got) {
+						how.emulate = true;
+						how.insn = insn;
+						how.insn_len = (unsigned)got;
+					}
+				}
+				rc = release(s, (unsigned)step, &how);
+			} else {
+				rc = ops->singlestep(s->t, (unsigned)step, true);
+			}
+		} else {
+			struct x86_regs regs;
+			size_t got = 0;
+
+			rc = target_get_regs(s->t, (unsigned)step, &regs);
+			if (rc == 0) {
+				memset(vr->step_opcode, 0, sizeof(vr->step_opcode));
+				session_read_mem(s, (uint64_t)step + 1, regs.rip,
+						 vr->step_opcode,
+						 sizeof(vr->step_opcode), &got);
+				vr->tf_was_set = regs.rflags & X86_RFLAGS_TF;
+				regs.rflags |= X86_RFLAGS_TF;
+				rc = target_set_regs(s->t, (unsigned)step, &regs);
+				if (rc == 0)
+					vr->tf_set_by_us = true;
+			}
+			if (rc == 0 && vr->held)
+				rc = release(s, (unsigned)step, NULL);
+		}
+		if (rc < 0) {
+			*msg = xstrfmt("cannot step vCPU %d: %s", step,
+				       target_strerror(s->t));
+			return rc;
+		}
+		r->phase = PH_STEPPING;
+	} else {
+		r->phase = PH_RUNNING;
+	}
+	session_invalidate_regs(s);
+	rc = target_unpause(s->t);
+	if (rc < 0) {
+		*msg = xstrfmt("cannot unpause %s: %s", s->t->description,
+			       target_strerror(s->t));
+		return rc;
+	}
+	s->running = true;
+	return 0;
+}
+
+/* A pending stop still valid for a vCPU the plan resumes? */
+static int take_pending(struct session *s, const struct resume_plan *plan)
+{
+	struct run_state *r = s->run;
+	unsigned i, n = s->t->nr_vcpus;
+
+	for (i = 0; i < n; i++) {
+		unsigned v = (r->next_stop_vcpu + i) % n;
+		struct vcpu_run *vr = &r->v[v];
+
+		if (!vr->pending || plan->vcpu[v] == RESUME_STOPPED)
+			continue;
+		vr->pending = false;
+		if (vr->pending_stop.reason == SR_SWBREAK &&
+		    !bp_find_gpa(r, event_gpa(&vr->ev))) {
+			/* its breakpoint is gone: the vCPU just goes on */
+			continue;
+		}
+		r->next_stop_vcpu = v + 1;
+		return (int)v;
+	}
+	return -1;
 }
 
 int session_resume(struct session *s, const struct resume_plan *plan,
 		   char **msg)
 {
-	(void)plan;
-	*msg = xstrfmt("%s cannot run: it is a memory dump",
-		       s->t->description ? s->t->description : "the target");
-	return -EOPNOTSUPP;
+	struct run_state *r = s->run;
+	int step = -1, pend;
+	bool others_run = false;
+	unsigned v;
+	int rc;
+
+	if (!live(s)) {
+		*msg = xstrfmt("%s cannot run: it is a memory dump",
+			       s->t->description ? s->t->description : "the target");
+		return -EOPNOTSUPP;
+	}
+	if (s->running || r->phase != PH_STOPPED) {
+		*msg = xstrfmt("the guest is already running");
+		return -EBUSY;
+	}
+	for (v = 0; v < plan->nr && v < s->t->nr_vcpus; v++) {
+		if (plan->vcpu[v] == RESUME_STEP) {
+			if (step >= 0) {
+				*msg = xstrfmt("only one vCPU can be stepped at a time");
+				return -EINVAL;
+			}
+			step = (int)v;
+		} else if (plan->vcpu[v] == RESUME_CONTINUE) {
+			others_run = true;
+		}
+	}
+	if (step < 0 && !others_run) {
+		*msg = xstrfmt("nothing to resume");
+		return -EINVAL;
+	}
+	if (step >= 0 || r->nbps) {
+		rc = ensure_events(s, msg);
+		if (rc < 0 && step >= 0)
+			return rc;
+	}
+	if (step >= 0 && r->step == STEP_NONE) {
+		*msg = xstrfmt("this guest cannot be single-stepped: %s",
+			       target_strerror(s->t));
+		return -EOPNOTSUPP;
+	}
+	if (step < 0 && others_run && r->holds) {
+		bool partial = false;
+
+		for (v = 0; v < s->t->nr_vcpus; v++)
+			partial |= plan->vcpu[v] == RESUME_STOPPED;
+		if (partial)
+			log_dbg(LC_SESSION, "continuing some vCPUs; the others stay held");
+	} else if (step < 0 && others_run && !r->holds) {
+		for (v = 0; v < s->t->nr_vcpus; v++) {
+			if (plan->vcpu[v] == RESUME_STOPPED) {
+				*msg = xstrfmt("this guest's vCPUs cannot be resumed one by one (no monitor single-step to hold them)");
+				return -EOPNOTSUPP;
+			}
+		}
+	}
+	/* a stop already seen is reported without running (gdbserver's
+	 * rule) */
+	pend = take_pending(s, plan);
+	if (pend >= 0) {
+		r->phase = PH_STOPPED;
+		s->running = true;
+		r->report_pending = true;
+		r->pending_vcpu = pend;
+		return 0;
+	}
+	session_invalidate_regs(s);
+	return start(s, plan, step, others_run, msg);
 }
 
-int session_interrupt(struct session *s) { (void)s; return 0; }
-int session_event_fd(struct session *s) { (void)s; return -1; }
+int session_interrupt(struct session *s)
+{
+	struct run_state *r = s->run;
+	struct stop_info st;
+	unsigned v = 0;
+
+	if (!live(s) || !s->running || r->report_pending)
+		return 0;
+	if (r->phase == PH_STEPPING && r->step_vcpu >= 0)
+		v = (unsigned)r->step_vcpu;
+	else if (s->last_stop.tid >= 1 && s->last_stop.tid <= s->t->nr_vcpus)
+		v = (unsigned)(s->last_stop.tid - 1);
+	make_stop(&st, v, 2, SR_NONE);
+	stop_world(s, &st);
+	s->running = true; /* gdb still waits for this stop */
+	r->report_pending = true;
+	r->pending_vcpu = -1;
+	r->interrupt_stop = st;
+	return 0;
+}
+
+int session_event_fd(struct session *s)
+{
+	if (!live(s) || !s->run->events_ready || !evops(s)->fd)
+		return -1;
+	return evops(s)->fd(s->t);
+}
+
+static int check_shutdown(struct session *s, struct stop_info *st)
+{
+	struct target_status ts;
+
+	if (!evops(s) || !evops(s)->status || evops(s)->status(s->t, &ts) < 0)
+		return 0;
+	memset(st, 0, sizeof(*st));
+	switch (ts.state) {
+	case TSTATE_SHUTDOWN:
+		/* SHUTDOWN_poweroff 0, _reboot 1, _suspend 2, _crash 3,
+		 * _watchdog 4, _soft_reset 5 */
+		if (ts.shutdown_code == 3 || ts.shutdown_code == 4) {
+			st->kind = STOP_TERMINATED;
+			st->signo = ts.shutdown_code == 3 ? 11 : 6;
+			snprintf(st->message, sizeof(st->message),
+				 "xenstub: the guest %s (Xen shutdown code %d)\n",
+				 ts.shutdown_code == 3 ? "crashed" : "was reset by its watchdog",
+				 ts.shutdown_code);
+		} else {
+			st->kind = STOP_EXITED;
+			st->exit_code = ts.shutdown_code;
+			snprintf(st->message, sizeof(st->message),
+				 "xenstub: the guest %s (Xen shutdown code %d)\n",
+				 ts.shutdown_code == 0 ? "powered off" :
+				 ts.shutdown_code == 1 ? "rebooted" :
+				 ts.shutdown_code == 2 ? "suspended" : "shut down",
+				 ts.shutdown_code);
+		}
+		return 1;
+	case TSTATE_DYING:
+		st->kind = STOP_TERMINATED;
+		st->signo = 9;
+		snprintf(st->message, sizeof(st->message),
+			 "xenstub: the guest was destroyed\n");
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 int session_poll_stop(struct session *s, struct stop_info *stop)
 {
-	(void)s; (void)stop;
+	struct run_state *r = s->run;
+	const struct target_event_ops *ops;
+
+	if (!live(s) || !s->running)
+		return 0;
+	if (r->report_pending) {
+		r->report_pending = false;
+		s->running = false;
+		if (r->pending_vcpu >= 0) {
+			*stop = r->v[r->pending_vcpu].pending_stop;
+			s->last_stop = *stop;
+			session_refresh(s);
+		} else {
+			*stop = r->interrupt_stop;
+		}
+		return 1;
+	}
+	ops = evops(s);
+	if (r->events_ready) {
+		struct target_event ev;
+		int rc;
+
+		while ((rc = ops->next(s->t, &ev)) > 0) {
+			struct stop_info st;
+
+			if (handle_event(s, &ev, &st) == 1) {
+				stop_world(s, &st);
+				if (r->step == STEP_TF && st.tid >= 1) {
+					tf_hide_pushf(s, (unsigned)st.tid - 1);
+					tf_restore(s, (unsigned)st.tid - 1);
+				}
+				*stop = st;
+				return 1;
+			}
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if (check_shutdown(s, stop)) {
+		s->running = false;
+		r->phase = PH_STOPPED;
+		s->last_stop = *stop;
+		return 1;
+	}
 	return 0;
 }
+
+/* ---- breakpoints and watchpoints ---- */
 
 int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len, char **msg)
 {
-	(void)tid; (void)t; (void)addr; (void)len;
-	*msg = xstrfmt("%s cannot run, so it takes no breakpoints",
-		       s->t->description ? s->t->description : "the target");
-	return -EROFS;
+	int rc;
+
+	(void)len;
+	if (!live(s)) {
+		*msg = xstrfmt("%s cannot run, so it takes no breakpoints",
+			       s->t->description ? s->t->description : "the target");
+		return -EROFS;
+	}
+	if (t != PT_SW_BREAK)
+		return -EOPNOTSUPP; /* watchpoints: the trap engine */
+	if (s->opts.read_only) {
+		*msg = xstrfmt("--read-only: breakpoints write an int3 into guest memory");
+		return -EROFS;
+	}
+	rc = ensure_events(s, msg);
+	if (rc < 0)
+		return rc;
+	rc = evops(s)->monitor(s->t, TMON_SWBP, true);
+	if (rc < 0) {
+		*msg = xstrfmt("%s", target_strerror(s->t));
+		return rc;
+	}
+	return bp_insert(s, tid, addr, msg);
 }
 
 int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len)
 {
-	(void)s; (void)tid; (void)t; (void)addr; (void)len;
-	return -ENOENT;
+	(void)len;
+	if (!live(s) || t != PT_SW_BREAK)
+		return t == PT_SW_BREAK ? -ENOENT : -EOPNOTSUPP;
+	return bp_remove(s, tid, addr);
+}
+
+/* ---- statistics for "monitor stats" ---- */
+
+void run_describe_stats(struct session *s, struct strbuf *out)
+{
+	struct run_state *r = s->run;
+
+	if (!r)
+		return;
+	strbuf_addf(out, "events: %llu received, %llu stops reported, %llu breakpoint hits, "
+		    "%llu stale breakpoint events dropped, %llu guest int3s given back, "
+		    "%llu steps, %llu vCPU holds\n",
+		    (unsigned long long)r->st.events, (unsigned long long)r->st.stops,
+		    (unsigned long long)r->st.bp_hits,
+		    (unsigned long long)r->st.stale_bp_events,
+		    (unsigned long long)r->st.guest_int3_reinjected,
+		    (unsigned long long)r->st.steps, (unsigned long long)r->st.holds);
+	strbuf_addf(out, "stepping: %s%s\n",
+		    r->step == STEP_MTF ? "monitor single-step (MTF)" :
+		    r->step == STEP_TF ? "EFLAGS.TF with debug-exception events" :
+		    r->events_ready ? "not available" : "not set up yet",
+		    r->holds ? "; every vCPU is held at a stop" : "");
 }

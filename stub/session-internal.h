@@ -49,5 +49,7 @@ void run_shadow_breakpoints(struct session *s, const struct aspace *as,
 /* Writes guest memory, keeping planted breakpoints in place. */
 int run_write_mem(struct session *s, const struct aspace *as, uint64_t addr,
 		  const void *buf, size_t len);
+/* Counters of run control for "monitor stats". */
+void run_describe_stats(struct session *s, struct strbuf *out);
 
 #endif

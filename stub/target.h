@@ -21,8 +21,6 @@
 #define GUEST_PAGE_SIZE (1ull << GUEST_PAGE_SHIFT)
 
 struct target;
-struct target_event;
-struct target_response;
 
 /* What a target can do; what it cannot is reported, never faked. */
 enum target_cap {
@@ -35,6 +33,127 @@ enum target_cap {
 	TCAP_MEM_ACCESS = 1u << 6,	/* EPT permissions */
 	TCAP_ALTP2M = 1u << 7,
 	TCAP_DEBUG_EXC = 1u << 8,	/* #DB events */
+};
+
+/* ---- events (live targets with a monitor ring) ---- */
+
+enum target_event_kind {
+	TEV_OTHER = 0,
+	TEV_SWBP,		/* int3 executed */
+	TEV_SINGLESTEP,		/* one instruction done (monitor single-step) */
+	TEV_MEM_ACCESS,		/* access permission violated */
+	TEV_DEBUG_EXC,		/* #DB (or other exception) intercepted */
+	TEV_EMUL_UNIMPL,	/* Xen could not emulate an instruction */
+};
+
+/* Access bits of mem_access permissions and violations. */
+#define TACC_R 1u
+#define TACC_W 2u
+#define TACC_X 4u
+#define TACC_RWX 7u
+/* mem.flags */
+#define TMEM_GLA_VALID 1u
+#define TMEM_FAULT_WITH_GLA 2u
+#define TMEM_FAULT_IN_GPT 4u
+
+struct target_event {
+	enum target_event_kind kind;
+	unsigned vcpu;
+	bool held;		/* the vCPU waits for a response */
+	bool in_view;		/* the vCPU runs in an alternate view */
+	unsigned view;
+	/* the vCPU's registers when the event was raised (partial) */
+	struct x86_regs regs;
+	union {
+		struct {
+			uint64_t gfn;
+			uint32_t offset;
+			uint64_t gla;
+			unsigned access;	/* TACC_*: what was attempted */
+			unsigned flags;		/* TMEM_* */
+		} mem;
+		struct {
+			uint64_t gfn;
+			unsigned insn_length;
+		} swbp;
+		struct {
+			uint64_t pending_dbg;	/* DR6-style bits */
+			unsigned vector;
+			unsigned type;		/* X86_EVENTTYPE_* */
+			unsigned insn_length;
+		} dbg;
+	} u;
+	uint64_t raw_reason;	/* the target's own reason code */
+};
+
+/* How to let a held vCPU go. All false: just release it. */
+struct target_response {
+	bool toggle_singlestep;
+	bool set_view;		/* move the vCPU to view */
+	unsigned view;
+	bool emulate;		/* complete the instruction under restriction */
+	bool emulate_nowrite;
+	const uint8_t *insn;	/* emulate these bytes instead (int3) */
+	unsigned insn_len;
+	const struct x86_regs *regs;	/* set these registers */
+	bool keep_held;		/* answer without releasing the vCPU */
+};
+
+enum target_monitor {
+	TMON_SWBP,
+	TMON_SINGLESTEP,
+	TMON_DEBUG_EXC,
+	TMON_EMUL_UNIMPL,
+	TMON_INGUEST_PF,
+};
+
+/* What a live guest is doing, for shutdown detection. */
+enum target_state {
+	TSTATE_RUNNING = 0,
+	TSTATE_PAUSED,
+	TSTATE_SHUTDOWN,	/* shutdown_code says why */
+	TSTATE_DYING,		/* destroyed, or being destroyed */
+};
+
+struct target_status {
+	enum target_state state;
+	int shutdown_code;	/* SHUTDOWN_poweroff, _reboot, _crash, ... */
+};
+
+/*
+ * Event operations of live targets. Every pointer may be NULL, which
+ * means the target cannot do it (reported to the user, never faked).
+ */
+struct target_event_ops {
+	/* Creates the monitor ring (idempotent). 0 or -errno with the
+	 * reason in target_strerror(). */
+	int (*enable)(struct target *t);
+	/* Tears everything down in Xen's order: drains and answers
+	 * outstanding events, disables each monitor, the ring, the event
+	 * channel. Tries every step. */
+	void (*disable)(struct target *t);
+	/* A pollable fd, or -1 while no ring exists. */
+	int (*fd)(struct target *t);
+	/* Takes the next event: 1 with *ev, 0 when there is none, -errno. */
+	int (*next)(struct target *t, struct target_event *ev);
+	/* Answers a held event. */
+	int (*respond)(struct target *t, const struct target_event *ev,
+		       const struct target_response *r);
+	/* Turns one kind of event on or off. */
+	int (*monitor)(struct target *t, enum target_monitor what, bool on);
+	/* Arms or disarms single-step on a vCPU that is not held. */
+	int (*singlestep)(struct target *t, unsigned vcpu, bool on);
+	/* Injects an exception into a vCPU (e.g. the guest's own int3). */
+	int (*inject)(struct target *t, unsigned vcpu, unsigned vector,
+		      unsigned type, uint32_t error_code, unsigned insn_len,
+		      uint64_t cr2);
+	/* Domain state. */
+	int (*status)(struct target *t, struct target_status *st);
+	/* mem_access permissions (TACC_*) of frames in a view (0 = host). */
+	int (*set_access)(struct target *t, unsigned view, const uint64_t *gfns,
+			  const uint8_t *access, unsigned n);
+	int (*get_access)(struct target *t, unsigned view, uint64_t gfn,
+			  uint8_t *access);
 };
 
 /* Parameters from the command line that shape how a target opens. */
@@ -92,7 +211,7 @@ struct target_ops {
 	int (*is_running)(struct target *t);
 
 	/* Events; NULL where the target has none. */
-	struct target_event_ops const *ev;
+	const struct target_event_ops *ev;
 };
 
 struct target {
