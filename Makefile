@@ -45,7 +45,7 @@ ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(O)/%.o)
 FRONT_OBJS := $(FRONT_SRCS:%.c=$(O)/%.o)
 PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
 
-.PHONY: all test unit-test e2e-test bench clean distclean fixtures demo
+.PHONY: all test check unit-test e2e-test bench clean distclean fixtures demo
 
 all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%) $(EXTRA_TARGETS)
 
@@ -75,11 +75,17 @@ test: all
 	$(MAKE) unit-test
 	$(MAKE) e2e-test
 
+# What CI runs: every test, then every test again under AddressSanitizer
+# and UndefinedBehaviorSanitizer.
+check:
+	$(MAKE) test
+	$(MAKE) test SAN=1 O=build-san
+
 bench: all
 	$(PYTHON) tests/bench/run.py --build $(O)
 
 clean:
-	rm -rf $(O)
+	rm -rf $(O) build-san
 
 distclean: clean
 	rm -rf .cache

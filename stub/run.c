@@ -135,6 +135,10 @@ void run_detach(struct session *s)
 		log_warn(LC_SESSION, "%s", target_strerror(s->t));
 	s->running = false;
 	/* int3s out first: a released vCPU must find the guest's bytes */
+	if (r->unplanted) {
+		bp_replant_all(s);
+		r->unplanted = false;
+	}
 	bp_forget_all(s);
 	for (v = 0; v < s->t->nr_vcpus; v++)
 		tf_restore(s, v);
@@ -340,6 +344,16 @@ static void collect(struct session *s, unsigned wait_ms,
 	}
 }
 
+/* Arms or disarms the monitor single-step of a vCPU, held or not (Xen's
+ * debug_control sets it directly; responses never toggle it, so its state
+ * is always the one set here). */
+static int arm(struct session *s, unsigned v, bool on)
+{
+	if (s->run->step != STEP_MTF || !evops(s)->singlestep)
+		return on ? -EOPNOTSUPP : 0;
+	return evops(s)->singlestep(s->t, v, on);
+}
+
 static bool all_held(struct session *s, void *ctx)
 {
 	unsigned v;
@@ -355,7 +369,6 @@ static bool all_held(struct session *s, void *ctx)
  * domain paused; returns with it paused. */
 static void hold_all(struct session *s)
 {
-	const struct target_event_ops *ops = evops(s);
 	struct run_state *r = s->run;
 	bool *skip = xcalloc(s->t->nr_vcpus, sizeof(bool));
 	unsigned v, missing = 0;
@@ -363,7 +376,7 @@ static void hold_all(struct session *s)
 	for (v = 0; v < s->t->nr_vcpus; v++) {
 		if (r->v[v].held)
 			continue;
-		if (ops->singlestep(s->t, v, true) < 0) {
+		if (arm(s, v, true) < 0) {
 			log_warn(LC_TRAP, "vCPU %u cannot be held: %s", v,
 				 target_strerror(s->t));
 			skip[v] = true;
@@ -403,6 +416,13 @@ static void stop_world(struct session *s, const struct stop_info *st)
 	collect(s, 0, NULL, NULL);
 	if (r->holds)
 		hold_all(s);
+	if (r->unplanted) {
+		uint8_t cc = 0xcc;
+
+		if (bp_find_gpa(r, r->unplanted_gpa))
+			vmem_write_phys(s->mem, r->unplanted_gpa, &cc, 1, NULL);
+		r->unplanted = false;
+	}
 	r->phase = PH_STOPPED;
 	r->step_vcpu = -1;
 	r->st.stops++;
@@ -468,79 +488,46 @@ static int release_for_continue(struct session *s, unsigned v)
 }
 
 static int start(struct session *s, const struct resume_plan *plan, int step,
-		 bool others_run, char **msg)
+		 char **msg)
 {
-	const struct target_event_ops *ops = evops(s);
 	struct run_state *r = s->run;
 	unsigned v;
 	int rc;
 
-	/* single-step off everywhere except the vCPU that steps */
-	for (v = 0; v < s->t->nr_vcpus; v++) {
-		if ((int)v == step)
-			continue;
-		if (plan->vcpu[v] == RESUME_STOPPED && !others_run)
-			continue;
-		if (r->events_ready && !r->v[v].held && ops->singlestep)
-			ops->singlestep(s->t, v, false);
-	}
+	/* the vCPUs that run: disarmed, then let go */
 	for (v = 0; v < s->t->nr_vcpus; v++) {
 		if ((int)v == step || plan->vcpu[v] == RESUME_STOPPED)
 			continue;
+		if (r->events_ready)
+			arm(s, v, false);
 		tf_restore(s, v);
-		if (r->v[v].held) {
-			/* a single-step still armed on it is turned off by
-			 * the event it would raise: disarm while answering */
-			struct target_response how;
-
-			if (r->v[v].ev.kind == TEV_SINGLESTEP ||
-			    r->v[v].ev.kind == TEV_SWBP) {
-				memset(&how, 0, sizeof(how));
-				if (r->v[v].ev.kind == TEV_SWBP) {
-					rc = release_for_continue(s, v);
-				} else {
-					how.toggle_singlestep = true;
-					rc = release(s, v, &how);
-				}
-			} else {
-				rc = release(s, v, NULL);
-			}
-			if (rc < 0)
-				return rc;
+		if (!r->v[v].held)
+			continue;
+		rc = r->v[v].ev.kind == TEV_SWBP ? release_for_continue(s, v) :
+						   release(s, v, NULL);
+		if (rc < 0) {
+			*msg = xstrfmt("cannot resume vCPU %u: %s", v,
+				       target_strerror(s->t));
+			return rc;
 		}
 	}
 	if (step >= 0) {
 		struct vcpu_run *vr = &r->v[step];
+		struct swbp *bp = vr->held && vr->ev.kind == TEV_SWBP ?
+				  bp_find_gpa(r, event_gpa(&vr->ev)) : NULL;
 
 		vr->stepping = true;
 		r->step_vcpu = step;
+		if (bp) {
+			/* stepping off one of our int3s: the guest's byte
+			 * goes back for this one instruction (the other
+			 * vCPUs are held, or there are none) */
+			vmem_write_phys(s->mem, bp->gpa, &bp->orig, 1, NULL);
+			r->unplanted = true;
+			r->unplanted_gpa = bp->gpa;
+		}
 		if (r->step == STEP_MTF) {
-			if (vr->held) {
-				/* armed already when held by its own step
-				 * event; arm it otherwise */
-				struct target_response how;
-				bool on_bp = vr->ev.kind == TEV_SWBP &&
-					     bp_find_gpa(r, event_gpa(&vr->ev));
-
-				memset(&how, 0, sizeof(how));
-				how.toggle_singlestep = vr->ev.kind != TEV_SINGLESTEP;
-				if (on_bp) {
-					uint8_t insn[16];
-					size_t got = 0;
-
-					session_read_mem(s, (uint64_t)step + 1,
-							 vr->ev.regs.rip, insn,
-							 sizeof(insn), &got);
-					if (got) {
-						how.emulate = true;
-						how.insn = insn;
-						how.insn_len = (unsigned)got;
-					}
-				}
-				rc = release(s, (unsigned)step, &how);
-			} else {
-				rc = ops->singlestep(s->t, (unsigned)step, true);
-			}
+			rc = arm(s, (unsigned)step, true);
 		} else {
 			struct x86_regs regs;
 			size_t got = 0;
@@ -557,9 +544,9 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 				if (rc == 0)
 					vr->tf_set_by_us = true;
 			}
-			if (rc == 0 && vr->held)
-				rc = release(s, (unsigned)step, NULL);
 		}
+		if (rc == 0)
+			rc = release(s, (unsigned)step, NULL);
 		if (rc < 0) {
 			*msg = xstrfmt("cannot step vCPU %d: %s", step,
 				       target_strerror(s->t));
@@ -673,7 +660,7 @@ int session_resume(struct session *s, const struct resume_plan *plan,
 		return 0;
 	}
 	session_invalidate_regs(s);
-	return start(s, plan, step, others_run, msg);
+	return start(s, plan, step, msg);
 }
 
 int session_interrupt(struct session *s)

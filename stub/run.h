@@ -64,6 +64,8 @@ struct run_state {
 	struct swbp *bps;
 	size_t nbps, capbps;
 	unsigned next_stop_vcpu;	/* round robin over pending stops */
+	bool unplanted;			/* a step runs with one int3 out */
+	uint64_t unplanted_gpa;
 	bool report_pending;		/* a stop to report without running */
 	int pending_vcpu;		/* its vCPU, or -1 for interrupt_stop */
 	struct stop_info interrupt_stop;
