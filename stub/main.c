@@ -320,6 +320,52 @@ enum loop_end { LOOP_NEXT, LOOP_QUIT };
 static int signal_fd;
 static int last_signal;
 
+/*
+ * Fatal errors (a crash, an abort, memory exhaustion) still leave the guest
+ * as found: the one session of the process is closed from the handler
+ * before the process dies. This is the only global state of the program.
+ */
+static struct session *fatal_session;
+
+static void fatal_cleanup(void)
+{
+	struct session *s = fatal_session;
+
+	fatal_session = NULL;
+	if (s) {
+		static const char m[] = "xenstub: fatal error: leaving the guest as found\n";
+
+		if (write(STDERR_FILENO, m, sizeof(m) - 1) < 0) {
+			/* nothing more to say */
+		}
+		session_close(s);
+	}
+}
+
+static void fatal_signal(int sig)
+{
+	fatal_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_fatal_handlers(struct session *s)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	size_t i;
+
+	fatal_session = s;
+	fatal_hook = fatal_cleanup;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = fatal_signal;
+		sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 static enum loop_end serve(struct session *s, int in, int out)
 {
 	struct server sv;
@@ -431,6 +477,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (session_is_live(s))
+		install_fatal_handlers(s);
 	if (!strcmp(o.comm, "-")) {
 		serve(s, STDIN_FILENO, STDOUT_FILENO);
 		goto out;
@@ -485,6 +533,7 @@ int main(int argc, char **argv)
 			break;
 	}
 out:
+	fatal_session = NULL;
 	session_close(s);
 	if (lfd >= 0) {
 		close(lfd);

@@ -10,11 +10,17 @@
 #include <string.h>
 
 char strbuf_empty[1];
+void (*fatal_hook)(void);
 
 static void die_oom(size_t n)
 {
+	void (*hook)(void) = fatal_hook;
+
 	fprintf(stderr, "xenstub: error: out of memory allocating %zu bytes\n",
 		n);
+	fatal_hook = NULL;
+	if (hook)
+		hook();
 	abort();
 }
 

@@ -38,8 +38,8 @@ void strbuf_addhex(struct strbuf *sb, const void *data, size_t len);
 /* Appends text XML-escaped (&, <, >, ", '). */
 void strbuf_addxml(struct strbuf *sb, const char *s);
 
-/* Allocation that never returns NULL: on exhaustion the process aborts
- * with a message (the guest is restored by the signal path). */
+/* Allocation that never returns NULL: on exhaustion the process calls
+ * the fatal hook (which leaves the guest as found) and aborts. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
@@ -48,5 +48,9 @@ char *xstrdup(const char *s);
 char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* nmemb * size with overflow check; aborts on overflow. */
 size_t st_mult(size_t a, size_t b);
+
+/* Called once before the process dies of a fatal error; the program sets
+ * it to undo its changes to the guest. */
+extern void (*fatal_hook)(void);
 
 #endif
