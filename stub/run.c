@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "stub/log.h"
+#include "stub/traps.h"
 
 #define X86_EVENTTYPE_HW_EXCEPTION 3
 #define X86_EVENTTYPE_SW_EXCEPTION 6
@@ -48,12 +49,17 @@ static const struct target_event_ops *evops(const struct session *s)
 	return s->t->ops->ev;
 }
 
-static uint64_t now_ms(void)
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ms(void)
+{
+	return now_ns() / 1000000;
 }
 
 /* ---- attach / detach ---- */
@@ -68,6 +74,7 @@ int run_attach(struct session *s, char **msg)
 	if (!s->run) {
 		s->run = xcalloc(1, sizeof(*s->run));
 		s->run->v = xcalloc(s->t->nr_vcpus, sizeof(*s->run->v));
+		s->run->plan = xcalloc(s->t->nr_vcpus, sizeof(*s->run->plan));
 	}
 	rc = target_pause(s->t);
 	if (rc < 0) {
@@ -140,6 +147,7 @@ void run_detach(struct session *s)
 		r->unplanted = false;
 	}
 	bp_forget_all(s);
+	traps_restore_all(s);
 	for (v = 0; v < s->t->nr_vcpus; v++)
 		tf_restore(s, v);
 	if (r->events_ready && evops(s)->disable)
@@ -168,6 +176,9 @@ void run_free(struct session *s)
 		return;
 	free(s->run->bps);
 	free(s->run->v);
+	free(s->run->plan);
+	traps_free(s->traps);
+	s->traps = NULL;
 	free(s->run);
 	s->run = NULL;
 }
@@ -304,6 +315,37 @@ static int handle_event(struct session *s, const struct target_event *ev,
 				 ev->vcpu, target_strerror(s->t));
 		release(s, ev->vcpu, NULL);
 		return 0;
+	case TEV_MEM_ACCESS: {
+		struct trap_hit hit;
+		uint64_t t0 = now_ns();
+		enum trap_verdict tv = traps_classify(s, ev, &hit);
+		struct vcpu_run *vr = &r->v[ev->vcpu];
+
+		memcpy(vr->relax_gfns, hit.gfns, sizeof(hit.gfns));
+		vr->nrelax = hit.ngfns;
+		if (tv == TV_PASS) {
+			/* not ours: Xen's emulator completes the access with
+			 * the restriction still in place */
+			struct target_response how;
+
+			memset(&how, 0, sizeof(how));
+			how.emulate = true;
+			release(s, ev->vcpu, &how);
+			traps_note_event(s, tv, now_ns() - t0);
+			return 0;
+		}
+		traps_note_event(s, tv, now_ns() - t0);
+		make_stop(st, ev->vcpu, 5, hit.reason);
+		st->addr = hit.addr;
+		vr->needs_completion = tv == TV_HIT_DATA;
+		return 1;
+	}
+	case TEV_EMUL_UNIMPL:
+		/* Xen's emulator cannot do the instruction we asked it to
+		 * emulate: it will be stepped for real instead */
+		r->v[ev->vcpu].needs_completion = true;
+		r->st.unemulated++;
+		return 2;
 	default:
 		release(s, ev->vcpu, NULL);
 		return 0;
@@ -329,7 +371,7 @@ static void collect(struct session *s, unsigned wait_ms,
 
 				vr->pending = true;
 				vr->pending_stop = st;
-			}
+			} /* 2: held until it is stepped (see start()) */
 		}
 		if (rc < 0 || (pred && pred(s, ctx)))
 			return;
@@ -403,19 +445,65 @@ out:
 	free(skip);
 }
 
-/* The world stops: pause the domain, collect what is queued, hold the
- * vCPUs, rebuild the thread list. */
-static void stop_world(struct session *s, const struct stop_info *st)
+static bool held_by_step(struct session *s, void *ctx)
+{
+	const struct vcpu_run *vr = &s->run->v[*(unsigned *)ctx];
+
+	return vr->held && vr->ev.kind == TEV_SINGLESTEP;
+}
+
+/*
+ * Lets vCPU v, held before an access to a restricted frame, execute that
+ * one instruction with its frames relaxed, and takes it back after it. The
+ * domain is paused and the other vCPUs held (or halted) on entry and on
+ * return, so no access by another vCPU to those frames can go unseen.
+ */
+static int complete_access(struct session *s, unsigned v)
+{
+	struct run_state *r = s->run;
+	struct vcpu_run *vr = &r->v[v];
+	int rc;
+
+	vr->needs_completion = false;
+	if (r->step != STEP_MTF) {
+		log_warn(LC_TRAP, "vCPU %u cannot be stepped past the access: it goes on without stopping after it", v);
+		return -EOPNOTSUPP;
+	}
+	rc = traps_relax(s, vr->relax_gfns, vr->nrelax);
+	if (rc == 0)
+		rc = arm(s, v, true);
+	if (rc == 0)
+		rc = release(s, v, NULL);
+	if (rc == 0)
+		rc = target_unpause(s->t);
+	if (rc < 0) {
+		log_err(LC_TRAP, "stepping vCPU %u past an access failed: %s", v,
+			target_strerror(s->t));
+		traps_unrelax(s, vr->relax_gfns, vr->nrelax);
+		return rc;
+	}
+	collect(s, STEP_OVER_WAIT_MS, held_by_step, &v);
+	if (target_pause(s->t) < 0)
+		log_err(LC_TRAP, "the guest could not be paused again: %s",
+			target_strerror(s->t));
+	collect(s, 0, NULL, NULL);
+	if (traps_unrelax(s, vr->relax_gfns, vr->nrelax) < 0)
+		log_err(LC_TRAP, "watched frames could not be restricted again: %s",
+			target_strerror(s->t));
+	if (!held_by_step(s, &v)) {
+		log_warn(LC_TRAP, "vCPU %u did not come back from its step in %d ms",
+			 v, STEP_OVER_WAIT_MS);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* Ends a stop whose vCPUs are all paused or held: the thread list is
+ * rebuilt and the stop becomes the last one. */
+static void finish_stop(struct session *s, const struct stop_info *st)
 {
 	struct run_state *r = s->run;
 
-	if (target_pause(s->t) < 0)
-		log_err(LC_SESSION, "the guest could not be paused: %s",
-			target_strerror(s->t));
-	s->running = false;
-	collect(s, 0, NULL, NULL);
-	if (r->holds)
-		hold_all(s);
 	if (r->unplanted) {
 		uint8_t cc = 0xcc;
 
@@ -428,6 +516,26 @@ static void stop_world(struct session *s, const struct stop_info *st)
 	r->st.stops++;
 	s->last_stop = *st;
 	session_refresh(s);
+}
+
+/* The world stops: pause the domain, collect what is queued, hold the
+ * vCPUs, finish a watched access, rebuild the thread list. */
+static void stop_world(struct session *s, const struct stop_info *st)
+{
+	struct run_state *r = s->run;
+
+	if (target_pause(s->t) < 0)
+		log_err(LC_SESSION, "the guest could not be paused: %s",
+			target_strerror(s->t));
+	s->running = false;
+	collect(s, 0, NULL, NULL);
+	if (r->holds)
+		hold_all(s);
+	/* a watchpoint stops after the access: finish it now */
+	if (st->tid >= 1 && st->tid <= s->t->nr_vcpus &&
+	    r->v[st->tid - 1].needs_completion)
+		complete_access(s, (unsigned)st->tid - 1);
+	finish_stop(s, st);
 }
 
 /* A step through EFLAGS.TF must not show TF to the guest: a pushf that
@@ -494,6 +602,31 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 	unsigned v;
 	int rc;
 
+	if (plan != NULL && plan->vcpu != r->plan)
+		memcpy(r->plan, plan->vcpu, sizeof(*r->plan) * s->t->nr_vcpus);
+	/* vCPUs held before a restricted access execute it first, alone
+	 * (the others are still held) */
+	for (v = 0; v < s->t->nr_vcpus; v++) {
+		if (plan->vcpu[v] == RESUME_STOPPED || !r->v[v].held ||
+		    (r->v[v].ev.kind != TEV_MEM_ACCESS && !r->v[v].needs_completion))
+			continue;
+		rc = complete_access(s, v);
+		if ((int)v == step && rc == 0) {
+			/* that instruction was the step */
+			make_stop(&r->interrupt_stop, v, 5, SR_NONE);
+			r->st.steps++;
+			finish_stop(s, &r->interrupt_stop);
+			s->running = true;
+			r->report_pending = true;
+			r->pending_vcpu = -1;
+			return 0;
+		}
+	}
+	rc = traps_commit(s);
+	if (rc < 0) {
+		*msg = xstrfmt("cannot apply the watchpoints: %s", target_strerror(s->t));
+		return rc;
+	}
 	/* the vCPUs that run: disarmed, then let go */
 	for (v = 0; v < s->t->nr_vcpus; v++) {
 		if ((int)v == step || plan->vcpu[v] == RESUME_STOPPED)
@@ -585,6 +718,8 @@ static int take_pending(struct session *s, const struct resume_plan *plan)
 			/* its breakpoint is gone: the vCPU just goes on */
 			continue;
 		}
+		if (vr->needs_completion && complete_access(s, v) < 0)
+			continue;
 		r->next_stop_vcpu = v + 1;
 		return (int)v;
 	}
@@ -731,6 +866,41 @@ static int check_shutdown(struct session *s, struct stop_info *st)
 	}
 }
 
+/*
+ * A vCPU whose access Xen could not emulate: stop the world, let it execute
+ * the instruction for real with its frames relaxed, and go on as before.
+ * Returns 1 with *stop when that instruction was a step gdb asked for, 0
+ * when the guest runs again, or -errno.
+ */
+static int redo_unemulated(struct session *s, unsigned v, struct stop_info *stop)
+{
+	struct run_state *r = s->run;
+	struct resume_plan plan = { s->t->nr_vcpus, r->plan };
+	int step = r->phase == PH_STEPPING ? r->step_vcpu : -1;
+	char *msg = NULL;
+	int rc;
+
+	if (target_pause(s->t) < 0)
+		return -EIO;
+	s->running = false;
+	collect(s, 0, NULL, NULL);
+	if (r->holds)
+		hold_all(s);
+	rc = complete_access(s, v);
+	if (rc == 0 && (int)v == step) {
+		make_stop(stop, v, 5, SR_NONE);
+		r->st.steps++;
+		finish_stop(s, stop);
+		return 1;
+	}
+	r->phase = PH_STOPPED;
+	rc = start(s, &plan, step, &msg);
+	if (rc < 0)
+		log_err(LC_TRAP, "the guest could not be resumed: %s", msg ? msg : "");
+	free(msg);
+	return rc < 0 ? rc : 0;
+}
+
 int session_poll_stop(struct session *s, struct stop_info *stop)
 {
 	struct run_state *r = s->run;
@@ -757,8 +927,15 @@ int session_poll_stop(struct session *s, struct stop_info *stop)
 
 		while ((rc = ops->next(s->t, &ev)) > 0) {
 			struct stop_info st;
+			int hrc = handle_event(s, &ev, &st);
 
-			if (handle_event(s, &ev, &st) == 1) {
+			if (hrc == 2) {
+				rc = redo_unemulated(s, ev.vcpu, stop);
+				if (rc)
+					return rc;
+				continue;
+			}
+			if (hrc == 1) {
 				stop_world(s, &st);
 				if (r->step == STEP_TF && st.tid >= 1) {
 					tf_hide_pushf(s, (unsigned)st.tid - 1);
@@ -782,26 +959,70 @@ int session_poll_stop(struct session *s, struct stop_info *stop)
 
 /* ---- breakpoints and watchpoints ---- */
 
+/* Watchpoints need Xen's mem_access: find out once whether it works. */
+static int probe_mem_access(struct session *s, char **msg)
+{
+	struct run_state *r = s->run;
+	const struct target_event_ops *ev = evops(s);
+	uint8_t a;
+	int rc;
+
+	if (r->mem_access_probed) {
+		if (r->mem_access_ok)
+			return 0;
+		*msg = xstrfmt("%s", r->mem_access_why);
+		return -EOPNOTSUPP;
+	}
+	r->mem_access_probed = true;
+	if (!ev || !ev->get_access || !target_has(s->t, TCAP_MEM_ACCESS)) {
+		snprintf(r->mem_access_why, sizeof(r->mem_access_why),
+			 "%s offers no memory access traps: watchpoints and hardware breakpoints are not available",
+			 s->t->description);
+		*msg = xstrfmt("%s", r->mem_access_why);
+		return -EOPNOTSUPP;
+	}
+	rc = ev->get_access(s->t, 0, 0, &a);
+	if (rc < 0) {
+		snprintf(r->mem_access_why, sizeof(r->mem_access_why),
+			 "watchpoints need Xen's mem_access, which needs an HVM/PVH guest on Intel VT-x with EPT; Xen refused it here: %s",
+			 strerror(-rc));
+		*msg = xstrfmt("%s", r->mem_access_why);
+		return rc == -EINVAL || rc == -EOPNOTSUPP || rc == -ENOSYS ? -EOPNOTSUPP : rc;
+	}
+	r->mem_access_ok = true;
+	/* an instruction Xen's emulator cannot do must come back to us
+	 * instead of becoming a #UD in the guest */
+	if (ev->monitor(s->t, TMON_EMUL_UNIMPL, true) < 0)
+		log_warn(LC_TRAP, "%s: an access Xen cannot emulate near a watchpoint would fault in the guest",
+			 target_strerror(s->t));
+	return 0;
+}
+
 int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len, char **msg)
 {
 	int rc;
 
-	(void)len;
 	if (!live(s)) {
 		*msg = xstrfmt("%s cannot run, so it takes no breakpoints",
 			       s->t->description ? s->t->description : "the target");
 		return -EROFS;
 	}
-	if (t != PT_SW_BREAK)
-		return -EOPNOTSUPP; /* watchpoints: the trap engine */
-	if (s->opts.read_only) {
-		*msg = xstrfmt("--read-only: breakpoints write an int3 into guest memory");
-		return -EROFS;
-	}
 	rc = ensure_events(s, msg);
 	if (rc < 0)
 		return rc;
+	if (t != PT_SW_BREAK) {
+		rc = probe_mem_access(s, msg);
+		if (rc < 0)
+			return rc == -EOPNOTSUPP ? -ENOSPC : rc;
+		if (!s->traps)
+			s->traps = traps_new();
+		return traps_insert(s, tid, t, addr, len, msg);
+	}
+	if (s->opts.read_only) {
+		*msg = xstrfmt("--read-only: breakpoints write an int3 into guest memory (hbreak writes nothing)");
+		return -EROFS;
+	}
 	rc = evops(s)->monitor(s->t, TMON_SWBP, true);
 	if (rc < 0) {
 		*msg = xstrfmt("%s", target_strerror(s->t));
@@ -813,9 +1034,10 @@ int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len)
 {
-	(void)len;
-	if (!live(s) || t != PT_SW_BREAK)
-		return t == PT_SW_BREAK ? -ENOENT : -EOPNOTSUPP;
+	if (!live(s))
+		return -ENOENT;
+	if (t != PT_SW_BREAK)
+		return s->traps ? traps_remove(s, tid, t, addr, len) : -ENOENT;
 	return bp_remove(s, tid, addr);
 }
 
@@ -840,4 +1062,8 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 		    r->step == STEP_TF ? "EFLAGS.TF with debug-exception events" :
 		    r->events_ready ? "not available" : "not set up yet",
 		    r->holds ? "; every vCPU is held at a stop" : "");
+	if (r->st.unemulated)
+		strbuf_addf(out, "accesses Xen could not emulate, stepped instead: %llu\n",
+			    (unsigned long long)r->st.unemulated);
+	traps_describe(s, out);
 }

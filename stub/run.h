@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "stub/session-internal.h"
 
@@ -42,6 +43,9 @@ struct vcpu_run {
 	uint8_t step_opcode[16];	/* bytes of the stepped instruction */
 	bool pending;			/* a stop of this vCPU not reported */
 	struct stop_info pending_stop;
+	bool needs_completion;		/* held before a watched access */
+	uint64_t relax_gfns[8];		/* frames to relax to complete it */
+	unsigned nrelax;
 };
 
 struct run_stats {
@@ -52,6 +56,7 @@ struct run_stats {
 	uint64_t guest_int3_reinjected;
 	uint64_t steps;
 	uint64_t holds;
+	uint64_t unemulated;
 };
 
 struct run_state {
@@ -64,8 +69,12 @@ struct run_state {
 	struct swbp *bps;
 	size_t nbps, capbps;
 	unsigned next_stop_vcpu;	/* round robin over pending stops */
+	bool mem_access_ok;		/* mem_access probed and available */
+	bool mem_access_probed;
+	char mem_access_why[256];
 	bool unplanted;			/* a step runs with one int3 out */
 	uint64_t unplanted_gpa;
+	enum resume_kind *plan;		/* the last resume, per vCPU */
 	bool report_pending;		/* a stop to report without running */
 	int pending_vcpu;		/* its vCPU, or -1 for interrupt_stop */
 	struct stop_info interrupt_stop;

@@ -10,6 +10,7 @@
 #include "stub/session.h"
 
 struct run_state;
+struct traps;
 
 struct session {
 	struct target *t;
@@ -32,6 +33,7 @@ struct session {
 	bool running;
 	struct stop_info last_stop;
 	struct run_state *run;		/* run.c's state, NULL for dumps */
+	struct traps *traps;		/* watchpoints, NULL until the first */
 };
 
 /* Registers of a vCPU through the per-stop cache. */
