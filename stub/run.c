@@ -29,6 +29,7 @@
 
 #include "stub/log.h"
 #include "stub/traps.h"
+#include "stub/traps-dr.h"
 
 #define X86_EVENTTYPE_HW_EXCEPTION 3
 #define X86_EVENTTYPE_SW_EXCEPTION 6
@@ -148,6 +149,7 @@ void run_detach(struct session *s)
 	}
 	bp_forget_all(s);
 	traps_restore_all(s);
+	dr_restore(s->drs, s->t);
 	for (v = 0; v < s->t->nr_vcpus; v++)
 		tf_restore(s, v);
 	if (r->events_ready && evops(s)->disable)
@@ -179,6 +181,8 @@ void run_free(struct session *s)
 	free(s->run->plan);
 	traps_free(s->traps);
 	s->traps = NULL;
+	dr_free(s->drs);
+	s->drs = NULL;
 	free(s->run);
 	s->run = NULL;
 }
@@ -300,7 +304,21 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		}
 		r->st.holds++;
 		return 0; /* a hold: stays held */
-	case TEV_DEBUG_EXC:
+	case TEV_DEBUG_EXC: {
+		enum stop_reason why;
+		uint64_t where;
+
+		if (dr_match(s->drs, ev->u.dbg.pending_dbg, &why, &where)) {
+			/* one of our debug registers: data breakpoints trap
+			 * after the access, instruction ones fault before */
+			make_stop(st, ev->vcpu, 5, why);
+			st->addr = where;
+			r->v[ev->vcpu].set_rf = why == SR_HWBREAK;
+			traps_note_event(s, why == SR_HWBREAK ? TV_HIT_EXEC :
+					 TV_HIT_DATA, 0);
+			return 1;
+		}
+	}
 		if (r->phase == PH_STEPPING && r->step == STEP_TF &&
 		    (int)ev->vcpu == r->step_vcpu &&
 		    (ev->u.dbg.pending_dbg & DR6_BS)) {
@@ -623,9 +641,24 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 		}
 	}
 	rc = traps_commit(s);
+	if (rc == 0 && s->drs)
+		rc = dr_commit(s->drs, s->t);
 	if (rc < 0) {
 		*msg = xstrfmt("cannot apply the watchpoints: %s", target_strerror(s->t));
 		return rc;
+	}
+	/* resuming from an instruction breakpoint of a debug register:
+	 * RF lets that instruction run once */
+	for (v = 0; v < s->t->nr_vcpus; v++) {
+		struct x86_regs regs;
+
+		if (!r->v[v].set_rf || plan->vcpu[v] == RESUME_STOPPED)
+			continue;
+		r->v[v].set_rf = false;
+		if (target_get_regs(s->t, v, &regs) == 0) {
+			regs.rflags |= X86_RFLAGS_RF;
+			target_set_regs(s->t, v, &regs);
+		}
 	}
 	/* the vCPUs that run: disarmed, then let go */
 	for (v = 0; v < s->t->nr_vcpus; v++) {
@@ -998,6 +1031,44 @@ static int probe_mem_access(struct session *s, char **msg)
 	return 0;
 }
 
+/* Without mem_access: the four debug registers, when Xen reports #DB. */
+static int dr_fallback(struct session *s, enum point_type t, uint64_t addr,
+		       uint64_t len, char **msg)
+{
+	char *why = *msg;
+	int rc;
+
+	*msg = NULL;
+	if (s->phys_mode) {
+		*msg = xstrfmt("%s; debug registers watch virtual addresses, not physical ones", why);
+		free(why);
+		return -ENOSPC;
+	}
+	if (evops(s)->monitor(s->t, TMON_DEBUG_EXC, true) < 0) {
+		*msg = xstrfmt("%s; and Xen reports no debug exceptions for a debug-register fallback: %s",
+			       why, target_strerror(s->t));
+		free(why);
+		return -ENOSPC;
+	}
+	if (!s->drs)
+		s->drs = dr_new(s->t->nr_vcpus);
+	rc = dr_insert(s->drs, t, addr, len, msg);
+	if (rc == 0 && !s->run->dr_told) {
+		/* not an error: said once so the user knows the limits */
+		*msg = xstrfmt("no mem_access here (%s): hardware breakpoints and watchpoints use the "
+			       "vCPUs' four debug registers (aligned 1, 2, 4 or 8 bytes; no rwatch)",
+			       "it needs Intel VT-x with EPT");
+		s->run->dr_told = true;
+	} else if (rc < 0 && *msg) {
+		char *m = *msg;
+
+		*msg = xstrfmt("%s (%s)", m, why);
+		free(m);
+	}
+	free(why);
+	return rc;
+}
+
 int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len, char **msg)
 {
@@ -1013,8 +1084,10 @@ int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 		return rc;
 	if (t != PT_SW_BREAK) {
 		rc = probe_mem_access(s, msg);
+		if (rc == -EOPNOTSUPP)
+			return dr_fallback(s, t, addr, len, msg);
 		if (rc < 0)
-			return rc == -EOPNOTSUPP ? -ENOSPC : rc;
+			return rc;
 		if (!s->traps)
 			s->traps = traps_new();
 		return traps_insert(s, tid, t, addr, len, msg);
@@ -1036,8 +1109,11 @@ int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
 {
 	if (!live(s))
 		return -ENOENT;
-	if (t != PT_SW_BREAK)
+	if (t != PT_SW_BREAK) {
+		if (s->drs && dr_remove(s->drs, t, addr, len) == 0)
+			return 0;
 		return s->traps ? traps_remove(s, tid, t, addr, len) : -ENOENT;
+	}
 	return bp_remove(s, tid, addr);
 }
 

@@ -44,6 +44,7 @@ struct vcpu_run {
 	bool pending;			/* a stop of this vCPU not reported */
 	struct stop_info pending_stop;
 	bool needs_completion;		/* held before a watched access */
+	bool set_rf;			/* resume with EFLAGS.RF (DR fault) */
 	uint64_t relax_gfns[8];		/* frames to relax to complete it */
 	unsigned nrelax;
 };
@@ -70,6 +71,7 @@ struct run_state {
 	size_t nbps, capbps;
 	unsigned next_stop_vcpu;	/* round robin over pending stops */
 	bool mem_access_ok;		/* mem_access probed and available */
+	bool dr_told;			/* the user knows DRs are used */
 	bool mem_access_probed;
 	char mem_access_why[256];
 	bool unplanted;			/* a step runs with one int3 out */

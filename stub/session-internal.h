@@ -11,6 +11,7 @@
 
 struct run_state;
 struct traps;
+struct dr_state;
 
 struct session {
 	struct target *t;
@@ -34,6 +35,7 @@ struct session {
 	struct stop_info last_stop;
 	struct run_state *run;		/* run.c's state, NULL for dumps */
 	struct traps *traps;		/* watchpoints, NULL until the first */
+	struct dr_state *drs;		/* debug-register fallback, or NULL */
 };
 
 /* Registers of a vCPU through the per-stop cache. */
