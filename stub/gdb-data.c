@@ -8,7 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stub/log.h"
 #include "stub/server.h"
+
+/*
+ * gdb shows a refused write as "Cannot access memory" or a bare Exx: the
+ * reason goes to the log (in 'target remote | xenstub' mode, gdb's
+ * terminal).
+ */
+static const char *why_read_only(struct server *sv, enum target_cap cap)
+{
+	return target_has(session_target(sv->s), cap) ?
+	       "xenstub runs with --read-only" :
+	       "the target cannot be written (a memory dump)";
+}
 
 static int selected_regs(struct server *sv, struct x86_regs *r)
 {
@@ -75,6 +88,10 @@ static int write_back(struct server *sv, const struct x86_regs *r)
 {
 	int rc = session_set_regs(sv->s, sv->g_tid, r);
 
+	if (rc == -EROFS)
+		log_warn(LC_SESSION, "register write of thread %llu refused: %s",
+			 (unsigned long long)sv->g_tid,
+			 why_read_only(sv, TCAP_WRITE_REGS));
 	if (rc < 0)
 		reply_error(sv, rc);
 	else
@@ -94,6 +111,13 @@ int gdb_write_regs(struct server *sv, const char *pkt, size_t len)
 		reply_error(sv, EINVAL);
 		return H_REPLY;
 	}
+	for (off = 0; off < hexlen; off++) {
+		if (hex[off] != 'x' && rsp_hexval((unsigned char)hex[off]) < 0) {
+			reply_error(sv, EINVAL);
+			return H_REPLY;
+		}
+	}
+	off = 0;
 	if (selected_regs(sv, &r) < 0)
 		return H_REPLY;
 	for (i = 0; i < l->nregs; i++) {
@@ -112,6 +136,11 @@ int gdb_write_regs(struct server *sv, const char *pkt, size_t len)
 		}
 		x86_gdb_reg_set(&r, l, i, buf); /* unknown FPU: skipped */
 		off += n;
+	}
+	if (off * 2 != hexlen) {
+		/* the data ends inside a register */
+		reply_error(sv, EINVAL);
+		return H_REPLY;
 	}
 	return write_back(sv, &r);
 }
@@ -192,6 +221,10 @@ static int do_write(struct server *sv, uint64_t addr, const uint8_t *data,
 
 	if (!n && !target_has(session_target(sv->s), TCAP_WRITE_MEM))
 		rc = -EROFS;
+	if (rc == -EROFS && n)
+		log_warn(LC_MEM, "memory write of %zu byte%s at 0x%llx refused: %s",
+			 n, n == 1 ? "" : "s", (unsigned long long)addr,
+			 why_read_only(sv, TCAP_WRITE_MEM));
 	if (rc < 0)
 		reply_error(sv, rc == -EFAULT ? EFAULT : -rc);
 	else
@@ -206,8 +239,10 @@ int gdb_write_mem(struct server *sv, const char *pkt, size_t len)
 	uint8_t *buf;
 	int rc;
 
+	/* the data must be 2*n digits; 2*n itself may wrap */
 	if (parse_addr_len(pkt + 1, &addr, &n, &rest) || *rest != ':' ||
-	    (size_t)(pkt + len - rest - 1) != 2 * n) {
+	    (size_t)(pkt + len - rest - 1) % 2 ||
+	    (size_t)(pkt + len - rest - 1) / 2 != n) {
 		reply_error(sv, EINVAL);
 		return H_REPLY;
 	}

@@ -365,7 +365,7 @@ int gdb_query(struct server *sv, const char *pkt, size_t len)
 	}
 	if (starts(pkt, "qThreadExtraInfo,"))
 		return q_extra_info(sv, pkt + strlen("qThreadExtraInfo,"));
-	if (starts(pkt, "qAttached")) {
+	if (!strcmp(pkt, "qAttached") || starts(pkt, "qAttached:")) {
 		strbuf_addch(&sv->reply, '1');
 		return H_REPLY;
 	}
@@ -419,7 +419,7 @@ int gdb_v(struct server *sv, const char *pkt, size_t len)
 {
 	if (starts(pkt, "vCont"))
 		return gdb_vcont(sv, pkt, len);
-	if (starts(pkt, "vKill"))
+	if (!strcmp(pkt, "vKill") || starts(pkt, "vKill;"))
 		return gdb_kill(sv, pkt, len);
 	return H_REPLY; /* vMustReplyEmpty and everything else */
 }

@@ -252,14 +252,17 @@ int gdb_point(struct server *sv, const char *pkt, size_t len)
 		free(msg);
 		return H_REPLY;
 	}
+	/*
+	 * gdb takes whatever packet comes first as the answer to Z/z: an "O"
+	 * console packet here would read as the reply and shift every later
+	 * reply by one. So what the user should know goes to the log (gdb's
+	 * terminal with 'target remote | xenstub').
+	 */
+	if (msg)
+		log_warn(LC_TRAP, "%s at 0x%llx%s: %s",
+			 type <= PT_HW_BREAK ? "breakpoint" : "watchpoint",
+			 (unsigned long long)addr, rc < 0 ? " refused" : "", msg);
 	if (rc < 0) {
-		if (msg) {
-			struct strbuf m = STRBUF_INIT;
-
-			strbuf_addf(&m, "xenstub: %s\n", msg);
-			server_console(sv, m.buf);
-			strbuf_release(&m);
-		}
 		reply_error(sv, rc);
 	} else {
 		reply_ok(sv);

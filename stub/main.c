@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,40 @@ static void usage(FILE *f)
 "\n"
 "Examples:\n"
 "  gdb -ex 'target remote | xenstub - core:guest.elf'\n"
-"  xenstub :1234 xen:web01      then in gdb: target remote :1234\n");
+"  xenstub :1234 xen:web01      then in gdb: target remote :1234\n"
+"\n"
+"Exit status: 0 when gdb is done, 1 when the target cannot be opened or\n"
+"served (one line on stderr says why), 2 for a command line error,\n"
+"128+N after signal N.\n");
+}
+
+/* One line on stderr for a command line error; main() exits 2. */
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xenstub: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("; try 'xenstub --help'\n", stderr);
+	return -1;
+}
+
+/* True when COMM has one of the forms of usage(); listen_tcp() and
+ * listen_unix() report what cannot be resolved or bound. */
+static bool comm_valid(const char *comm)
+{
+	const char *port = strrchr(comm, ':');
+
+	if (!strcmp(comm, "-"))
+		return true;
+	if (!strncmp(comm, "unix:", 5))
+		return comm[5] != 0;
+	port = port ? port + 1 : comm;
+	return *port && strspn(port, "0123456789") == strlen(port);
 }
 
 enum {
@@ -125,7 +159,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	o->tp.paging = -1;
 	o->so.os = "auto";
-	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	opterr = 0; /* getopt's messages take two lines: ours take one */
+	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ONCE: o->once = true; o->once_set = true; break;
 		case OPT_READ_ONLY:
@@ -198,20 +233,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_VERSION:
 			printf("xenstub %s\n", XENSTUB_VERSION);
 			exit(0);
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
 		default:
-			fprintf(stderr, "Try 'xenstub --help'.\n");
-			return -1;
+			if (optopt && optopt < 256)
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose == 1 ? LOG_INFO : LOG_WARN);
-	if (argc - optind != 2) {
-		fprintf(stderr, "xenstub: %s\nUsage: xenstub [OPTIONS] COMM TARGET\nTry 'xenstub --help'.\n",
-			argc - optind < 2 ? "COMM and TARGET are required" :
-					    "too many arguments");
-		return -1;
-	}
+	if (argc - optind < 2)
+		return usage_error("%s is missing: usage is xenstub [OPTIONS] COMM TARGET",
+				   argc == optind ? "COMM" : "TARGET");
+	if (argc - optind > 2)
+		return usage_error("too many arguments from '%s' on: usage is xenstub [OPTIONS] COMM TARGET",
+				   argv[optind + 2]);
 	o->comm = argv[optind];
 	o->target = argv[optind + 1];
+	if (!comm_valid(o->comm))
+		return usage_error("'%s' is not HOST:PORT, :PORT, unix:PATH or -",
+				   o->comm);
 	if (!strcmp(o->comm, "-") && !o->once_set)
 		o->once = true;
 	return 0;
@@ -438,6 +480,23 @@ static enum loop_end serve(struct session *s, int in, int out)
 	return end;
 }
 
+/*
+ * gdb shows what a 'target remote | xenstub ...' child wrote on stderr
+ * only while it reads from the child; if the child is gone before gdb's
+ * first packet, gdb reports a broken pipe and the reason is lost. So a
+ * stdio xenstub that fails to start waits (boundedly) for gdb's first
+ * bytes before exiting.
+ */
+static void stdio_linger(const struct options *o)
+{
+	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+
+	if (strcmp(o->comm, "-") || isatty(STDIN_FILENO))
+		return;
+	fflush(stderr);
+	poll(&pfd, 1, 5000);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -467,6 +526,7 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "xenstub: %s\n", msg ? msg : strerror(-rc));
 		free(msg);
+		stdio_linger(&o);
 		return 1;
 	}
 	rc = session_open(t, &o.so, &s, &msg);
@@ -474,6 +534,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xenstub: %s\n", msg ? msg : strerror(-rc));
 		free(msg);
 		target_close(t);
+		stdio_linger(&o);
 		return 1;
 	}
 

@@ -300,8 +300,10 @@ int session_command(struct session *s, uint64_t tid, const char *line,
 
 	while (isspace((unsigned char)*line))
 		line++;
+	if (!*line) /* a bare "monitor" */
+		return cmd_help(s, tid, "", out);
 	n = strcspn(line, " \t");
-	if (!n || n >= sizeof(name))
+	if (n >= sizeof(name))
 		return -ENOENT;
 	memcpy(name, line, n);
 	name[n] = 0;

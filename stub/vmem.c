@@ -18,6 +18,7 @@
 struct chunk {
 	uint64_t idx;		/* first gfn / batch */
 	void *handle;
+	unsigned count;		/* frames the map call covered */
 	void **ptrs;		/* batch entries */
 	bool writable;
 	bool used;
@@ -101,7 +102,7 @@ static void chunk_drop(struct vmem *m, struct chunk *c)
 		*pp = c->hnext;
 	c->hnext = NULL;
 	lru_unlink(m, c);
-	target_unmap(m->t, c->handle, m->batch);
+	target_unmap(m->t, c->handle, c->count);
 	m->st.unmap_calls++;
 	c->used = false;
 	c->handle = NULL;
@@ -179,6 +180,7 @@ static struct chunk *chunk_get(struct vmem *m, uint64_t idx, bool write)
 	}
 	m->st.frames_mapped += count;
 	c->idx = idx;
+	c->count = count;
 	c->used = true;
 	c->writable = m->writable;
 	c->hnext = m->hash[h];
@@ -284,6 +286,14 @@ static int virt_rw(struct vmem *m, const struct aspace *as, uint64_t addr,
 		uint64_t a = addr + did;
 		uint64_t n;
 		size_t d = 0;
+
+		/* the end of the address space (4 GiB in 32-bit modes) ends
+		 * the access: it does not go on at address 0 */
+		if (a < addr || (x86_paging_levels(as->mode) <= 3 &&
+				 (a >> 32) != (addr >> 32))) {
+			rc = -EFAULT;
+			break;
+		}
 
 		rc = vmem_translate(m, as, a, &w);
 		if (rc) {

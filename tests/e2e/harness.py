@@ -10,9 +10,11 @@ touched. No assertion depends on timing: waits are bounded polls.
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,7 @@ class Fixture:
             self.truth = json.load(f)
         self._memory = None
         self._sysmap = None
+        self._segments = None
 
     def _unzstd(self, name, out):
         path = os.path.join(self.dir, out)
@@ -67,6 +70,146 @@ class Fixture:
         s = self.truth["symbols"][name]
         v = s.get("runtime_kallsyms") or s.get("runtime_computed")
         return int(v, 16)
+
+    # ---- the dump read directly, as an oracle independent of xenstub ----
+    def segments(self):
+        """memory.elf's PT_LOAD segments with data, sorted: a list of
+        (guest-physical address, size, file offset)."""
+        if self._segments is None:
+            with open(self.memory, "rb") as f:
+                eh = f.read(64)
+                if eh[:4] != b"\x7fELF" or eh[5] != 1:
+                    raise AssertionError("%s is not a little-endian ELF file" % self.memory)
+                segs = []
+                if eh[4] == 2:
+                    phoff, = struct.unpack_from("<Q", eh, 32)
+                    phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+                    f.seek(phoff)
+                    ph = f.read(phentsize * phnum)
+                    for i in range(phnum):
+                        typ, _, off, _, paddr, filesz, _, _ = struct.unpack_from(
+                            "<IIQQQQQQ", ph, i * phentsize)
+                        if typ == 1 and filesz:
+                            segs.append((paddr, filesz, off))
+                else:
+                    phoff, = struct.unpack_from("<I", eh, 28)
+                    phentsize, phnum = struct.unpack_from("<HH", eh, 42)
+                    f.seek(phoff)
+                    ph = f.read(phentsize * phnum)
+                    for i in range(phnum):
+                        typ, off, _, paddr, filesz = struct.unpack_from(
+                            "<IIIII", ph, i * phentsize)
+                        if typ == 1 and filesz:
+                            segs.append((paddr, filesz, off))
+            self._segments = sorted(segs)
+        return self._segments
+
+    def segment_of(self, paddr):
+        """The segment (paddr, size, offset) holding paddr, or None."""
+        for seg in self.segments():
+            if seg[0] <= paddr < seg[0] + seg[1]:
+                return seg
+        return None
+
+    def read_phys(self, paddr, n):
+        """n bytes of guest-physical memory from memory.elf, or None when
+        a byte of the range lies outside every segment."""
+        out = b""
+        with open(self.memory, "rb") as f:
+            while len(out) < n:
+                a = paddr + len(out)
+                seg = self.segment_of(a)
+                if seg is None:
+                    return None
+                k = min(n - len(out), seg[0] + seg[1] - a)
+                f.seek(seg[2] + a - seg[0])
+                out += f.read(k)
+        return out
+
+    def paging_mode(self):
+        """The vCPUs' paging mode from truth.json: '4-level', '5-level',
+        'pae' or '32-bit'."""
+        m = str(self.truth.get("paging_mode", "")).lower()
+        for key, mode in (("5", "5-level"), ("4", "4-level"),
+                          ("pae", "pae"), ("32", "32-bit"), ("2-level", "32-bit")):
+            if key in m:
+                return mode
+        raise Skip("fixture %s: paging mode %r is not known to the harness" % (self.name, m))
+
+    def walk(self, cr3, vaddr, mode=None):
+        """A page walk over memory.elf, written from the architecture
+        manuals. Returns a dict: levels [(name, entry address, entry)],
+        and either fault ('not present', 'non-canonical', 'unreadable')
+        or paddr, page_size, writable, user, nx."""
+        mode = mode or self.paging_mode()
+        res = {"levels": [], "fault": None}
+        addr_mask = 0x000ffffffffff000
+        if mode in ("4-level", "5-level"):
+            bits = 57 if mode == "5-level" else 48
+            top = vaddr >> (bits - 1)
+            if top not in (0, (1 << (65 - bits)) - 1):
+                res["fault"] = "non-canonical"
+                return res
+            names = ["PML5E", "PML4E", "PDPTE", "PDE", "PTE"][5 - (bits - 12) // 9:]
+            shifts = [48, 39, 30, 21, 12][5 - (bits - 12) // 9:]
+            table = cr3 & addr_mask
+            esize = 8
+        elif mode == "pae":
+            names, shifts = ["PDPTE", "PDE", "PTE"], [30, 21, 12]
+            table = cr3 & 0xffffffe0
+            esize = 8
+        else:
+            names, shifts = ["PDE", "PTE"], [22, 12]
+            table = cr3 & 0xfffff000
+            esize = 4
+        w = u = True
+        nx = False
+        for name, shift in zip(names, shifts):
+            nbits = 2 if (mode == "pae" and name == "PDPTE") else (10 if esize == 4 else 9)
+            idx = (vaddr >> shift) & ((1 << nbits) - 1)
+            ea = table + idx * esize
+            raw = self.read_phys(ea, esize)
+            if raw is None:
+                res["fault"] = "unreadable"
+                return res
+            e = int.from_bytes(raw, "little")
+            res["levels"].append((name, ea, e))
+            if not e & 1:
+                res["fault"] = "not present"
+                return res
+            if not (mode == "pae" and name == "PDPTE"):
+                w = w and bool(e & 2)
+                u = u and bool(e & 4)
+            if esize == 8:
+                nx = nx or bool(e >> 63)
+            last = name == "PTE" or (name in ("PDPTE", "PDE") and e & 0x80
+                                     and not (mode == "pae" and name == "PDPTE"))
+            if last:
+                size = 1 << shift
+                if esize == 4:
+                    base = e & 0xffc00000 if name == "PDE" else e & 0xfffff000
+                else:
+                    base = e & addr_mask & ~(size - 1)
+                res.update(paddr=base + (vaddr & (size - 1)), page_size=size,
+                           writable=w, user=u, nx=nx)
+                return res
+            table = (e & 0xfffff000) if esize == 4 else (e & addr_mask)
+        raise AssertionError("page walk did not end")
+
+    def read_virt(self, cr3, vaddr, n):
+        """n bytes at vaddr in the address space rooted at cr3, from
+        memory.elf; None when a page is not mapped or not in the dump."""
+        out = b""
+        while len(out) < n:
+            r = self.walk(cr3, vaddr + len(out))
+            if r["fault"]:
+                return None
+            k = min(n - len(out), r["page_size"] - (r["paddr"] & (r["page_size"] - 1)))
+            b = self.read_phys(r["paddr"], k)
+            if b is None:
+                return None
+            out += b
+        return out
 
 
 class Result:
@@ -159,19 +302,54 @@ class Context:
         log = open(sock + ".log", "w")
         p = self.spawn([self.xenstub] + list(args) + ["unix:" + sock, target],
                        env=env, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_for(lambda: os.path.exists(sock) or p.poll() is not None,
-                      "xenstub's socket %s" % sock)
+
+        def listening():
+            # the path exists from bind(); connections work after listen(),
+            # which xenstub reports with its "Listening on" line
+            if p.poll() is not None:
+                return True
+            with open(sock + ".log") as f:
+                return os.path.exists(sock) and "Listening on" in f.read()
+
+        self.wait_for(listening, "xenstub's socket %s" % sock)
         if p.poll() is not None:
             raise AssertionError("xenstub exited (%s): %s" % (p.returncode, open(sock + ".log").read()))
         p.log_path = sock + ".log"
         return p, sock
 
+    def start_xenstub_tcp(self, target, args=(), env=None, comm=":0"):
+        """Starts xenstub listening on TCP (by default a free loopback
+        port); returns (process, port) once it printed "Listening on port
+        N"."""
+        log_path = self.tmpfile("xs-tcp-%d.log" % len(self._procs))
+        log = open(log_path, "w")
+        p = self.spawn([self.xenstub] + list(args) + [comm, target],
+                       env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        found = []
+
+        def listening():
+            with open(log_path) as f:
+                m = re.search(r"^Listening on port (\d+)", f.read(), re.M)
+            if m:
+                found.append(int(m.group(1)))
+            return bool(found) or p.poll() is not None
+
+        self.wait_for(listening, "xenstub's 'Listening on port' line")
+        if not found:
+            raise AssertionError("xenstub exited (%s): %s" % (p.returncode, open(log_path).read()))
+        p.log_path = log_path
+        return p, found[0]
+
     def gdb(self, commands=(), target=None, remote=None, python=None,
-            xenstub_args=(), timeout=120, env=None, pre=(), batch=True):
+            xenstub_args=(), timeout=120, env=None, pre=(), batch=True,
+            merge_stderr=False):
         """Runs gdb in batch mode. target: a TARGET for 'target remote |
         xenstub - TARGET'; remote: an address for 'target remote ADDR'.
-        python: a Python script run after connecting (gdb -x). Returns a
-        Result; a gdb crash or hang is reported by the caller's checks."""
+        python: a Python script run after connecting (gdb -x). With
+        merge_stderr, gdb's (and xenstub's) stderr is interleaved with its
+        stdout in Result.out, in the order printed. Returns a Result; a gdb
+        crash or hang is reported by the caller's checks."""
         argv = ["gdb", "-q", "-n", "-nx"]
         if batch:
             argv.append("-batch")
@@ -192,17 +370,41 @@ class Context:
                 f.write(python)
             argv += ["-x", path]
         p = self.spawn(argv, env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                       text=True)
+                       stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, text=True)
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             p.kill()
             out, err = p.communicate()
-            return Result(None, out, err + "\n[gdb killed: no answer within %ss]" % timeout)
+            return Result(None, out, (err or "") + "\n[gdb killed: no answer within %ss]" % timeout)
+        if err is None:
+            err = ""
         if self.verbose:
             print(out, err)
         return Result(p.returncode, out, err)
+
+    def gdb_each(self, commands, **kw):
+        """Runs commands in one gdb session (arguments as for gdb()) with
+        stderr merged, and splits what gdb printed by command. Returns
+        (Result, outputs): outputs[i] is the text commands[i] printed,
+        errors and warnings included, or None when gdb never got to
+        it (it died or hung)."""
+        mark = "@@xenstub-e2e-%d@@"
+        argv = []
+        for i, c in enumerate(commands):
+            argv += ["echo \\n" + mark % i + "\\n", c]
+        argv.append("echo \\n" + mark % len(commands) + "\\n")
+        kw["merge_stderr"] = True
+        r = self.gdb(argv, **kw)
+        outputs = []
+        for i in range(len(commands)):
+            a, b = "\n" + mark % i + "\n", "\n" + mark % (i + 1) + "\n"
+            if a in r.out and b in r.out:
+                outputs.append(r.out.split(a, 1)[1].split(b, 1)[0])
+            else:
+                outputs.append(None)
+        return r, outputs
 
     def run_xenstub(self, args, timeout=30, input=None):
         """Runs xenstub to completion (for option and error tests)."""
@@ -229,12 +431,27 @@ class Context:
 
 class RawConnection:
     """A raw GDB-protocol client for packet-level tests (malformed input,
-    ack mode, escaping). Talks to xenstub over a unix socket."""
+    ack mode, escaping). Talks to xenstub over a unix socket (path) or
+    TCP (a (host, port) tuple)."""
 
     def __init__(self, path, timeout=30):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
+        if isinstance(path, tuple):
+            self.s = socket.create_connection(path, timeout=timeout)
+        else:
+            # a unix socket whose backlog is full refuses at once
+            # (EAGAIN) rather than waiting: retry, boundedly
+            deadline = time.monotonic() + timeout
+            while True:
+                self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.s.settimeout(timeout)
+                try:
+                    self.s.connect(path)
+                    break
+                except BlockingIOError:
+                    self.s.close()
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
         self.buf = b""
         self.noack = False
 
@@ -270,7 +487,10 @@ class RawConnection:
             payload = self.buf[start + 1:end]
             self.buf = self.buf[end + 3:]
             if not self.noack:
-                self.s.sendall(b"+")
+                try:
+                    self.s.sendall(b"+")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the last reply (D, k): the peer may be gone
             data = self.unescape(payload)
             if skip_console and data.startswith(b"O") and data != b"OK":
                 self.console = getattr(self, "console", b"") + bytes.fromhex(data[1:].decode())
@@ -306,6 +526,20 @@ class RawConnection:
             if a != b"+":
                 raise AssertionError("expected ack, got %r" % a)
         return self.read_packet()
+
+    def at_eof(self):
+        """Waits (up to the socket timeout) for the peer to close the
+        connection; True when it did, False if data came instead."""
+        try:
+            d = self.s.recv(1)
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+        if d:
+            self.buf += d
+            return False
+        return True
 
     def close(self):
         self.s.close()
