@@ -221,6 +221,7 @@ static int q_rcmd(struct server *sv, const char *hex)
 		reply_error(sv, EINVAL);
 		return H_REPLY;
 	}
+	server_flush_notices(sv);
 	rc = session_command(sv->s, sv->g_tid, line, &out);
 	if (rc == -ENOENT) {
 		strbuf_reset(&out);

@@ -68,6 +68,7 @@ static int start(struct server *sv, struct resume_plan *plan)
 
 	free(plan->vcpu);
 	if (rc < 0) {
+		server_flush_notices(sv);
 		if (msg) {
 			struct strbuf m = STRBUF_INIT;
 
@@ -81,6 +82,7 @@ static int start(struct server *sv, struct resume_plan *plan)
 	}
 	free(msg);
 	sv->waiting = true;
+	server_flush_notices(sv);
 	return H_NO_REPLY;
 }
 
@@ -258,10 +260,19 @@ int gdb_point(struct server *sv, const char *pkt, size_t len)
 	 * reply by one. So what the user should know goes to the log (gdb's
 	 * terminal with 'target remote | xenstub').
 	 */
-	if (msg)
+	if (msg) {
+		struct strbuf m = STRBUF_INIT;
+
 		log_warn(LC_TRAP, "%s at 0x%llx%s: %s",
 			 type <= PT_HW_BREAK ? "breakpoint" : "watchpoint",
 			 (unsigned long long)addr, rc < 0 ? " refused" : "", msg);
+		/* and in gdb's console at the next chance */
+		strbuf_addf(&m, "xenstub: %s at 0x%llx%s: %s",
+			    type <= PT_HW_BREAK ? "breakpoint" : "watchpoint",
+			    (unsigned long long)addr, rc < 0 ? " refused" : "", msg);
+		server_notice(sv, m.buf);
+		strbuf_release(&m);
+	}
 	if (rc < 0) {
 		reply_error(sv, rc);
 	} else {

@@ -77,6 +77,7 @@ void server_init(struct server *sv, struct session *s, int fd_out)
 	rsp_init(&sv->rsp, write_all, sv, SERVER_PACKET_SIZE);
 	strbuf_init(&sv->reply, 0);
 	strbuf_init(&sv->xfer_doc, 0);
+	strbuf_init(&sv->notices, 0);
 	sv->g_tid = session_last_stop(s)->tid;
 	sv->c_tid = sv->g_tid;
 }
@@ -86,6 +87,25 @@ void server_release(struct server *sv)
 	rsp_release(&sv->rsp);
 	strbuf_release(&sv->reply);
 	strbuf_release(&sv->xfer_doc);
+	strbuf_release(&sv->notices);
+}
+
+void server_notice(struct server *sv, const char *text)
+{
+	strbuf_addstr(&sv->notices, text);
+	if (sv->notices.len && sv->notices.buf[sv->notices.len - 1] != '\n')
+		strbuf_addch(&sv->notices, '\n');
+}
+
+int server_flush_notices(struct server *sv)
+{
+	int rc;
+
+	if (!sv->notices.len)
+		return 0;
+	rc = server_console(sv, sv->notices.buf);
+	strbuf_reset(&sv->notices);
+	return rc;
 }
 
 void reply_ok(struct server *sv)
@@ -112,16 +132,23 @@ int parse_thread_id(const char *s, int64_t *tid, const char **end)
 	int rc;
 
 	if (s[0] == 'p') {
-		/* multiprocess form pP.T: the process is always 1 */
-		const char *dot = strchr(s, '.');
+		/* multiprocess form pP.T or pP: the process is always 1 */
+		const char *q = s + 1;
 
-		if (!dot) {
+		if (q[0] == '-' && q[1] == '1') {
+			q += 2;
+		} else {
+			rc = rsp_parse_hex(q, &v, &q);
+			if (rc)
+				return rc;
+		}
+		if (*q != '.') {
 			*tid = -1;
 			if (end)
-				*end = s + strlen(s);
+				*end = q;
 			return 0;
 		}
-		s = dot + 1;
+		s = q + 1;
 	}
 	if (s[0] == '-' && s[1] == '1') {
 		*tid = -1;

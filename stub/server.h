@@ -35,6 +35,9 @@ struct server {
 	bool waiting;		/* resumed; a stop reply is owed */
 	enum server_end end;
 	struct strbuf reply;
+	/* what the user should read, held until gdb accepts console output
+	 * (while it waits for a stop reply or a monitor command's answer) */
+	struct strbuf notices;
 	/* qXfer documents, built at offset 0 and served in pieces */
 	char xfer_key[128];
 	struct strbuf xfer_doc;
@@ -67,8 +70,14 @@ uint64_t server_resolve_tid(struct server *sv, int64_t tid);
 /* Serves [off, off+len) of a document as a qXfer reply. */
 void reply_xfer(struct server *sv, const char *doc, size_t doclen,
 		uint64_t off, uint64_t len);
-/* Sends text to gdb's console as "O" packets. */
+/* Sends text to gdb's console as "O" packets. Only while gdb waits for
+ * a stop reply or for the answer to qRcmd: anywhere else gdb would take
+ * the first "O" as the reply. */
 int server_console(struct server *sv, const char *text);
+/* Keeps a line for the user until console output is allowed. */
+void server_notice(struct server *sv, const char *text);
+/* Sends the kept lines (when console output is allowed). */
+int server_flush_notices(struct server *sv);
 
 /* Packet families. Each takes the whole packet. */
 int gdb_query(struct server *sv, const char *pkt, size_t len);
