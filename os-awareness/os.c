@@ -54,6 +54,9 @@ void os_free(struct os *os)
 		os->ops->free(os);
 }
 
+extern const struct os_ops os_linux;
+
 const struct os_ops *const os_types[] = {
+	&os_linux,
 	NULL,
 };

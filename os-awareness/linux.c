@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The Linux OS-awareness module: its ops table. Detection and the kernel's
+ * data are in linux-find.c, the task walk, task registers and address
+ * spaces in linux-tasks.c, the offsets in linux-types.c; this file answers
+ * the session and the monitor commands (os, ps, sym, ksym, offsets).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "os-awareness/btf.h"
+#include "os-awareness/linux-internal.h"
+
+static int linux_detect(const struct os_env *env, struct os **out,
+			struct strbuf *why)
+{
+	return lx_detect(env, out, why);
+}
+
+static void linux_free(struct os *os)
+{
+	struct lx *lx = to_lx(os);
+
+	lx_free_state(lx);
+	free(lx);
+}
+
+static int linux_refresh(struct os *os)
+{
+	return lx_walk(to_lx(os));
+}
+
+static int linux_task_regs(struct os *os, const struct os_task *t,
+			   struct x86_regs *r)
+{
+	return lx_task_regs(to_lx(os), t, r);
+}
+
+static int linux_task_aspace(struct os *os, const struct os_task *t,
+			     struct aspace *as)
+{
+	return lx_task_aspace(to_lx(os), t, as);
+}
+
+static const struct os_task *task_at(struct lx *lx, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < lx->base.ntasks; i++)
+		if (lx->base.tasks[i].addr == addr)
+			return &lx->base.tasks[i];
+	return NULL;
+}
+
+static void linux_describe(struct os *os, struct strbuf *out)
+{
+	struct lx *lx = to_lx(os);
+	const struct lx_refresh_stats *st = &lx->last;
+	unsigned v;
+
+	strbuf_addf(out, "Linux %s\n", lx->release[0] ? lx->release :
+		    "(release unknown)");
+	if (lx->banner[0])
+		strbuf_addf(out, "  banner: %s\n", lx->banner);
+	strbuf_addf(out, "  kernel page tables: %s\n", lx->kas_src.buf);
+	if (lx->S.text)
+		strbuf_addf(out, "  kernel image: _text 0x%" PRIx64 "%s", lx->S.text,
+			    lx->S.etext ? "" : "\n");
+	if (lx->S.text && lx->S.etext)
+		strbuf_addf(out, ", _etext 0x%" PRIx64 "\n", lx->S.etext);
+	if (lx->have_slide)
+		strbuf_addf(out, "  KASLR slide: %s0x%" PRIx64 " (from %s)\n",
+			    lx->slide < 0 ? "-" : "",
+			    (uint64_t)(lx->slide < 0 ? -lx->slide : lx->slide),
+			    lx->slide_src.buf);
+	else
+		strbuf_addstr(out, "  KASLR slide: unknown\n");
+	strbuf_addf(out, "  symbols: %s\n", lx->sym_src.buf);
+	strbuf_addf(out, "  types: %s\n", lx->type_src.buf);
+	if (lx->have_page_offset)
+		strbuf_addf(out, "  direct map: page_offset_base 0x%" PRIx64 "\n",
+			    lx->page_offset);
+	if (lx->have_phys_base)
+		strbuf_addf(out, "  phys_base: %s0x%" PRIx64 "\n",
+			    (int64_t)lx->phys_base < 0 ? "-" : "",
+			    (int64_t)lx->phys_base < 0 ? -lx->phys_base :
+							 lx->phys_base);
+	if (lx->notes.len) {
+		const char *p = lx->notes.buf;
+
+		while (*p) {
+			size_t n = strcspn(p, "\n");
+
+			strbuf_addf(out, "  %.*s\n", (int)n, p);
+			p += n + (p[n] ? 1 : 0);
+		}
+	}
+	strbuf_addf(out, "  CPUs: %u, vCPUs matched by %s\n", lx->ncpus,
+		    lx->vcpu_match ? lx->vcpu_match : "nothing yet");
+	strbuf_addf(out, "  tasks: %u processes, %u threads, %u idle tasks%s\n",
+		    st->processes, st->threads, st->idle,
+		    st->warnings ? " (the walk stopped early: see the log)" : "");
+	strbuf_addf(out, "  last refresh: %.3f ms, %" PRIu64 " guest reads, %" PRIu64
+		    " frames mapped in %" PRIu64 " calls; detection took %.1f ms\n",
+		    st->ms, st->reads, st->frames_mapped, st->map_calls,
+		    lx->detect_ms);
+	for (v = 0; v < lx->base.env.nr_vcpus; v++) {
+		const struct os_task *t = lx->vcpu_cur[v] ?
+					  task_at(lx, lx->vcpu_cur[v]) : NULL;
+
+		if (lx->vcpu_cpu[v] < 0) {
+			strbuf_addf(out, "  vCPU %u: no CPU matched\n", v);
+			continue;
+		}
+		strbuf_addf(out, "  vCPU %u: CPU %d", v, lx->vcpu_cpu[v]);
+		if (t)
+			strbuf_addf(out, ", running %s (pid %" PRId64 ", tid %" PRId64
+				    ", task 0x%" PRIx64 ")\n", t->name, t->pid,
+				    t->thread_id, t->addr);
+		else if (lx->vcpu_cur[v])
+			strbuf_addf(out, ", running task 0x%" PRIx64 "\n",
+				    lx->vcpu_cur[v]);
+		else
+			strbuf_addstr(out, ", current task unknown\n");
+	}
+}
+
+static void linux_ps(struct os *os, struct strbuf *out)
+{
+	struct lx *lx = to_lx(os);
+	size_t i;
+
+	strbuf_addf(out, "%7s %7s %7s %-5s %4s  %-18s %s\n", "PID", "TID",
+		    "PPID", "STATE", "CPU", "TASK", "COMM");
+	for (i = 0; i < lx->base.ntasks; i++) {
+		const struct os_task *t = &lx->base.tasks[i];
+		const struct lx_task *p = &lx->tp[i];
+		char cpu[16];
+		int c = t->vcpu >= 0 ? lx->vcpu_cpu[t->vcpu] : p->cpu;
+
+		if (c >= 0)
+			snprintf(cpu, sizeof(cpu), "%d%s", c,
+				 t->vcpu >= 0 ? "*" : "");
+		else
+			snprintf(cpu, sizeof(cpu), "-");
+		strbuf_addf(out, "%7" PRId64 " %7" PRId64 " %7" PRId64 " %-5s %4s  0x%016" PRIx64 " %s%s%s\n",
+			    t->pid, t->thread_id, p->ppid, t->state[0] ? t->state : "?",
+			    cpu, t->addr, t->kernel_thread ? "[" : "", t->name,
+			    t->kernel_thread ? "]" : "");
+	}
+	strbuf_addf(out, "%zu tasks; * running on a vCPU, [name] a kernel thread\n",
+		    lx->base.ntasks);
+}
+
+static int linux_lookup_symbol(struct os *os, const char *name, uint64_t *addr)
+{
+	return symtab_lookup(&to_lx(os)->syms, name, addr) ? 0 : -ENOENT;
+}
+
+static void linux_processes(struct os *os,
+			    void (*row)(void *ctx, int64_t pid, const char *user,
+					const char *command, const char *cores),
+			    void *ctx)
+{
+	struct lx *lx = to_lx(os);
+	size_t i, j;
+
+	for (i = 0; i < lx->base.ntasks; i++) {
+		const struct os_task *t = &lx->base.tasks[i];
+		struct strbuf cores = STRBUF_INIT;
+		char user[16] = "";
+		uint8_t uid[4];
+
+		if (t->is_idle || t->pid != t->thread_id)
+			continue;
+		if (lx->L.cred_uid.size == 4 && lx->tp[i].real_cred &&
+		    lx_kptr_ok(lx, lx->tp[i].real_cred) &&
+		    !lx_read(lx, lx->tp[i].real_cred + lx->L.cred_uid.off, uid, 4))
+			snprintf(user, sizeof(user), "%u",
+				 uid[0] | uid[1] << 8 | uid[2] << 16 |
+				 (uint32_t)uid[3] << 24);
+		for (j = 0; j < lx->base.ntasks; j++) {
+			const struct os_task *u = &lx->base.tasks[j];
+
+			if (u->pid == t->pid && !u->is_idle && u->vcpu >= 0)
+				strbuf_addf(&cores, "%s%d", cores.len ? "," : "",
+					    u->vcpu);
+		}
+		row(ctx, t->pid, user, t->name, cores.buf);
+		strbuf_release(&cores);
+	}
+}
+
+static int parse_addr(const char *s, uint64_t *v)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	while (isspace((unsigned char)*end))
+		end++;
+	return errno || *end ? -EINVAL : 0;
+}
+
+static void field_row(struct strbuf *out, const char *name,
+		      struct lx_field f)
+{
+	if (f.size)
+		strbuf_addf(out, "%-32s %5u %3u\n", name, f.off, f.size);
+	else
+		strbuf_addf(out, "%-32s     -   -\n", name);
+}
+
+/* "offsets": every offset the module found, as "type.member offset size". */
+static void offsets(struct lx *lx, struct strbuf *out)
+{
+	const struct lx_layout *L = &lx->L;
+	static const char *const regs[X86_GPR_NR] = {
+		"ax", "cx", "dx", "bx", "sp", "bp", "si", "di",
+		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+	};
+	unsigned i;
+
+	strbuf_addf(out, "%-32s %5s %3s   (from %s)\n", "member", "offset", "size",
+		    lx->type_src.buf);
+#define F(name, f) field_row(out, name, L->f)
+	F("task_struct.tasks", tasks);
+	F("task_struct.pid", pid);
+	F("task_struct.tgid", tgid);
+	F("task_struct.comm", comm);
+	F("task_struct.__state", state);
+	F("task_struct.exit_state", exit_state);
+	F("task_struct.flags", flags);
+	F("task_struct.mm", mm);
+	F("task_struct.active_mm", active_mm);
+	F("task_struct.stack", stack);
+	F("task_struct.real_parent", real_parent);
+	F("task_struct.group_leader", group_leader);
+	F("task_struct.signal", signal);
+	F("task_struct.thread_node", thread_node);
+	F("task_struct.thread_group", thread_group);
+	F("task_struct.thread.sp", thread_sp);
+	F("task_struct.cpu", cpu);
+	F("task_struct.on_cpu", on_cpu);
+	F("task_struct.real_cred", real_cred);
+	F("signal_struct.thread_head", sig_thread_head);
+	F("mm_struct.pgd", mm_pgd);
+	F("cred.uid", cred_uid);
+	F("rq.curr", rq_curr);
+	F("rq.idle", rq_idle);
+	F("pcpu_hot.current_task", hot_current);
+	F("uts_namespace.name.release", uts_release);
+#undef F
+	strbuf_addf(out, "%-32s %5u\n", "sizeof(task_struct)", L->task_size);
+	strbuf_addf(out, "%-32s %5" PRIu64 "\n", "THREAD_SIZE", L->thread_size);
+	strbuf_addf(out, "%-32s %5u\n", "sizeof(inactive_task_frame)",
+		    L->frame_size);
+	for (i = 0; i < X86_GPR_NR; i++)
+		if (L->frame_gpr[i] >= 0 && L->frame_size)
+			strbuf_addf(out, "inactive_task_frame.%-12s %5d\n",
+				    regs[i], L->frame_gpr[i]);
+	if (L->frame_ret >= 0 && L->frame_size)
+		strbuf_addf(out, "%-32s %5d\n", "inactive_task_frame.ret_addr",
+			    L->frame_ret);
+}
+
+static int linux_command(struct os *os, const char *cmd, const char *args,
+			 struct strbuf *out)
+{
+	struct lx *lx = to_lx(os);
+	const struct ksym *s;
+	uint64_t a;
+
+	if (!strcmp(cmd, "offsets")) {
+		offsets(lx, out);
+		return 0;
+	}
+	if (strcmp(cmd, "ksym"))
+		return -ENOENT;
+	if (parse_addr(args, &a)) {
+		strbuf_addstr(out, "usage: ksym ADDRESS\n");
+		return -EINVAL;
+	}
+	s = symtab_at(&lx->syms, a);
+	if (!s) {
+		strbuf_addf(out, "0x%" PRIx64 ": below every kernel symbol\n", a);
+		return -EINVAL;
+	}
+	strbuf_addf(out, "0x%" PRIx64 " is %s+0x%" PRIx64 " (%c)\n", a,
+		    symtab_name(&lx->syms, s), a - s->addr, s->type);
+	return 0;
+}
+
+const struct os_ops os_linux = {
+	.name = "linux",
+	.detect = linux_detect,
+	.free = linux_free,
+	.refresh = linux_refresh,
+	.task_regs = linux_task_regs,
+	.task_aspace = linux_task_aspace,
+	.describe = linux_describe,
+	.ps = linux_ps,
+	.lookup_symbol = linux_lookup_symbol,
+	.processes = linux_processes,
+	.command = linux_command,
+	.command_help =
+		"  ksym ADDRESS                 the Linux kernel symbol at or below an address\n"
+		"  offsets                      the Linux type offsets in use, and their source\n",
+};
