@@ -71,7 +71,8 @@ struct os_ops {
 	const char *name;	/* "linux", "windows" */
 	/*
 	 * Looks for this OS in the guest. Returns 1 with *out allocated (the
-	 * caller frees it through free()), 0 when the guest does not run
+	 * caller frees it with os_free(), which calls free() below), 0 when
+	 * the guest does not run
 	 * this OS or what it needs is missing (why says what and what would
 	 * help), or a negative errno. Never NULL.
 	 */

@@ -76,9 +76,9 @@ static void build_threads(struct session *s)
 			ti->task = t;
 			snprintf(ti->name, sizeof(ti->name), "%s", t->name);
 			snprintf(ti->extra, sizeof(ti->extra),
-				 "pid %lld tid %lld \"%s\" %s%s",
+				 "pid %lld tid %lld \"%s\" %s",
 				 (long long)t->pid, (long long)t->thread_id,
-				 t->name, t->state, t->vcpu >= 0 ? "" : "");
+				 t->name, t->state);
 			if (t->vcpu >= 0) {
 				size_t l = strlen(ti->extra);
 
