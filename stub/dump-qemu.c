@@ -62,6 +62,11 @@ static int read_header(struct elf_view *e, const char *name, char **msg)
 	const uint8_t *d = e->data;
 	size_t ehsize;
 
+	if (e->size < EI_NIDENT) {
+		*msg = xstrfmt("%s: truncated: the file (%zu bytes) is shorter than its ELF header",
+			    name, e->size);
+		return -EINVAL;
+	}
 	if (d[EI_CLASS] != ELFCLASS64 && d[EI_CLASS] != ELFCLASS32) {
 		*msg = xstrfmt("%s: unsupported ELF class %u", name, d[EI_CLASS]);
 		return -EINVAL;
@@ -287,11 +292,26 @@ static void apply_prstatus32(struct x86_regs *r, const uint8_t *d)
 
 #define MAX_VCPUS 4096
 
+/* Room for register set n in *v (capacity *cap), zeroed: the arrays grow
+ * with the notes found rather than being sized for MAX_VCPUS up front. */
+static struct x86_regs *regs_slot(struct x86_regs **v, unsigned n,
+				  unsigned *cap)
+{
+	if (n >= *cap) {
+		unsigned c = *cap ? *cap * 2 : 4;
+
+		*v = xrealloc(*v, st_mult(c, sizeof(**v)));
+		memset(*v + *cap, 0, (c - *cap) * sizeof(**v));
+		*cap = c;
+	}
+	return &(*v)[n];
+}
+
 int dump_parse_qemu_elf(const uint8_t *data, size_t size, const char *name,
 			struct dump_image *out, char **msg)
 {
 	struct elf_view e = { .data = data, .size = size };
-	unsigned nprs = 0, nqemu = 0, nloads = 0;
+	unsigned nprs = 0, nqemu = 0, nloads = 0, cap_prs = 0, cap_qs = 0;
 	struct x86_regs *prs = NULL, *qs = NULL;
 	uint64_t i;
 	int rc;
@@ -316,8 +336,6 @@ int dump_parse_qemu_elf(const uint8_t *data, size_t size, const char *name,
 		return -EINVAL;
 	}
 	out->ranges = xcalloc(nloads, sizeof(*out->ranges));
-	prs = xcalloc(MAX_VCPUS, sizeof(*prs));
-	qs = xcalloc(MAX_VCPUS, sizeof(*qs));
 
 	for (i = 0; i < e.phnum; i++) {
 		struct phdr p;
@@ -379,9 +397,9 @@ int dump_parse_qemu_elf(const uint8_t *data, size_t size, const char *name,
 						goto fail;
 					}
 					if (out->bits == 64)
-						apply_prstatus64(&prs[nprs], desc);
+						apply_prstatus64(regs_slot(&prs, nprs, &cap_prs), desc);
 					else
-						apply_prstatus32(&prs[nprs], desc);
+						apply_prstatus32(regs_slot(&prs, nprs, &cap_prs), desc);
 					nprs++;
 				} else if (namesz == 5 && !memcmp(nm, "QEMU", 5)) {
 					uint32_t ver = descsz >= 8 ? (uint32_t)le(desc, 4) : 0;
@@ -398,7 +416,7 @@ int dump_parse_qemu_elf(const uint8_t *data, size_t size, const char *name,
 						rc = -EINVAL;
 						goto fail;
 					}
-					apply_qemu_note(&qs[nqemu], desc, sz);
+					apply_qemu_note(regs_slot(&qs, nqemu, &cap_qs), desc, sz);
 					nqemu++;
 				}
 				off += 12 + nsz + dsz;

@@ -119,23 +119,35 @@ static void log_packet(const char *dir, const char *data, size_t len)
 	strbuf_release(&sb);
 }
 
+/* A '$' at pos began a new packet: the one before was cut short. */
+static int cut_short(struct rsp *r, size_t pos)
+{
+	r->in_pos = pos;
+	r->st.garbage++;
+	return -3;
+}
+
 /*
  * Tries to decode one packet starting at in_pos ('$'). Returns 1 with
  * the packet in r->pkt, 0 if the packet is incomplete, -1 on a bad
- * checksum, -2 if it is too large. On 1, -1 and -2 in_pos moves past it.
+ * checksum, -2 if it is too large, -3 if a new packet began before it
+ * ended, -4 if it is malformed (a run with nothing to repeat or a count
+ * below 3). On -1, -2 and -4 in_pos moves past it, on -3 to the new '$'.
  */
 static int decode_packet(struct rsp *r)
 {
 	const unsigned char *p = (const unsigned char *)r->in.buf;
 	size_t i = r->in_pos + 1, end = r->in.len;
 	unsigned sum = 0;
-	bool oversize = false;
+	bool oversize = false, malformed = false;
 	int hi, lo;
 
 	strbuf_reset(&r->pkt);
 	while (i < end && p[i] != '#') {
 		unsigned char c = p[i];
 
+		if ((c == '}' || c == '*') && i + 1 < end && p[i + 1] == '$')
+			return cut_short(r, i + 1);
 		if (c == '}') {
 			if (i + 1 >= end)
 				return 0;
@@ -150,14 +162,10 @@ static int decode_packet(struct rsp *r)
 			if (i + 1 >= end)
 				return 0;
 			sum += c + p[i + 1];
-			if (p[i + 1] < 29 + 3 || !r->pkt.len) {
-				/* run lengths start at 3 repeats; a run with
-				 * nothing before it is malformed: treat as
-				 * literal data and let the checksum decide */
-				if (!oversize) {
-					strbuf_addch(&r->pkt, c);
-					strbuf_addch(&r->pkt, p[i + 1]);
-				}
+			if (p[i + 1] < 29 + 3 || (!r->pkt.len && !oversize)) {
+				/* run lengths start at 3 repeats, and a run
+				 * needs a character before it */
+				malformed = true;
 			} else if (!oversize) {
 				char rep = r->pkt.buf[r->pkt.len - 1];
 
@@ -166,10 +174,7 @@ static int decode_packet(struct rsp *r)
 			}
 			i += 2;
 		} else if (c == '$') {
-			/* a new packet began: the old one was cut short */
-			r->in_pos = i;
-			r->st.garbage++;
-			return -3;
+			return cut_short(r, i);
 		} else {
 			sum += c;
 			if (!oversize)
@@ -181,6 +186,11 @@ static int decode_packet(struct rsp *r)
 			strbuf_reset(&r->pkt);
 		}
 	}
+	/* a '$' where the checksum should be is a new packet */
+	if (i + 1 < end && p[i + 1] == '$')
+		return cut_short(r, i + 1);
+	if (i + 2 < end && p[i + 2] == '$')
+		return cut_short(r, i + 2);
 	if (i + 2 >= end)
 		return 0;
 	hi = rsp_hexval(p[i + 1]);
@@ -188,6 +198,8 @@ static int decode_packet(struct rsp *r)
 	r->in_pos = i + 3;
 	if (oversize)
 		return -2;
+	if (malformed)
+		return -4;
 	if (hi < 0 || lo < 0 || (unsigned)(hi << 4 | lo) != (sum & 0xff))
 		return -1;
 	return 1;
@@ -223,9 +235,14 @@ int rsp_next(struct rsp *r)
 				return RSP_NONE;
 			if (rc == -3)
 				continue;
-			if (rc == -1) {
-				r->st.bad_checksums++;
-				log_warn(LC_RSP, "packet with a bad checksum dropped%s",
+			if (rc == -1 || rc == -4) {
+				if (rc == -1)
+					r->st.bad_checksums++;
+				else
+					r->st.garbage++;
+				log_warn(LC_RSP, "packet with %s dropped%s",
+					 rc == -1 ? "a bad checksum" :
+					 "a malformed run-length encoding",
 					 r->noack ? "" : "; asking gdb to resend");
 				if (!r->noack) {
 					rc = send_raw(r, "-", 1);

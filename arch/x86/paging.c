@@ -100,8 +100,8 @@ static int read_entry(x86_phys_read_fn read, void *ctx, uint64_t addr,
 	return 0;
 }
 
-static int walk32(bool pse, uint64_t cr3, uint64_t va, x86_phys_read_fn read,
-		  void *ctx, struct x86_walk *w)
+static int walk32(bool pse, uint64_t cr3, uint64_t va, unsigned maxphys,
+		  x86_phys_read_fn read, void *ctx, struct x86_walk *w)
 {
 	uint64_t pd = x86_cr3_root(X86_PAGING_32, cr3), pde, pt, pte;
 	int rc;
@@ -119,8 +119,12 @@ static int walk32(bool pse, uint64_t cr3, uint64_t va, x86_phys_read_fn read,
 	w->writable = pde & X86_PTE_RW;
 	w->user = pde & X86_PTE_US;
 	if (pse && (pde & X86_PTE_PS)) {
-		/* PSE-36: PDE bits 20:13 are physical address bits 39:32 */
-		if (pde & (1ull << 21))
+		/* PSE-36: PDE bits (M-20):13 are physical address bits
+		 * (M-1):32 and bits 21:(M-19) are reserved, where M is
+		 * MAXPHYADDR capped at 40 */
+		unsigned m = maxphys < 40 ? maxphys : 40;
+
+		if (pde & bits(21, m - 19))
 			return -EINVAL;
 		w->page_size = 4ull << 20;
 		w->paddr = (pde & 0xffc00000ull) | (((pde >> 13) & 0xff) << 32) |
@@ -169,7 +173,8 @@ int x86_translate(enum x86_paging_mode mode, uint64_t cr3, uint64_t va,
 		return 0;
 	case X86_PAGING_32:
 	case X86_PAGING_32_NOPSE:
-		return walk32(mode == X86_PAGING_32, cr3, va, read, ctx, w);
+		return walk32(mode == X86_PAGING_32, cr3, va, maxphys, read, ctx,
+			      w);
 	case X86_PAGING_PAE: {
 		uint64_t pdpt = x86_cr3_root(mode, cr3), e;
 
@@ -183,8 +188,10 @@ int x86_translate(enum x86_paging_mode mode, uint64_t cr3, uint64_t va,
 		w->nlevels = 1;
 		if (!(e & X86_PTE_P))
 			return -EFAULT;
-		/* PAE PDPTEs carry no permissions; bits 2:1, 8:5 and the
-		 * high bits (NX included) are reserved. */
+		/* PAE PDPTEs carry no permissions; bits 2:1, 8:5 and
+		 * 63:MAXPHYADDR are reserved. In PDEs and PTEs bits
+		 * 62:MAXPHYADDR are (none is ignored as in 4-level). */
+		rsvd_hi = bits(62, maxphys);
 		if (e & (0x6ull | 0x1e0ull | rsvd_hi | X86_PTE_NX))
 			return -EINVAL;
 		w->writable = w->user = true;

@@ -144,7 +144,7 @@ static const struct x86_gdb_layout amd64_layout = {
 	"i386:x86-64", 64, N(amd64_regs), amd64_regs, 608,
 };
 static const struct x86_gdb_layout i386_layout = {
-	"i386", 32, N(i386_regs), i386_regs, 356,
+	"i386", 32, N(i386_regs), i386_regs, 344,
 };
 
 const struct x86_gdb_layout *x86_gdb_layout(unsigned bits)

@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Builds the libFuzzer harnesses and an instrumented copy of the library
+# under $(O)/fuzz. Called by `make fuzz` (tests/fuzz/module.mk), which
+# passes the library's sources in FUZZ_LIB_SRCS.
+
+FUZZ_CC ?= clang
+O ?= build
+FO := $(O)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
+	-I. -D_GNU_SOURCE -MMD -MP
+FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FO)/%.o)
+
+.PHONY: all
+all: $(FO)/fuzz-server $(FO)/fuzz-dump
+
+$(FO)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FO)/libxenstub-fuzz.a: $(FUZZ_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FO)/fuzz-%: $(FO)/tests/fuzz/fuzz-%.o $(FO)/libxenstub-fuzz.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
+
+-include $(shell find $(FO) -name '*.d' 2>/dev/null)
