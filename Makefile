@@ -2,6 +2,8 @@
 # xenstub: make builds, make test runs every test, make bench measures.
 # Variables: CC, CFLAGS, WARN, O (build folder), SAN=1 (ASan+UBSan).
 
+.DEFAULT_GOAL := all
+
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN ?= -Wall -Wextra -Werror

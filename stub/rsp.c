@@ -281,22 +281,26 @@ int rsp_send(struct rsp *r, const void *data, size_t len)
 	const unsigned char *d = data;
 	unsigned sum = 0;
 	size_t i;
+	char *o;
 
 	log_packet("->", data, len);
+	/* one allocation for the worst case: every byte escaped */
 	strbuf_reset(&r->out);
-	strbuf_grow(&r->out, len + 4);
-	strbuf_addch(&r->out, '$');
+	strbuf_grow(&r->out, st_mult(len, 2) + 4);
+	o = r->out.buf;
+	*o++ = '$';
 	for (i = 0; i < len; i++) {
 		unsigned char c = d[i];
 
 		if (c == '$' || c == '#' || c == '}' || c == '*') {
-			strbuf_addch(&r->out, '}');
+			*o++ = '}';
 			sum += '}';
 			c ^= 0x20;
 		}
-		strbuf_addch(&r->out, c);
+		*o++ = (char)c;
 		sum += c;
 	}
+	strbuf_setlen(&r->out, (size_t)(o - r->out.buf));
 	strbuf_addf(&r->out, "#%02x", sum & 0xff);
 	r->st.packets_out++;
 	return send_raw(r, r->out.buf, r->out.len);
