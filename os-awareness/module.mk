@@ -6,3 +6,4 @@ ENGINE_SRCS += os-awareness/kallsyms.c os-awareness/sysmap.c \
 	os-awareness/linux.c os-awareness/linux-find.c \
 	os-awareness/linux-types.c os-awareness/linux-tasks.c
 ENGINE_LIBS += -ljson-c -llzma
+include os-awareness/windows.mk

@@ -55,8 +55,10 @@ void os_free(struct os *os)
 }
 
 extern const struct os_ops os_linux;
+extern const struct os_ops os_windows;
 
 const struct os_ops *const os_types[] = {
 	&os_linux,
+	&os_windows,
 	NULL,
 };

@@ -37,7 +37,7 @@ struct os_task {
 	int64_t thread_id;	/* thread id (Linux pid) */
 	char name[64];		/* thread name */
 	char proc_name[64];	/* its process's name */
-	char state[16];		/* "R", "S", "D", "Waiting", ... */
+	char state[32];		/* "R", "S", "D", "Waiting", ... */
 	int vcpu;		/* vCPU it runs on, or -1 */
 	bool kernel_thread;
 	bool is_idle;
