@@ -590,6 +590,42 @@ static struct hvm_hw_cpu *find_cpu_record(uint8_t *ctx, uint32_t size,
 	return NULL;
 }
 
+/*
+ * Shrinks a whole-domain HVM context, in place, to what a register write
+ * needs: the header, every vCPU's CPU record, the end marker. Writing back
+ * the rest (LAPIC registers, timers, interrupt controllers) would undo what
+ * Xen did between our get and our set even with the domain paused: an
+ * event-channel upcall Xen posts to a vLAPIC then is lost and the vCPU
+ * never gets another interrupt (seen with Xen 4.17 and a PVH guest). The
+ * CPU records of all vCPUs stay, because Xen's hvm_load() takes down every
+ * vCPU whose CPU record is missing. Returns the new size, 0 if malformed.
+ */
+static uint32_t keep_cpu_records(uint8_t *ctx, uint32_t size)
+{
+	uint32_t off = 0, out = 0;
+
+	while (off + sizeof(struct hvm_save_descriptor) <= size) {
+		struct hvm_save_descriptor d;
+		uint32_t len;
+
+		memcpy(&d, ctx + off, sizeof(d));
+		if (d.length > size - off - sizeof(d))
+			return 0;
+		len = (uint32_t)sizeof(d) + d.length;
+		if (d.typecode == HVM_SAVE_CODE(END)) {
+			memmove(ctx + out, ctx + off, sizeof(d));
+			return out + (uint32_t)sizeof(d);
+		}
+		if (d.typecode == HVM_SAVE_CODE(HEADER) ||
+		    d.typecode == HVM_SAVE_CODE(CPU)) {
+			memmove(ctx + out, ctx + off, len);
+			out += len;
+		}
+		off += len;
+	}
+	return 0;
+}
+
 static int xen_set_regs(struct target *t, unsigned vcpu,
 			const struct x86_regs *r)
 {
@@ -623,6 +659,12 @@ static int xen_set_regs(struct target *t, unsigned vcpu,
 	size = xc_domain_hvm_getcontext(x->xch, x->domid, x->ctx, x->ctx_size);
 	if (size <= 0)
 		return -(errno ? errno : EIO);
+	size = (int)keep_cpu_records(x->ctx, (uint32_t)size);
+	if (!size) {
+		target_set_error(t, "the HVM context of domain %u is malformed (no end record)",
+				 x->domid);
+		return -EIO;
+	}
 	cpu = find_cpu_record(x->ctx, (uint32_t)size, vcpu);
 	if (!cpu) {
 		target_set_error(t, "vCPU %u has no CPU record in the HVM context", vcpu);
@@ -870,7 +912,11 @@ static void translate_event(const vm_event_request_t *q,
 		break;
 	case VM_EVENT_REASON_DEBUG_EXCEPTION:
 		ev->kind = TEV_DEBUG_EXC;
-		ev->u.dbg.pending_dbg = q->u.debug_exception.pending_dbg;
+		/* Xen 4.17 passes pending_dbg 0 from both vmx.c and svm.c;
+		 * the cause is in DR6 (vmx.c writes the exit qualification
+		 * there), which the event's registers carry */
+		ev->u.dbg.pending_dbg = (q->u.debug_exception.pending_dbg |
+					 q->data.regs.x86.dr6) & 0x400full;
 		ev->u.dbg.type = q->u.debug_exception.type;
 		ev->u.dbg.insn_length = q->u.debug_exception.insn_length;
 		ev->u.dbg.vector = 1;
@@ -919,6 +965,15 @@ static int ev_next(struct target *t, struct target_event *ev)
 		return 0;
 	}
 	translate_event(&q, ev);
+	if (ev->kind == TEV_DEBUG_EXC && !(ev->u.dbg.pending_dbg & 0x400full)) {
+		struct hvm_hw_cpu cpu;
+
+		if (xc_domain_hvm_getcontext_partial(x->xch, x->domid,
+						     HVM_SAVE_CODE(CPU),
+						     (uint16_t)q.vcpu_id, &cpu,
+						     sizeof(cpu)) == 0)
+			ev->u.dbg.pending_dbg |= cpu.dr6 & 0x400full;
+	}
 	if (ev->held) {
 		x->held[q.vcpu_id] = true;
 		x->held_req[q.vcpu_id] = q;
@@ -926,6 +981,12 @@ static int ev_next(struct target *t, struct target_event *ev)
 	log_dbg(LC_TRAP, "event: reason %u vCPU %u rip 0x%llx%s", q.reason,
 		q.vcpu_id, (unsigned long long)q.data.regs.x86.rip,
 		ev->held ? " (held)" : "");
+	if (q.reason == VM_EVENT_REASON_DEBUG_EXCEPTION)
+		log_dbg(LC_TRAP, "debug exception: pending_dbg 0x%llx type %u insn_length %u dr6 0x%llx rflags 0x%llx",
+			(unsigned long long)q.u.debug_exception.pending_dbg,
+			q.u.debug_exception.type, q.u.debug_exception.insn_length,
+			(unsigned long long)q.data.regs.x86.dr6,
+			(unsigned long long)q.data.regs.x86.rflags);
 	return 1;
 }
 

@@ -77,7 +77,8 @@ struct target_event {
 			unsigned insn_length;
 		} swbp;
 		struct {
-			uint64_t pending_dbg;	/* DR6-style bits */
+			uint64_t pending_dbg;	/* DR6 B0-B3 and BS, as far
+						 * as Xen tells them */
 			unsigned vector;
 			unsigned type;		/* X86_EVENTTYPE_* */
 			unsigned insn_length;

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The libxendevicemodel.so.1 calls xensim does not model: ioreq servers,
+ * interrupts, memory types and the rest of the device-model interface.
+ */
+#include "tests/xensim/lib/stubs.h"
+
+SIM_STUB_INT(xendevicemodel_create_ioreq_server)
+SIM_STUB_INT(xendevicemodel_destroy_ioreq_server)
+SIM_STUB_INT(xendevicemodel_get_ioreq_server_info)
+SIM_STUB_INT(xendevicemodel_inject_msi)
+SIM_STUB_INT(xendevicemodel_map_io_range_to_ioreq_server)
+SIM_STUB_INT(xendevicemodel_map_mem_type_to_ioreq_server)
+SIM_STUB_INT(xendevicemodel_map_pcidev_to_ioreq_server)
+SIM_STUB_INT(xendevicemodel_modified_memory)
+SIM_STUB_INT(xendevicemodel_restrict)
+SIM_STUB_INT(xendevicemodel_set_ioreq_server_state)
+SIM_STUB_INT(xendevicemodel_set_isa_irq_level)
+SIM_STUB_INT(xendevicemodel_set_mem_type)
+SIM_STUB_INT(xendevicemodel_set_pci_intx_level)
+SIM_STUB_INT(xendevicemodel_set_pci_link_route)
+SIM_STUB_INT(xendevicemodel_track_dirty_vram)
+SIM_STUB_INT(xendevicemodel_unmap_io_range_from_ioreq_server)
+SIM_STUB_INT(xendevicemodel_unmap_pcidev_from_ioreq_server)
+SIM_STUB_INT(xendevicemodel_shutdown)
+SIM_STUB_INT(xendevicemodel_pin_memory_cacheattr)
+SIM_STUB_INT(xendevicemodel_relocate_memory)
+SIM_STUB_INT(xendevicemodel_modified_memory_bulk)
+SIM_STUB_INT(xendevicemodel_set_irq_level)
