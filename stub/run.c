@@ -63,6 +63,9 @@ static uint64_t now_ms(void)
 	return now_ns() / 1000000;
 }
 
+static int ensure_events(struct session *s, char **msg);
+static void hold_all(struct session *s);
+
 /* ---- attach / detach ---- */
 
 int run_attach(struct session *s, char **msg)
@@ -84,7 +87,21 @@ int run_attach(struct session *s, char **msg)
 		return rc;
 	}
 	s->run->phase = PH_STOPPED;
+	s->run->step_vcpu = -1;
 	log_info(LC_SESSION, "attached: %s paused", s->t->description);
+	/* attaching is a stop like any other: where Xen can single-step, hold
+	 * every vCPU now, so that the first step moves only the vCPU gdb asks
+	 * for (guests without monitor events are just paused) */
+	if (target_has(s->t, TCAP_SINGLESTEP) && s->t->nr_vcpus > 1) {
+		char *why = NULL;
+
+		if (ensure_events(s, &why) == 0 && s->run->holds)
+			hold_all(s);
+		else
+			log_info(LC_SESSION, "vCPUs are not held individually: %s",
+				 why ? why : "no monitor single-step");
+		free(why);
+	}
 	return 0;
 }
 
@@ -248,6 +265,24 @@ static void make_stop(struct stop_info *st, unsigned vcpu, int signo,
 }
 
 /*
+ * Is this #DB the end of our EFLAGS.TF step? Xen on Intel gives the cause
+ * in pending_dbg (DR6.BS). Xen on AMD gives no cause at all: svm.c passes
+ * pending_dbg 0 to hvm_monitor_debug() and the event's dr6 is 0 (Xen 4.17,
+ * seen under QEMU's SVM emulation), so there a #DB from the vCPU we set TF
+ * on is the step.
+ */
+static bool tf_step_done(const struct run_state *r,
+			 const struct target_event *ev)
+{
+	if (r->phase != PH_STEPPING || r->step != STEP_TF ||
+	    (int)ev->vcpu != r->step_vcpu)
+		return false;
+	if (ev->u.dbg.pending_dbg & DR6_BS)
+		return true;
+	return !ev->u.dbg.pending_dbg && r->v[ev->vcpu].tf_set_by_us;
+}
+
+/*
  * Handles one event. Returns 1 with *st when it is a stop for gdb (the
  * vCPU stays held), 0 when it was dealt with (released, or held as part
  * of a hold), or -errno.
@@ -319,9 +354,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			return 1;
 		}
 	}
-		if (r->phase == PH_STEPPING && r->step == STEP_TF &&
-		    (int)ev->vcpu == r->step_vcpu &&
-		    (ev->u.dbg.pending_dbg & DR6_BS)) {
+		if (tf_step_done(r, ev)) {
 			r->st.steps++;
 			make_stop(st, ev->vcpu, 5, SR_NONE);
 			return 1;
@@ -1081,7 +1114,10 @@ int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 	}
 	rc = ensure_events(s, msg);
 	if (rc < 0)
-		return rc;
+		/* an error, not "unsupported" (-EOPNOTSUPP makes the empty
+		 * reply): gdb would then write the int3 itself, and a guest
+		 * that reports no events (PV) would execute it */
+		return rc == -EOPNOTSUPP ? -EPERM : rc;
 	if (t != PT_SW_BREAK) {
 		rc = probe_mem_access(s, msg);
 		if (rc == -EOPNOTSUPP)

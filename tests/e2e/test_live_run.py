@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The live Xen target against xensim: attach, registers and memory of the
+fixture guest, continue and interrupt, single-step with the other vCPU
+held, software breakpoints, the guest's own int3, register and memory
+writes, and the guest left exactly as found."""
+
+import re
+
+import live_support as L
+
+
+def wait_running(sim, dom, steps=6):
+    """Until every vCPU has retired some steps (the workload runs)."""
+    return sim.wait(dom, lambda s: all(v["counters"]["steps"] >= steps
+                                       for v in s["vcpus"]),
+                    "the workload to run")
+
+
+def test_attach_registers_memory(ctx):
+    fx = ctx.fixture()
+    with L.xensim.sim_for(ctx) as sim:
+        dom = L.make_domain(ctx, sim)
+        before = L.snapshot(sim, dom)
+        regs = []
+        for i in range(fx.truth["num_cpus"]):
+            regs += ["thread %d" % (i + 1), "info registers rip rsp cr0 cr3 cr4 efer"]
+        r = L.gdb_live(ctx, sim, "web01",
+                       ["info threads"] + regs +
+                       ["x/s 0x%x" % fx.symbol("linux_banner"), "monitor os"])
+        ctx.check(r.rc == 0, "gdb ran", r)
+        ctx.check('Thread 1 "vCPU 0' in r.out and 'Thread 2 "vCPU 1' in r.out,
+                  "threads 1 and 2 are the vCPUs", r.out[:2000])
+        for i, t in enumerate(fx.truth["registers"]):
+            for reg in ("rip", "rsp", "cr0", "cr3", "cr4", "efer"):
+                want = int(t[reg], 16)
+                ok = re.search(r"^%s\s+0x0*%x\b" % (reg, want), r.out, re.M)
+                ctx.check(ok is not None, "vCPU %d %s = 0x%x" % (i, reg, want), r.out[-3000:])
+        ctx.check(fx.truth["proc_version"].strip()[:40] in r.out, "linux_banner reads", r.out[-2000:])
+        ctx.check("Linux" in r.out and "kernel" in r.out.lower(), "the Linux module found the kernel", r.out[-1500:])
+        after = L.snapshot(sim, dom)
+        ctx.check(before == after, "the guest is left exactly as found", L.diff(before, after))
+
+
+CONTINUE_INTERRUPT = r'''
+import gdb, os, signal, threading, time
+gdb.execute("set scheduler-locking off")
+def stop():
+    time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGINT)   # what Ctrl-C in gdb's terminal does
+threading.Thread(target=stop).start()
+gdb.execute("continue")
+print("STOPPED", gdb.selected_thread().num)
+gdb.execute("info threads 1-2")
+'''
+
+
+def test_continue_and_interrupt(ctx):
+    with L.xensim.sim_for(ctx) as sim:
+        dom = L.make_domain(ctx, sim, workloads={
+            0: L.loop(L.CODE, L.SCRATCH, 1), 1: L.loop(L.CODE + 16, L.SCRATCH + 64, 2)})
+        wait_running(sim, dom)
+        before = L.snapshot(sim, dom)
+        r = L.gdb_live(ctx, sim, "web01", python=CONTINUE_INTERRUPT)
+        ctx.check("SIGINT" in r.out and "STOPPED" in r.out,
+                  "gdb's interrupt stops the running guest with SIGINT", r)
+        ctx.check(r.rc == 0, "gdb ran to the end", r)
+        after = L.snapshot(sim, dom)
+        ctx.check(before["paused"] == after["paused"] == 0 and not after["ring"],
+                  "after detach the guest runs, with no ring", L.diff(before, after))
+        c1 = L.counters(sim, dom)
+        wait_running(sim, dom, c1[0]["steps"] + 6)
+        ctx.check(True, "the guest keeps running after detach")
+
+
+STEPI = r'''
+import gdb, json, subprocess, os
+def counters():
+    out = subprocess.run([os.environ["XSCTL"], "state", "1"], capture_output=True, text=True).stdout
+    return [v["counters"]["steps"] for v in json.loads(out)["vcpus"]]
+gdb.execute("set scheduler-locking step")
+gdb.execute("thread 1")
+c0 = counters()
+pc0 = int(gdb.parse_and_eval("$pc"))
+gdb.execute("stepi")
+pc1 = int(gdb.parse_and_eval("$pc"))
+c1 = counters()
+gdb.execute("stepi")
+pc2 = int(gdb.parse_and_eval("$pc"))
+c2 = counters()
+print("RESULT", json.dumps({"c0": c0, "c1": c1, "c2": c2, "pcs": [pc0, pc1, pc2],
+                            "thread": gdb.selected_thread().num}))
+'''
+
+
+def test_stepi_one_vcpu(ctx):
+    with L.xensim.sim_for(ctx) as sim:
+        dom = L.make_domain(ctx, sim, workloads={
+            0: L.loop(L.CODE, L.SCRATCH, 1), 1: L.loop(L.CODE + 16, L.SCRATCH + 64, 2)})
+        wait_running(sim, dom)
+        before = L.snapshot(sim, dom)
+        os_env = sim.env()
+        os_env["XSCTL"] = sim.ctl_bin
+        os_env["XENSIM_SOCKET"] = sim.socket
+        r = ctx.gdb([], target="xen:web01", python=STEPI, env=os_env)
+        m = re.search(r"RESULT (.*)", r.out)
+        if not ctx.check(m is not None, "stepi ran", r):
+            return
+        import json
+        d = json.loads(m.group(1))
+        ctx.check(d["c1"][0] == d["c0"][0] + 1 and d["c2"][0] == d["c1"][0] + 1,
+                  "each stepi retires exactly one instruction on vCPU 0", d)
+        ctx.check(d["c1"][1] == d["c0"][1] and d["c2"][1] == d["c0"][1],
+                  "vCPU 1 does not move while vCPU 0 steps (scheduler-locking)", d)
+        ctx.check(d["thread"] == 1, "the stop is reported on thread 1", d)
+        ctx.check(d["pcs"][1] in (L.CODE, L.CODE + 3, L.CODE + 7) and d["pcs"][1] != d["pcs"][0],
+                  "the program counter moves along the workload", [hex(p) for p in d["pcs"]])
+        after = L.snapshot(sim, dom)
+        ctx.check(L.diff(before, after).keys() <= {"digest"} and after["paused"] == 0,
+                  "left as found after stepping", L.diff(before, after))
+
+
+BREAK = r'''
+import gdb, json
+gdb.execute("break *%(addr)d")
+hits = []
+for i in range(%(n)d):
+    gdb.execute("continue")
+    hits.append((gdb.selected_thread().num, int(gdb.parse_and_eval("$pc"))))
+mem = gdb.selected_inferior().read_memory(%(addr)d, 1).tobytes()
+print("RESULT", json.dumps({"hits": hits, "byte": mem.hex()}))
+gdb.execute("delete")
+'''
+
+
+def test_breakpoint_hits(ctx):
+    addr = L.CODE + 3
+    with L.xensim.sim_for(ctx) as sim:
+        dom = L.make_domain(ctx, sim, workloads={
+            0: L.loop(L.CODE, L.SCRATCH, 1), 1: L.loop(L.CODE, L.SCRATCH + 64, 2)})
+        wait_running(sim, dom)
+        orig = sim.ctl("read", dom, "--va", hex(addr), "--vcpu", 0, 1)
+        before = L.snapshot(sim, dom)
+        r = L.gdb_live(ctx, sim, "web01", python=BREAK % {"addr": addr, "n": 12})
+        m = re.search(r"RESULT (.*)", r.out)
+        if not ctx.check(m is not None, "the breakpoint session ran", r):
+            return
+        import json
+        d = json.loads(m.group(1))
+        ctx.check(all(pc == addr for _, pc in d["hits"]),
+                  "every stop is at the breakpoint address", d)
+        ctx.check({t for t, _ in d["hits"]} <= {1, 2}, "stops name the vCPU threads", d)
+        ctx.check(d["byte"] != "cc", "gdb reads the guest's byte, not the int3", d)
+        ctx.check("Breakpoint 1," in r.out, "gdb reports Breakpoint 1", r.out[-1500:])
+        after = L.snapshot(sim, dom)
+        ctx.check(L.diff(before, after).keys() <= {"digest"}, "left as found (but memory the workload writes)",
+                  L.diff(before, after))
+        now = sim.ctl("read", dom, "--va", hex(addr), "--vcpu", 0, 1)
+        ctx.check(now == orig or str(now) == str(orig), "the int3 is gone from guest memory", (orig, now))
