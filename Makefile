@@ -86,6 +86,10 @@ check:
 bench: all
 	$(PYTHON) tests/bench/run.py --build $(O)
 
+# xenstub on a simulated Xen guest, for a machine without Xen
+demo: all
+	$(PYTHON) tests/demo/demo.py --build $(O)
+
 clean:
 	rm -rf $(O) build-san
 
