@@ -288,7 +288,10 @@ int session_aspace(struct session *s, uint64_t tid, struct aspace *as)
 	}
 	if (!ti)
 		ti = &s->threads[0];
-	if (ti->task && ti->vcpu < 0 && !s->cr3_override) {
+	/* a task uses its own address space even when it runs: a vCPU in
+	 * user mode under PTI / KVA shadowing has a CR3 without the kernel,
+	 * the task's full tables have both halves */
+	if (ti->task && !s->cr3_override) {
 		rc = s->os->ops->task_aspace(s->os, ti->task, as);
 		if (rc == 0)
 			return 0;

@@ -159,3 +159,51 @@ def test_breakpoint_hits(ctx):
                   L.diff(before, after))
         now = sim.ctl("read", dom, "--va", hex(addr), "--vcpu", 0, 1)
         ctx.check(now == orig or str(now) == str(orig), "the int3 is gone from guest memory", (orig, now))
+
+
+RENAME = r'''
+import gdb, os, re, signal, subprocess, threading, time
+def names():
+    out = gdb.execute("info threads", to_string=True)
+    return re.findall(r'Thread \d+ "([^"]*)"', out)
+first = names()
+# the guest renames the marker process while it runs
+subprocess.run([os.environ["XSCTL"], "start", "1"], check=True, capture_output=True)
+def stop():
+    time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=stop).start()
+gdb.execute("continue")
+second = names()
+print("FIRST", first)
+print("SECOND", second)
+'''
+
+
+def test_linux_rename_between_stops(ctx):
+    """The live thread list follows the guest: a task renamed while the
+    guest runs has its new name at the next stop."""
+    fx = ctx.fixture()
+    t = fx.truth
+    if "task_struct" not in t["marker"] or "task_struct.comm" not in t.get("struct_offsets", {}):
+        ctx.skip("the fixture's truth.json does not give the marker's task_struct and comm offset")
+    comm = int(t["marker"]["task_struct"], 16) + t["struct_offsets"]["task_struct.comm"]
+    new = b"renamed\0"
+    with L.xensim.sim_for(ctx) as sim:
+        dom = L.make_domain(ctx, sim)
+        sim.workload(dom, 0, [
+            {"rip": L.h(L.CODE), "len": 4, "access": "write", "va": L.h(comm), "size": 8,
+             "value": L.h(int.from_bytes(new, "little"))},
+            {"op": "loop"}])
+        env = sim.env()
+        env["XSCTL"] = sim.ctl_bin
+        r = ctx.gdb([], target="xen:web01", python=RENAME, env=env)
+        first = re.search(r"FIRST (.*)", r.out)
+        second = re.search(r"SECOND (.*)", r.out)
+        if not ctx.check(first and second, "the session ran", r):
+            return
+        ctx.check("'marker'" in first.group(1) and "'renamed'" not in first.group(1),
+                  "before: the marker process is listed as marker", first.group(1))
+        ctx.check("'renamed'" in second.group(1) and "'marker'" not in second.group(1),
+                  "after the guest renamed it: listed as renamed", second.group(1))
+        ctx.check("'mk-worker-1'" in second.group(1), "its threads are still listed", second.group(1))
