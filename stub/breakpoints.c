@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stub/journal.h"
 #include "stub/log.h"
 #include "stub/run.h"
 
@@ -66,8 +67,10 @@ int bp_insert(struct session *s, uint64_t tid, uint64_t addr, char **msg)
 			       (unsigned long long)addr, (unsigned long long)gpa);
 		return rc;
 	}
+	journal_note(s->t->journal, "int3 %llx %02x", (unsigned long long)gpa, orig);
 	rc = vmem_write_phys(s->mem, gpa, &cc, 1, NULL);
 	if (rc < 0) {
+		journal_note(s->t->journal, "int3-off %llx", (unsigned long long)gpa);
 		*msg = xstrfmt("cannot set a breakpoint at 0x%llx: guest-physical 0x%llx cannot be written",
 			       (unsigned long long)addr, (unsigned long long)gpa);
 		return rc;
@@ -94,7 +97,11 @@ static void drop(struct session *s, size_t i)
 		if (vmem_write_phys(s->mem, bp->gpa, &bp->orig, 1, NULL) < 0)
 			log_err(LC_TRAP, "could not restore the byte at guest-physical 0x%llx",
 				(unsigned long long)bp->gpa);
+		else
+			journal_note(s->t->journal, "int3-off %llx",
+				     (unsigned long long)bp->gpa);
 	} else {
+		journal_note(s->t->journal, "int3-off %llx", (unsigned long long)bp->gpa);
 		log_warn(LC_TRAP, "the guest overwrote the breakpoint at 0x%llx: its own byte is kept",
 			 (unsigned long long)bp->vaddr);
 	}

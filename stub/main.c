@@ -35,6 +35,7 @@ struct options {
 	const char *target;
 	bool once;
 	bool once_set;
+	bool recover;
 	struct target_params tp;
 	struct session_opts so;
 };
@@ -72,6 +73,10 @@ static void usage(FILE *f)
 "                     raw images: the paging mode (default 4 with --cr3)\n"
 "  --bits 32|64       raw images: the register layout gdb gets\n"
 "  --cache-frames N   guest frames kept mapped (default 4096)\n"
+"  --journal-dir DIR  where live sessions journal their changes to the guest\n"
+"                     (default /run/xenstub)\n"
+"  --recover          xenstub --recover TARGET: undo what a xenstub that was\n"
+"                     killed (kill -9) left in the guest, from its journal\n"
 "  -v, --verbose      say more (repeat for debug output)\n"
 "  --debug            debug output, every packet in and out, on stderr\n"
 "  --log=CATS         restrict debug output to categories:\n"
@@ -120,7 +125,7 @@ static bool comm_valid(const char *comm)
 enum {
 	OPT_ONCE = 256, OPT_READ_ONLY, OPT_OS, OPT_SYMBOLS, OPT_PROFILE,
 	OPT_PROFILE_DIR, OPT_CR3, OPT_PAGING, OPT_BITS, OPT_DEBUG, OPT_LOG,
-	OPT_VERSION, OPT_VCPU, OPT_CACHE,
+	OPT_VERSION, OPT_VCPU, OPT_CACHE, OPT_RECOVER, OPT_JOURNAL_DIR,
 };
 
 static int parse_number(const char *s, uint64_t *v)
@@ -146,6 +151,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "bits", required_argument, NULL, OPT_BITS },
 		{ "vcpu", required_argument, NULL, OPT_VCPU },
 		{ "cache-frames", required_argument, NULL, OPT_CACHE },
+		{ "recover", no_argument, NULL, OPT_RECOVER },
+		{ "journal-dir", required_argument, NULL, OPT_JOURNAL_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ "log", required_argument, NULL, OPT_LOG },
@@ -177,6 +184,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->so.os = optarg;
 			break;
 		case OPT_SYMBOLS: o->so.symbols_path = optarg; break;
+		case OPT_RECOVER: o->recover = true; break;
+		case OPT_JOURNAL_DIR: o->so.journal_dir = optarg; break;
 		case OPT_PROFILE: o->so.profile_path = optarg; break;
 		case OPT_PROFILE_DIR: o->so.profile_dir = optarg; break;
 		case OPT_CR3:
@@ -243,6 +252,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose == 1 ? LOG_INFO : LOG_WARN);
+	if (o->recover) {
+		if (argc - optind != 1)
+			return usage_error("--recover takes one TARGET: usage is xenstub --recover TARGET");
+		o->target = argv[optind];
+		return 0;
+	}
 	if (argc - optind < 2)
 		return usage_error("%s is missing: usage is xenstub [OPTIONS] COMM TARGET",
 				   argc == optind ? "COMM" : "TARGET");
@@ -528,6 +543,15 @@ int main(int argc, char **argv)
 		free(msg);
 		stdio_linger(&o);
 		return 1;
+	}
+	if (o.recover) {
+		struct strbuf out = STRBUF_INIT;
+
+		rc = session_recover(t, o.so.journal_dir, &out);
+		fputs(out.buf, rc < 0 ? stderr : stdout);
+		strbuf_release(&out);
+		target_close(t);
+		return rc < 0 ? 1 : 0;
 	}
 	rc = session_open(t, &o.so, &s, &msg);
 	if (rc < 0) {

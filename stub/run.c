@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "stub/journal.h"
 #include "stub/log.h"
 #include "stub/traps.h"
 #include "stub/traps-dr.h"
@@ -144,6 +145,8 @@ static void tf_restore(struct session *s, unsigned v)
 		if (target_set_regs(s->t, v, &regs) < 0)
 			log_warn(LC_TRAP, "could not clear the trap flag of vCPU %u: %s",
 				 v, target_strerror(s->t));
+		else
+			journal_note(s->t->journal, "tf-off %u", v);
 	}
 	vr->tf_set_by_us = false;
 	session_invalidate_regs(s);
@@ -739,6 +742,8 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 						 sizeof(vr->step_opcode), &got);
 				vr->tf_was_set = regs.rflags & X86_RFLAGS_TF;
 				regs.rflags |= X86_RFLAGS_TF;
+				journal_note(s->t->journal, "tf %d %d", step,
+					     vr->tf_was_set ? 1 : 0);
 				rc = target_set_regs(s->t, (unsigned)step, &regs);
 				if (rc == 0)
 					vr->tf_set_by_us = true;

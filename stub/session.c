@@ -13,6 +13,7 @@
 
 #include "arch/x86/paging.h"
 #include "os-awareness/os.h"
+#include "stub/journal.h"
 #include "stub/log.h"
 #include "stub/session-internal.h"
 
@@ -135,6 +136,23 @@ int session_open(struct target *t, const struct session_opts *o,
 	strbuf_init(&s->os_why, 0);
 	s->mem = vmem_new(t, o->cache_frames ? o->cache_frames : 4096,
 			  target_has(t, TCAP_WRITE_MEM) && !o->read_only);
+	if (session_is_live(s) && t->key) {
+		char *why = NULL;
+
+		t->journal = journal_open(journal_dir(o->journal_dir), t->key, &why);
+		if (!t->journal && why && strstr(why, "xenstub")) {
+			/* another xenstub, alive or dead, owns this guest */
+			*msg = xstrfmt("%s: %s", t->description, why);
+			free(why);
+			rc = -EBUSY;
+			goto fail;
+		}
+		if (!t->journal)
+			log_warn(LC_MAIN, "%s; changes to the guest are not journaled "
+				 "(a kill -9 of xenstub could not be recovered from)",
+				 why ? why : "no journal");
+		free(why);
+	}
 	rc = session_attach(s, msg);
 	if (rc < 0)
 		goto fail;
@@ -167,6 +185,10 @@ int session_open(struct target *t, const struct session_opts *o,
 	return 0;
 fail:
 	session_detach(s);
+	if (t->journal) {
+		journal_close(t->journal, true);
+		t->journal = NULL;
+	}
 	s->t = NULL; /* the caller still owns the target on failure */
 	vmem_free(s->mem);
 	s->mem = NULL;
@@ -212,6 +234,25 @@ void session_close(struct session *s)
 		return;
 	if (s->t)
 		session_detach(s);
+	if (s->t && s->t->journal) {
+		struct journal_state st;
+		char *why = NULL;
+		bool clean = true;
+
+		if (journal_read(journal_dir(s->opts.journal_dir), s->t->key, &st, &why) == 0) {
+			size_t v;
+
+			clean = !st.pauses && !st.ring && !st.nint3 && !st.naccess &&
+				!st.altp2m;
+			for (v = 0; v < st.nvcpu; v++)
+				clean = clean && !st.vcpu[v].dr_saved &&
+					!st.vcpu[v].tf_set && !st.vcpu[v].single_step;
+			journal_state_free(&st);
+		}
+		free(why);
+		journal_close(s->t->journal, clean);
+		s->t->journal = NULL;
+	}
 	os_free(s->os);
 	vmem_free(s->mem);
 	if (s->t)
@@ -366,4 +407,104 @@ bool session_running(const struct session *s) { return s->running; }
 const struct stop_info *session_last_stop(const struct session *s)
 {
 	return &s->last_stop;
+}
+
+/* ---- recovery after a kill -9 ---- */
+
+int session_recover(struct target *t, const char *journal_dir_opt,
+		    struct strbuf *out)
+{
+	const char *dir = journal_dir(journal_dir_opt);
+	struct journal_state st;
+	struct vmem *mem;
+	char *why = NULL;
+	unsigned v, n = 0;
+	size_t i;
+	int rc;
+
+	if (!t->key || !target_has(t, TCAP_RUN)) {
+		strbuf_addstr(out, "only live guests have anything to recover\n");
+		return -EINVAL;
+	}
+	rc = journal_read(dir, t->key, &st, &why);
+	if (rc == -ENOENT) {
+		strbuf_addf(out, "%s: nothing to recover (no journal %s/%s.journal)\n",
+			    t->description, dir, t->key);
+		return 0;
+	}
+	if (rc < 0) {
+		strbuf_addf(out, "%s\n", why ? why : strerror(-rc));
+		free(why);
+		return rc;
+	}
+	if (st.pid_alive) {
+		strbuf_addf(out, "xenstub pid %ld is still attached to %s: stop it (SIGTERM) and it leaves the guest as found\n",
+			    st.pid, t->description);
+		journal_state_free(&st);
+		return -EBUSY;
+	}
+	rc = target_pause(t);
+	if (rc < 0) {
+		strbuf_addf(out, "cannot pause %s: %s\n", t->description, target_strerror(t));
+		journal_state_free(&st);
+		return rc;
+	}
+	mem = vmem_new(t, 64, true);
+	for (i = 0; i < st.nint3; i++) {
+		uint8_t cur;
+
+		if (vmem_read_phys(mem, st.int3[i].gpa, &cur, 1, NULL) == 0 && cur == 0xcc &&
+		    vmem_write_phys(mem, st.int3[i].gpa, &st.int3[i].orig, 1, NULL) == 0)
+			n++;
+	}
+	strbuf_addf(out, "int3 bytes put back: %u of %zu\n", n, st.nint3);
+	if (st.naccess) {
+		const struct target_event_ops *ev = t->ops->ev;
+
+		for (i = 0, n = 0; i < st.naccess; i++) {
+			uint64_t gfn = st.access[i].gfn;
+			uint8_t a = st.access[i].orig;
+
+			if (ev && ev->set_access &&
+			    ev->set_access(t, st.access[i].view, &gfn, &a, 1) == 0)
+				n++;
+		}
+		strbuf_addf(out, "frame permissions restored: %u of %zu\n", n, st.naccess);
+	}
+	for (v = 0; v < st.nvcpu && v < t->nr_vcpus; v++) {
+		const struct journal_vcpu *jv = &st.vcpu[v];
+		struct x86_regs r;
+
+		if (!jv->dr_saved && !jv->tf_set)
+			continue;
+		if (target_get_regs(t, v, &r) < 0)
+			continue;
+		if (jv->dr_saved)
+			memcpy(r.dr, jv->dr, sizeof(r.dr));
+		if (jv->tf_set) {
+			if (jv->tf_was)
+				r.rflags |= X86_RFLAGS_TF;
+			else
+				r.rflags &= ~X86_RFLAGS_TF;
+		}
+		if (target_set_regs(t, v, &r) == 0)
+			strbuf_addf(out, "vCPU %u: %s%s given back\n", v,
+				    jv->dr_saved ? "debug registers " : "",
+				    jv->tf_set ? "trap flag " : "");
+	}
+	vmem_free(mem);
+	if (t->ops->ev && t->ops->ev->recover) {
+		rc = t->ops->ev->recover(t, &st);
+		strbuf_addf(out, "single-steps off, %smonitor ring %s, %u pause%s undone%s\n",
+			    "", st.ring ? "removed" : "not there", st.pauses,
+			    st.pauses == 1 ? "" : "s", rc < 0 ? " (with errors, see above)" : "");
+		if (st.ring)
+			strbuf_addstr(out, "note: a vCPU that was held by an event of the dead xenstub stays paused: "
+				      "Xen has no call that releases it without its listener\n");
+	}
+	target_unpause(t);
+	journal_state_free(&st);
+	journal_remove(dir, t->key);
+	strbuf_addf(out, "%s: recovered\n", t->description);
+	return 0;
 }

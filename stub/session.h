@@ -30,6 +30,7 @@ struct session_opts {
 	const char *profile_dir;
 	unsigned cache_frames;		/* frame cache size; 0 = default */
 	unsigned attach_vcpu;		/* vCPU reported at the first stop */
+	const char *journal_dir;	/* --journal-dir, or NULL: default */
 };
 
 struct thread_info {
@@ -163,6 +164,15 @@ int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
  * selected): output appended to out. Returns 0, or -ENOENT for an unknown
  * command, -EINVAL for bad arguments (out says why). */
 int session_command(struct session *s, uint64_t tid, const char *line,
+		    struct strbuf *out);
+
+/*
+ * Undoes what a xenstub that died (kill -9) left in a live guest, from its
+ * journal: int3 bytes, frame permissions, debug registers, trap flags,
+ * single-steps, the monitor ring, pauses. Prints what it did to out.
+ * 0 (also when there was nothing to do), or -errno with out saying why.
+ */
+int session_recover(struct target *t, const char *journal_dir,
 		    struct strbuf *out);
 
 /* Why the OS was not recognised (for messages), or "". */

@@ -26,6 +26,7 @@
 #include <xen/io/ring.h>
 #include <xen/vm_event.h>
 
+#include "stub/journal.h"
 #include "stub/log.h"
 #include "stub/strbuf.h"
 #include "stub/target.h"
@@ -263,6 +264,20 @@ static int xen_open(const char *spec, const struct target_params *p,
 	x->base.caps = TCAP_RUN | TCAP_EVENTS;
 	if (!p->read_only)
 		x->base.caps |= TCAP_WRITE_MEM | TCAP_WRITE_REGS;
+	if (!p->read_only && x->pv) {
+		/*
+		 * Guest memory is mapped writable for as long as a frame stays
+		 * in the cache when writes are allowed. Xen types a PV frame
+		 * with a writable mapping "writable": such a frame cannot be
+		 * mapped at all if it is a page table, and while it stays
+		 * mapped the guest cannot make it one (its mmuext_op pin fails
+		 * with EINVAL and the guest breaks). So PV memory is read-only.
+		 */
+		x->base.caps &= ~TCAP_WRITE_MEM;
+		log_warn(LC_TARGET, "xen:%s is a PV guest: its memory is read-only here "
+			 "(a writable mapping would stop it from using the frame as a page table)",
+			 spec);
+	}
 	if (x->hvm && xc_monitor_get_capabilities(x->xch, domid, &x->mon_caps) == 0) {
 		if (x->mon_caps & (1u << XEN_DOMCTL_MONITOR_EVENT_SINGLESTEP))
 			x->base.caps |= TCAP_SINGLESTEP;
@@ -275,6 +290,15 @@ static int xen_open(const char *spec, const struct target_params *p,
 		x->base.caps &= ~TCAP_EVENTS;
 	}
 	x->base.guest_bits = p->raw_bits ? p->raw_bits : guest_bits(x);
+	/* the handle (UUID) tells this domain from a later one that gets
+	 * the same id */
+	x->base.key = xstrfmt("xen-%u-%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
+			      domid, info.handle[0], info.handle[1], info.handle[2],
+			      info.handle[3], info.handle[4], info.handle[5],
+			      info.handle[6], info.handle[7], info.handle[8],
+			      info.handle[9], info.handle[10], info.handle[11],
+			      info.handle[12], info.handle[13], info.handle[14],
+			      info.handle[15]);
 	x->base.description = xstrfmt("Xen domain %u%s%s%s (%s, %u vCPU%s)", domid,
 				      x->name[0] ? " '" : "", x->name,
 				      x->name[0] ? "'" : "",
@@ -687,9 +711,11 @@ static int xen_pause(struct target *t)
 {
 	struct xen_target *x = to_xen(t);
 
+	journal_note(t->journal, "pause");
 	if (xc_domain_pause(x->xch, x->domid) < 0) {
 		int e = errno ? errno : EIO;
 
+		journal_note(t->journal, "unpause");
 		target_set_error(t, "pausing domain %u: %s", x->domid, strerror(e));
 		return -e;
 	}
@@ -710,6 +736,7 @@ static int xen_unpause(struct target *t)
 		return -e;
 	}
 	x->our_pauses--;
+	journal_note(t->journal, "unpause");
 	return 0;
 }
 
@@ -757,10 +784,12 @@ static int ev_enable(struct target *t)
 				 x->domid);
 		return -EOPNOTSUPP;
 	}
+	journal_note(t->journal, "ring on");
 	x->ring_page = xc_monitor_enable(x->xch, x->domid, &x->remote_port);
 	if (!x->ring_page) {
 		int e = errno ? errno : EIO;
 
+		journal_note(t->journal, "ring off");
 		if (e == EBUSY)
 			target_set_error(t, "domain %u already has a monitor ring: another introspection tool is attached, "
 					 "or one died without cleaning up (try 'xenstub --recover xen:%u')",
@@ -797,6 +826,7 @@ fail:
 	}
 	x->local_port = -1;
 	xc_monitor_disable(x->xch, x->domid);
+	journal_note(t->journal, "ring off");
 	munmap(x->ring_page, XC_PAGE_SIZE);
 	x->ring_page = NULL;
 	return rc;
@@ -1119,6 +1149,8 @@ static int ev_singlestep(struct target *t, unsigned vcpu, bool on)
 		return -EINVAL;
 	if (x->ss_armed[vcpu] == on)
 		return 0;
+	if (on)
+		journal_note(t->journal, "ss %u on", vcpu);
 	if (xc_domain_debug_control(x->xch, x->domid,
 				    on ? XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_ON :
 					 XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_OFF,
@@ -1130,6 +1162,8 @@ static int ev_singlestep(struct target *t, unsigned vcpu, bool on)
 		return -e;
 	}
 	x->ss_armed[vcpu] = on;
+	if (!on)
+		journal_note(t->journal, "ss %u off", vcpu);
 	return 0;
 }
 
@@ -1275,6 +1309,8 @@ static void ev_disable(struct target *t)
 	if (xc_monitor_disable(x->xch, x->domid) < 0)
 		log_warn(LC_TRAP, "teardown: disabling the monitor ring of domain %u: %s",
 			 x->domid, strerror(errno));
+	else
+		journal_note(t->journal, "ring off");
 	if (x->xce) {
 		if (x->local_port >= 0 &&
 		    xenevtchn_unbind(x->xce, (evtchn_port_t)x->local_port) < 0)
@@ -1291,6 +1327,46 @@ static void ev_disable(struct target *t)
 		log_warn(LC_TRAP, "teardown: unpausing domain %u: %s", x->domid,
 			 strerror(errno));
 	log_info(LC_TRAP, "monitor ring of domain %u removed", x->domid);
+}
+
+/* Undoes what a dead xenstub left that only Xen calls can undo. */
+static int ev_recover(struct target *t, const struct journal_state *st)
+{
+	struct xen_target *x = to_xen(t);
+	unsigned v, i;
+	int rc = 0;
+
+	for (v = 0; v < st->nvcpu && v < t->nr_vcpus; v++) {
+		if (!st->vcpu[v].single_step)
+			continue;
+		if (xc_domain_debug_control(x->xch, x->domid,
+					    XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_OFF, v) < 0) {
+			log_warn(LC_TRAP, "single-step of vCPU %u could not be turned off: %s",
+				 v, strerror(errno));
+			rc = -EIO;
+		}
+	}
+	if (st->ring) {
+		/* every kind of monitor off, then the ring itself */
+		for (i = 0; i <= TMON_INGUEST_PF; i++) {
+			x->mon[i] = true;
+			ev_monitor(t, (enum target_monitor)i, false);
+		}
+		if (xc_monitor_disable(x->xch, x->domid) < 0) {
+			log_warn(LC_TRAP, "the monitor ring could not be removed: %s",
+				 strerror(errno));
+			rc = -EIO;
+		}
+	}
+	for (i = 0; i < st->pauses; i++) {
+		if (xc_domain_unpause(x->xch, x->domid) < 0) {
+			log_warn(LC_TRAP, "a pause of the dead xenstub could not be undone: %s",
+				 strerror(errno));
+			rc = -EIO;
+			break;
+		}
+	}
+	return rc;
 }
 
 static void xen_close(struct target *t)
@@ -1319,6 +1395,7 @@ static void xen_close(struct target *t)
 	free(x->queue);
 	free(x->ctx);
 	free(t->description);
+	free(t->key);
 	free(t->last_error);
 	free(x);
 }
@@ -1335,6 +1412,7 @@ static const struct target_event_ops xen_event_ops = {
 	.status = xen_status,
 	.set_access = ev_set_access,
 	.get_access = ev_get_access,
+	.recover = ev_recover,
 };
 
 const struct target_ops target_xen = {

@@ -21,6 +21,8 @@
 #define GUEST_PAGE_SIZE (1ull << GUEST_PAGE_SHIFT)
 
 struct target;
+struct journal;
+struct journal_state;
 
 /* What a target can do; what it cannot is reported, never faked. */
 enum target_cap {
@@ -155,6 +157,10 @@ struct target_event_ops {
 			  const uint8_t *access, unsigned n);
 	int (*get_access)(struct target *t, unsigned view, uint64_t gfn,
 			  uint8_t *access);
+	/* Undoes, with the hypervisor's calls only, what a dead xenstub left
+	 * (single-steps, monitors and the ring, pauses): see journal.h.
+	 * Memory, permissions and registers are restored by the caller. */
+	int (*recover)(struct target *t, const struct journal_state *st);
 };
 
 /* Parameters from the command line that shape how a target opens. */
@@ -224,6 +230,8 @@ struct target {
 	unsigned caps;		/* enum target_cap */
 	unsigned map_batch;	/* frames worth mapping in one call */
 	char *description;	/* e.g. "QEMU dump dump.elf: 2 vCPUs, x86_64" */
+	char *key;		/* live targets: names the recovery journal */
+	struct journal *journal;	/* where changes are recorded, or NULL */
 	char *last_error;	/* reason for the last failure, or NULL */
 };
 

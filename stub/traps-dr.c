@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stub/journal.h"
 #include "stub/log.h"
 
 #define DR6_B_MASK 0xfull
@@ -168,6 +169,10 @@ int dr_commit(struct dr_state *d, struct target *t)
 		if (!d->saved[v]) {
 			memcpy(d->guest[v], r.dr, sizeof(r.dr));
 			d->saved[v] = true;
+			journal_note(t->journal, "dr %u %llx %llx %llx %llx %llx %llx", v,
+				     (unsigned long long)r.dr[0], (unsigned long long)r.dr[1],
+				     (unsigned long long)r.dr[2], (unsigned long long)r.dr[3],
+				     (unsigned long long)r.dr[6], (unsigned long long)r.dr[7]);
 			if ((r.dr[7] & DR7_ENABLES) && !d->warned) {
 				log_warn(LC_TRAP, "the guest uses its debug registers (vCPU %u DR7 0x%llx): "
 					 "its own hardware breakpoints do not fire while xenstub's watchpoints are set",
@@ -202,9 +207,12 @@ void dr_restore(struct dr_state *d, struct target *t)
 		if (!d->saved[v] || target_get_regs(t, v, &r) < 0)
 			continue;
 		memcpy(r.dr, d->guest[v], sizeof(r.dr));
-		if (target_set_regs(t, v, &r) < 0)
+		if (target_set_regs(t, v, &r) < 0) {
 			log_err(LC_TRAP, "vCPU %u's debug registers could not be given back: %s",
 				v, target_strerror(t));
+			continue;
+		}
+		journal_note(t->journal, "dr-off %u", v);
 		d->saved[v] = false;
 	}
 	d->applied = false;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "arch/x86/insn.h"
+#include "stub/journal.h"
 #include "stub/log.h"
 
 /* A byte range of one frame covered by a point. */
@@ -363,12 +364,33 @@ int traps_remove(struct session *s, uint64_t tid, enum point_type type,
 static int apply(struct session *s, uint64_t *gfns, uint8_t *acc, unsigned n)
 {
 	const struct target_event_ops *ev = s->t->ops->ev;
+	struct traps *tr = s->traps;
+	unsigned i;
+	int rc;
 
 	if (!n)
 		return 0;
 	if (!ev || !ev->set_access)
 		return -EOPNOTSUPP;
-	return ev->set_access(s->t, 0, gfns, acc, n);
+	/* the journal learns each restriction before Xen does */
+	for (i = 0; i < n; i++) {
+		struct frame *f = frame_find(tr, gfns[i]);
+
+		if (f && acc[i] != f->orig && f->applied == f->orig)
+			journal_note(s->t->journal, "access 0 %llx %x",
+				     (unsigned long long)gfns[i], f->orig);
+	}
+	rc = ev->set_access(s->t, 0, gfns, acc, n);
+	if (rc == 0) {
+		for (i = 0; i < n; i++) {
+			struct frame *f = frame_find(tr, gfns[i]);
+
+			if (f && acc[i] == f->orig && f->applied != f->orig)
+				journal_note(s->t->journal, "access-off 0 %llx",
+					     (unsigned long long)gfns[i]);
+		}
+	}
+	return rc;
 }
 
 int traps_commit(struct session *s)

@@ -406,9 +406,9 @@ class Context:
                 outputs.append(None)
         return r, outputs
 
-    def run_xenstub(self, args, timeout=30, input=None):
+    def run_xenstub(self, args, timeout=30, input=None, env=None):
         """Runs xenstub to completion (for option and error tests)."""
-        p = self.spawn([self.xenstub] + list(args), stdout=subprocess.PIPE,
+        p = self.spawn([self.xenstub] + list(args), env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL)
         try:
             out, err = p.communicate(input=input, timeout=timeout)

@@ -207,3 +207,50 @@ def test_linux_rename_between_stops(ctx):
         ctx.check("'renamed'" in second.group(1) and "'marker'" not in second.group(1),
                   "after the guest renamed it: listed as renamed", second.group(1))
         ctx.check("'mk-worker-1'" in second.group(1), "its threads are still listed", second.group(1))
+
+
+def test_kill9_then_recover(ctx):
+    """xenstub killed with SIGKILL while the guest runs with a breakpoint
+    planted: its journal lets `xenstub --recover` put the guest back."""
+    import os
+    import signal
+    import subprocess
+    import time
+    with L.xensim.sim_for(ctx) as sim:
+        dom = L.make_domain(ctx, sim, workloads={
+            0: L.loop(L.CODE, L.SCRATCH, 1), 1: L.loop(L.CODE + 16, L.SCRATCH + 64, 2)})
+        wait_running(sim, dom)
+        before = L.snapshot(sim, dom)
+        jdir = ctx.tmpfile("journal")
+        env = sim.env({"XENSTUB_JOURNAL_DIR": jdir})
+        sock = ctx.tmpfile("k9.sock")
+        log = open(sock + ".log", "w")
+        stub = ctx.spawn([ctx.xenstub, "unix:" + sock, "xen:web01"], env=env,
+                         stdout=log, stderr=subprocess.STDOUT)
+        ctx.wait_for(lambda: "Listening" in open(sock + ".log").read(), "xenstub to listen")
+        # break on an address the workload does not execute, then run
+        gdb = ctx.spawn(["gdb", "-q", "-n", "-batch", "-ex", "target remote " + sock,
+                         "-ex", "break *0x%x" % (L.CODE + 32), "-ex", "continue"],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        sim.wait(dom, lambda s: s["monitor"]["software_breakpoint"] and s["paused"] == 0,
+                 "the guest to run with the breakpoint planted")
+        os.kill(stub.pid, signal.SIGKILL)
+        stub.wait()
+        gdb.wait(timeout=60)
+        left = L.snapshot(sim, dom)
+        ctx.check(left["ring"] and left["digest"] != before["digest"],
+                  "after kill -9 the ring and the int3 are still in the guest",
+                  L.diff(before, left))
+        journals = os.listdir(jdir)
+        ctx.check(len(journals) == 1 and journals[0].startswith("xen-%d-" % dom),
+                  "the journal is left behind", journals)
+        r = ctx.run_xenstub(["--journal-dir", jdir, "--recover", "xen:web01"], env=env)
+        ctx.check(r.rc == 0 and "recovered" in r.out, "xenstub --recover succeeds", r)
+        after = L.snapshot(sim, dom)
+        ctx.check(after == before, "after --recover the guest is exactly as found", L.diff(before, after))
+        ctx.check(os.listdir(jdir) == [], "the journal is gone", os.listdir(jdir))
+        # and a new session works: the ring is free again
+        res = ctx.gdb(["info registers rip", "stepi", "info registers rip"],
+                      target="xen:web01", env=env)
+        ctx.check(res.rc == 0 and res.out.count("rip ") == 2 and "Cannot" not in res.err,
+                  "a new xenstub attaches and steps", res)

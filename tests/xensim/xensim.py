@@ -91,6 +91,8 @@ class Sim:
         """The environment for a client of the stand-in libraries."""
         e = dict(os.environ)
         e["XENSIM_SOCKET"] = self.socket
+        # xenstub's recovery journals of this daemon's domains stay here
+        e["XENSTUB_JOURNAL_DIR"] = os.path.join(self.dir, "journal")
         e["LD_LIBRARY_PATH"] = self.libdir + (
             ":" + e["LD_LIBRARY_PATH"] if e.get("LD_LIBRARY_PATH") else "")
         if extra:
