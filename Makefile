@@ -77,11 +77,12 @@ test: all
 	$(MAKE) unit-test
 	$(MAKE) e2e-test
 
-# What CI runs: every test, then every test again under AddressSanitizer
-# and UndefinedBehaviorSanitizer.
+# What CI runs: every test, every test again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then the real Xen 4.17 under QEMU (root).
 check:
 	$(MAKE) test
 	$(MAKE) test SAN=1 O=build-san
+	$(MAKE) xen-test
 
 bench: all
 	$(PYTHON) tests/bench/run.py --build $(O)

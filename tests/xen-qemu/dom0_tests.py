@@ -1,0 +1,622 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The xen-test checks, run by dom0's /init inside the QEMU VM: creates a PVH
+and a PV guest, drives gdb + xenstub against the real Xen and prints PASS,
+FAIL and SKIP lines, then "N passed, N failed, N skipped" on the console.
+Exit status: 0 when nothing failed.
+
+Each scenario runs in its own gdb (gdbside.py inside it) so that one crash
+cannot take the others down; the decisions are made here, from what gdb,
+xenctx, xl and the guests' consoles show. Every wait is bounded.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GDBSIDE = os.path.join(HERE, "gdbside.py")
+XENSTUB = "/usr/local/bin/xenstub"
+XENCTX = "/usr/lib/xen-4.17/bin/xenctx"
+GUEST_DIR = os.path.join(HERE, "guest")
+T0 = time.monotonic()
+
+TF = 1 << 8
+# xenstub without OS-awareness: what most scenarios need, and faster
+PLAIN = "-v --os=none"
+# a function every guest runs each second (its init calls hostname)
+TICKING_FUNCTION = "__x64_sys_newuname"
+# registers compared with xenctx: gdb's name -> xenctx's
+COMPARED = dict([(n, n) for n in ("rip", "rsp", "cr3", "rax", "rbx", "rcx", "rdx", "rsi",
+                                  "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+                                  "r15", "cr0", "cr2", "cr4", "cs", "ss", "ds", "es")] +
+                [("eflags", "flags")])
+# what a guest kernel prints when something went wrong in it
+GUEST_TROUBLE = re.compile(r"Kernel panic|BUG:|Oops|WARNING:|general protection|int3: ")
+
+
+def note(msg):
+    print("xen-test: [%4.0fs] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+def sh(cmd, timeout=120):
+    """Runs a command in its own process group; returns (exit status,
+    stdout+stderr). On timeout the group (the command and what it
+    started, e.g. gdb and its xenstub) gets SIGTERM, then SIGKILL."""
+    try:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    except OSError as e:
+        return -1, str(e)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        return p.returncode, out.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            out, _ = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, _ = p.communicate()
+        return -1, out.decode(errors="replace") + "\n[timed out after %d s]" % timeout
+
+
+def indent(text, limit=60):
+    """Text for a FAIL line: its head and its tail when it is long."""
+    lines = str(text).rstrip().splitlines()
+    if len(lines) > limit:
+        lines = lines[:limit // 3] + ["... (%d lines left out)" % (len(lines) - limit)] + \
+            lines[-(limit - limit // 3):]
+    return "\n".join("    | " + line for line in lines)
+
+
+class Results:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print("PASS %s" % what, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL %s" % what, flush=True)
+            if detail:
+                print(indent(detail), flush=True)
+        return bool(cond)
+
+    def skip(self, what, why):
+        self.skipped += 1
+        print("SKIP %s: %s" % (what, why), flush=True)
+
+
+class Guest:
+    """A domU of the test: its xl config, its console log, what its init
+    printed (XQ-* lines, see guest-init.sh)."""
+
+    def __init__(self, name, gtype, memory, vcpus):
+        self.name, self.type, self.memory, self.vcpus = name, gtype, memory, vcpus
+        self.log = "/var/log/xen/console/guest-%s.log" % name
+        self.domid = None
+
+    def create(self):
+        cfg = "/tmp/%s.cfg" % self.name
+        with open(cfg, "w") as f:
+            f.write('name = "%s"\ntype = "%s"\nkernel = "%s/vmlinuz"\n'
+                    'ramdisk = "%s/initrd.gz"\nextra = "console=hvc0 quiet"\n'
+                    'memory = %d\nvcpus = %d\non_crash = "preserve"\n'
+                    % (self.name, self.type, GUEST_DIR, GUEST_DIR, self.memory,
+                       self.vcpus))
+        rc, out = sh(["xl", "create", cfg], timeout=240)
+        if rc == 0:
+            self.refresh_domid()
+        return rc, out
+
+    def refresh_domid(self):
+        """The domain id from xl: it changes when the guest reboots (xl
+        restarts it as a new domain)."""
+        rc, out = sh(["xl", "domid", self.name])
+        if rc == 0 and out.strip().isdigit():
+            if self.domid is not None and int(out.strip()) != self.domid:
+                note("%s is now domain %s (was %d): it rebooted" %
+                     (self.name, out.strip(), self.domid))
+            self.domid = int(out.strip())
+
+    def console(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read().replace("\r", "")
+        except OSError:
+            return ""
+
+    def version(self):
+        m = re.search(r"^XQ-VERSION (.*)$", self.console(), re.M)
+        return m.group(1) if m else None
+
+    def sym(self, name):
+        m = re.search(r"^XQ-SYM %s ([0-9a-f]+)$" % re.escape(name), self.console(), re.M)
+        return m.group(1) if m else None
+
+    def ready(self):
+        return "XQ-READY" in self.console()
+
+    def ticks(self):
+        """[(n, hostname)] of every XQ-TICK line so far."""
+        return [(int(n), h) for n, h in
+                re.findall(r"^XQ-TICK (\d+) (\S+)", self.console(), re.M)]
+
+    def last_tick(self):
+        t = self.ticks()
+        return t[-1][0] if t else 0
+
+    @staticmethod
+    def wait(pred, timeout):
+        """Polls pred() until true or timeout seconds; returns its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = pred()
+            if v or time.monotonic() >= deadline:
+                return v
+            time.sleep(0.5)
+
+    def state(self):
+        rc, out = sh(["xl", "list", self.name])
+        for line in out.splitlines():
+            f = line.split()
+            if f and f[0] == self.name and len(f) >= 5:
+                return f[4]
+        return "?(%s)" % out.strip()
+
+    def xenctx(self, vcpu, all_regs=True):
+        """(exit status, {register: value}, text) from Debian's xenctx."""
+        rc, out = sh([XENCTX] + (["-a"] if all_regs else []) + [str(self.domid), str(vcpu)])
+        regs = {}
+        for n, x in re.findall(r"\b([a-z][a-z0-9_]*):\s*([0-9a-f]{4,16})\b", out):
+            regs.setdefault(n, int(x, 16))
+        return rc, regs, out
+
+    def runs_on(self, res, what, extra_ticks=2, timeout=60):
+        """Checks the guest runs: not paused in Xen, its counter moves."""
+        st = self.state()
+        res.check("p" not in st and "c" not in st and not st.startswith("?"),
+                  "%s: xl list shows it running, not paused (%s)" % (what, st),
+                  sh(["xl", "list"])[1])
+        t0 = self.last_tick()
+        ok = self.wait(lambda: self.last_tick() >= t0 + extra_ticks, timeout)
+        res.check(ok, "%s: its console counter moves (%d -> %d)" %
+                  (what, t0, self.last_tick()), self.console()[-1500:])
+        return ok
+
+
+def gdb(scenario, timeout=240, **args):
+    """Runs one gdbside.py scenario in a new gdb; returns (result dict or
+    None, everything gdb and xenstub printed)."""
+    # Under emulation xenstub may take longer than gdb's default 2 s to
+    # answer a packet: gdb would send it again and pair every later reply
+    # with the wrong request.
+    cmd = ["gdb", "-q", "-n", "-batch", "-ex", "set pagination off",
+           "-ex", "set confirm off", "-ex", "set width 0",
+           "-ex", "set remotetimeout 120", "-x", GDBSIDE,
+           "-ex", "python run(%r, %r)" % (scenario, json.dumps(args))]
+    t = time.monotonic()
+    rc, out = sh(cmd, timeout=timeout)
+    note("gdb %s on %s: %.0f s" % (scenario, args.get("target"), time.monotonic() - t))
+    res = None
+    lines = []
+    for line in out.splitlines():
+        if line.startswith("XQ-RESULT "):
+            try:
+                res = json.loads(line[len("XQ-RESULT "):])
+                continue
+            except ValueError:
+                pass
+        lines.append(line)
+    out = "\n".join(lines)
+    if res is None:
+        out += "\n[gdb exit status %d, no result line]" % rc
+    elif not res.get("ok"):
+        out += "\n" + res.get("traceback", "")
+        res = None
+    return res, out
+
+
+def h(v):
+    return "%#x" % v if isinstance(v, int) else str(v)
+
+
+def running(comm):
+    """Pids of the processes named comm."""
+    pids = []
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/comm" % p) as f:
+                if p.isdigit() and f.read().strip() == comm:
+                    pids.append(int(p))
+        except OSError:
+            pass
+    return pids
+
+
+def phase_text(out, i):
+    """What gdb and xenstub printed during phase i of a points scenario."""
+    m = re.search(r"phase %d begins\n(.*?)(XQ-NOTE \[[ 0-9.]+s\] phase %d begins|\Z)"
+                  % (i, i + 1), out, re.S)
+    return m.group(1) if m else ""
+
+
+def wanted(*names):
+    """Whether the checks named (or their guest) were asked for: all of
+    them unless XQ_ONLY (run.py --only) lists names."""
+    only = [w for w in os.environ.get("XQ_ONLY", "").split(",") if w]
+    return not only or any(n in only for n in names)
+
+
+# ---- the checks ----
+
+def check_setup(res):
+    rc, out = sh(["ldd", XENSTUB])
+    res.check(rc == 0 and "not found" not in out,
+              "xenstub's shared libraries resolve in dom0 (ldd)", out)
+    rc, out = sh(["xl", "info"])
+    caps = re.search(r"^virt_caps\s*:\s*(.*)$", out, re.M)
+    note("xl info virt_caps: %s" % (caps.group(1) if caps else "?"))
+    res.check(rc == 0 and caps and "hvm" in caps.group(1) and "hap" in caps.group(1),
+              "Xen offers HVM with HAP (virt_caps has hvm and hap)", out)
+
+
+def check_attach(res, g, targets):
+    """With the domain paused by xl: xenctx reads each vCPU, then xenstub
+    attaches by each target form and must show the same rip, rsp and cr3,
+    and the kernel's linux_banner equal to the guest's /proc/version."""
+    banner, version = g.sym("linux_banner"), g.version()
+    res.check(banner and version,
+              "%s: the guest printed linux_banner's address and /proc/version" % g.name,
+              g.console()[-2000:])
+    rc, out = sh(["xl", "pause", g.name])
+    if not res.check(rc == 0, "%s: xl pause" % g.name, out):
+        return
+    try:
+        ctx = {}
+        for v in range(g.vcpus):
+            rc, regs, out = g.xenctx(v)
+            ctx[v] = regs
+            if v == 0:
+                note("xenctx -a %d 0 (%s):\n%s" % (g.domid, g.name, indent(out, 100)))
+            res.check(rc == 0 and "rip" in regs, "%s: xenctx reads vCPU %d" % (g.name, v), out)
+        for i, target in enumerate(targets):
+            what = "%s via %s" % (g.name, target)
+            opts = "-v" if i == 0 else PLAIN
+            if target.startswith("--read-only "):
+                opts += " --read-only"
+                target = target.split()[1]
+            r, out = gdb("inspect", target=target, vcpus=g.vcpus, banner=banner,
+                         monitor_sym=(i == 0), xs_opts=opts, regs=sorted(COMPARED))
+            if not res.check(r is not None, "%s: gdb attaches" % what, out):
+                continue
+            if g.type == "pv" and "--read-only" not in opts:
+                res.check("memory is read-only" in r["attach"],
+                          "%s: xenstub says PV memory is read-only (writable mappings would "
+                          "break the guest's page tables)" % what, r["attach"])
+            vcpus = sorted(t[1] for t in r["threads"] if t[1] < g.vcpus)
+            res.check(vcpus == list(range(g.vcpus)),
+                      "%s: gdb shows a thread for each vCPU (%s)" % (what, vcpus),
+                      json.dumps(r["threads"]))
+            for v in range(g.vcpus):
+                ours = {n: r["regs"].get(str(v), {}).get(n) for n in COMPARED}
+                theirs = {n: ctx.get(v, {}).get(x) for n, x in COMPARED.items()}
+                bad = ["%s: xenstub %s, xenctx %s" % (n, h(ours[n]), h(theirs[n]))
+                       for n in sorted(ours) if ours[n] != theirs[n]]
+                res.check(not bad, "%s: vCPU %d: rip %s, rsp %s, cr3 %s and %d more registers "
+                          "as xenctx prints them" % (what, v, h(ours["rip"]), h(ours["rsp"]),
+                                                     h(ours["cr3"]), len(ours) - 3),
+                          "\n".join(bad))
+            if banner and version:
+                # the banner ends with a newline; the console line does not
+                res.check((r.get("banner") or "").rstrip("\n") == version,
+                          "%s: linux_banner in guest memory equals the guest's /proc/version" % what,
+                          "memory:        %r\n/proc/version: %r" % (r.get("banner"), version))
+            if i == 0:
+                ms = r.get("monitor_sym", "")
+                note("monitor sym linux_banner: %s" % ms.strip())
+                if banner and re.search(r"0x0*%s\b" % banner.lstrip("0"), ms.lower()):
+                    res.check(True, "%s: monitor sym linux_banner gives the kallsyms address" % what)
+                elif "unknown" in ms.lower() or "no os" in ms.lower() or ms.startswith("error"):
+                    res.skip("%s: monitor sym linux_banner" % what,
+                             "no Linux symbol lookup: %s" % ms.strip()[:200])
+                else:
+                    res.check(False, "%s: monitor sym linux_banner gives the kallsyms address" % what,
+                              "monitor: %s\nkallsyms: %s" % (ms, banner))
+        st = g.state()
+        res.check("p" in st, "%s: still paused after xenstub detached: it undoes only its own pause (%s)"
+                  % (g.name, st))
+    finally:
+        sh(["xl", "unpause", g.name])
+
+
+def check_modify(res, g, reg, value):
+    """A register written and read back (gdb and xenctx), then restored; a
+    byte of the guest's host name (in init_uts_ns) written, read back by a
+    new xenstub, and seen by the guest itself."""
+    uts = g.sym("init_uts_ns")
+    if not res.check(uts, "%s: the guest printed init_uts_ns's address" % g.name,
+                     g.console()[-1500:]):
+        return
+    r, out = gdb("modify", target="xen:%s" % g.name, xs_opts=PLAIN, domid=g.domid,
+                 reg=reg, value="%x" % value, addr=uts, find="xq-scratch-a",
+                 index=len("xq-scratch-"), new="b")
+    if not res.check(r is not None, "%s: register and memory writes: gdb session" % g.name, out):
+        return
+    what = "%s: write %s" % (g.name, reg)
+    res.check(r["gdb_after_write"] == value,
+              "%s: gdb reads back the value written (%s)" % (what, h(value)),
+              "read %s" % h(r["gdb_after_write"]))
+    res.check(r["xenctx_after_write"]["regs"].get(reg) == value,
+              "%s: xenctx sees the value written" % what, r["xenctx_after_write"]["text"])
+    res.check(r["gdb_after_restore"] == r["orig"] and
+              r["xenctx_after_restore"]["regs"].get(reg) == r["orig"],
+              "%s: the guest's value is back (%s)" % (what, h(r["orig"])),
+              "gdb %s, xenctx %s" % (h(r["gdb_after_restore"]),
+                                     h(r["xenctx_after_restore"]["regs"].get(reg))))
+    what = "%s: memory write" % g.name
+    if not res.check(r["offset"] >= 0, "%s: the host name string is in init_uts_ns" % what, out):
+        return
+    res.check(r["before"] == "61" and r["after"] == "62",
+              "%s: gdb reads back the byte written at %s" % (what, r["where"]),
+              "before %s after %s" % (r["before"], r["after"]))
+    r2, out2 = gdb("memread", target="xen:%d" % g.domid, xs_opts=PLAIN, addr=r["where"], len=1)
+    res.check(r2 is not None and r2["bytes"] == "62",
+              "%s: a new xenstub (fresh mappings) reads the byte written" % what, out2)
+    ok = g.wait(lambda: any(host == "xq-scratch-b" for _, host in g.ticks()), 60)
+    res.check(ok, "%s: the guest's own hostname shows the change" % what, g.console()[-1000:])
+
+
+def check_interrupt(res, g):
+    what = "%s: continue + interrupt" % g.name
+    r, out = gdb("interrupt", target="xen:%s" % g.name, xs_opts=PLAIN, log=g.log,
+                 name=g.name, min_ticks=2, wait=90)
+    if not res.check(r is not None, "%s: gdb session" % what, out):
+        return
+    res.check("p" in r["state_attached"],
+              "%s: attaching pauses the domain (xl: %s)" % (what, r["state_attached"]))
+    moved = r.get("ticks_before_interrupt", 0) - r["ticks_at_continue"]
+    res.check(moved >= 2, "%s: the guest runs after continue (counter +%d)" % (what, moved),
+              g.console()[-1000:])
+    res.check(r["stop_signal"] == "SIGINT" and not r["error"],
+              "%s: gdb's interrupt stops it with SIGINT" % what,
+              "signal %s error %s\n%s" % (r["stop_signal"], r["error"], out))
+    res.check("p" in r["state_stopped"],
+              "%s: stopped means paused in Xen (xl: %s)" % (what, r["state_stopped"]))
+    g.runs_on(res, "%s: after detach" % g.name)
+
+
+def check_step(res, g, count=6):
+    what = "%s: stepi" % g.name
+    rc, before, _ = g.xenctx(0, all_regs=False)
+    r, out = gdb("step", target="xen:%s" % g.name, xs_opts="-v --os=none --log=trap",
+                 count=count, domid=g.domid)
+    note("stepi session:\n%s" % indent(out, 80))
+    if not res.check(r is not None, "%s: gdb session" % what, out):
+        return
+    steps = r["steps"]
+    if steps and "xenctx_dr6" in steps[0]:
+        note("DR6 in Xen's HVM context at the first step stop (xenctx): %s"
+             % h(steps[0]["xenctx_dr6"]))
+    # gdb reports the end of a stepi as a plain stop (no signal event)
+    bad = [s for s in steps if s["error"] or s["signal"] not in ("no signal", "SIGTRAP")]
+    res.check(len(steps) == count and not bad,
+              "%s: %d steps, each ending in a stop" % (what, count),
+              json.dumps(steps, indent=1))
+    pcs = [s["pc_before"] for s in steps] + [steps[-1].get("pc_after", 0)]
+    moved = sum(1 for a, b in zip(pcs, pcs[1:]) if a != b)
+    res.check(moved == count, "%s: the program counter moves at each step (%s)" %
+              (what, " ".join(h(p) for p in pcs)), json.dumps(steps, indent=1))
+    # an instruction that does not branch must end at the next one
+    plain = [s for s in steps if s.get("fallthrough") and "pc_after" in s and not
+             re.search(r"\t(j\w+|call\w*|ret\w*|iret\w*|hlt|loop\w*|syscall|sysret\w*|int\w*|ud2)\b",
+                       s["insn"])]
+    wrong = ["%s: ended at %s, not %s" % (s["insn"], h(s["pc_after"]), h(s["fallthrough"]))
+             for s in plain if s["pc_after"] != s["fallthrough"]]
+    res.check(plain and not wrong,
+              "%s: each of the %d steps over a non-branching instruction ends at the next instruction"
+              % (what, len(plain)), "\n".join(wrong) or json.dumps(steps, indent=1))
+    res.check(all("eflags_after" in s and not s["eflags_after"] & TF for s in steps),
+              "%s: gdb never sees the trap flag xenstub steps with" % what,
+              " ".join(h(s.get("eflags_after")) for s in steps))
+    stats = r.get("stats", "")
+    note("monitor stats after stepping:\n%s" % indent(stats))
+    res.check("EFLAGS.TF" in stats,
+              "%s: without Intel MTF, stepping uses EFLAGS.TF and debug-exception events" % what,
+              stats)
+    rc, after, _ = g.xenctx(0, all_regs=False)
+    fb, fa = before.get("flags"), after.get("flags")
+    res.check(fa is not None and not (fa & TF and not (fb or 0) & TF),
+              "%s: after detach the guest's RFLAGS has no TF it did not have (%s -> %s)"
+              % (what, h(fb), h(fa)))
+    g.runs_on(res, "%s: after detach" % what)
+
+
+def check_debug_registers(res, g):
+    """Watchpoints and hardware breakpoints where Xen has no mem_access:
+    xenstub says why and falls back to debug registers; rwatch is refused;
+    the session goes on and the guest gets its debug registers back. Also a
+    second attach that needs the monitor ring (the first one freed it)."""
+    uts, fn = g.sym("init_uts_ns"), g.sym(TICKING_FUNCTION)
+    if not res.check(uts and fn, "%s: the guest printed init_uts_ns and %s" % (g.name, TICKING_FUNCTION),
+                     g.console()[-1500:]):
+        return
+    rc, before, _ = g.xenctx(0)
+    phases = [
+        {"points": ["awatch *(char *)0x%s" % uts], "resume": "continue"},
+        {"points": ["hbreak *0x%s" % fn], "resume": "continue"},
+        {"points": ["rwatch *(char *)0x%s" % uts], "resume": "continue"},
+    ]
+    r, out = gdb("points", target="xen:%s" % g.name, xs_opts=PLAIN, phases=phases,
+                 log=g.log, min_ticks=2, wait=60, probe_domid=g.domid, timeout=400)
+    note("watchpoint session:\n%s" % indent(out, 80))
+    what = "%s: awatch, hbreak, rwatch" % g.name
+    if not res.check(r is not None and len(r["phases"]) == 3, "%s: gdb session" % what, out):
+        return
+    low = out.lower()
+    res.check("already has a monitor ring" not in low and "ebusy" not in low,
+              "%s: a new attach gets the monitor ring (freed by the previous ones)" % g.name, out)
+    text0 = phase_text(out, 0)
+    res.check("mem_access" in text0 and "VT-x with EPT" in text0,
+              "%s: xenstub says why there are no mem_access traps (Intel VT-x with EPT)" % what, out)
+    for i, name, ok_reason, addr, rw in ((0, "awatch", "watchpoint", uts, 3),
+                                         (1, "hbreak", "breakpoint", fn, 0)):
+        ph, text = r["phases"][i], phase_text(out, i)
+        sig = ph["stop_signal"]
+        dr = ph.get("xenctx_while_running", {})
+        slot = [n for n in range(4) if dr.get("dr%d" % n) == int(addr, 16)]
+        dr7 = dr.get("dr7", 0)
+        res.check(sig == "SIGTRAP" or
+                  (slot and dr7 & (3 << 2 * slot[0]) and (dr7 >> (16 + 4 * slot[0])) & 3 == rw),
+                  "%s: %s: while the guest runs, xenctx shows a debug register on %s "
+                  "enabled in DR7 for %s" % (g.name, name, addr,
+                                             "reads and writes" if rw == 3 else "execution"),
+                  "debug registers: %s" % {k: h(v) for k, v in dr.items() if k.startswith("dr")})
+        if sig == "SIGTRAP":
+            res.check(ok_reason in text.lower(),
+                      "%s: %s on debug registers stops the guest where asked" % (g.name, name),
+                      text)
+        else:
+            res.check(sig == "SIGINT" and not ph["error"],
+                      "%s: %s on debug registers: the guest runs (QEMU 7.2's SVM raises no #DB "
+                      "for them) and gdb's interrupt stops it" % (g.name, name),
+                      json.dumps(ph, indent=1))
+        res.check("pc_after" in ph and "delete_error" not in ph,
+                  "%s: %s: the session goes on after it" % (g.name, name), json.dumps(ph, indent=1))
+    ph, text = r["phases"][2], phase_text(out, 2)
+    res.check(ph["error"] and "rwatch" in text and "mem_access" in text,
+              "%s: rwatch is refused with the reason (no mem_access; debug registers cannot trap reads alone)"
+              % g.name, json.dumps(ph, indent=1) + "\n" + out)
+    res.check("pc_after" in ph, "%s: rwatch: the session goes on after it" % g.name,
+              json.dumps(ph, indent=1))
+    rc, after, text = g.xenctx(0)
+    dr = [n for n in ("dr0", "dr1", "dr2", "dr3", "dr6", "dr7") if n in before]
+    changed = ["%s %s -> %s" % (n, h(before[n]), h(after.get(n))) for n in dr
+               if before[n] != after.get(n)]
+    if dr:
+        res.check(not changed, "%s: after detach the guest has its own debug registers back (%s)"
+                  % (g.name, ", ".join("%s %s" % (n, h(after.get(n))) for n in dr)),
+                  "\n".join(changed))
+    else:
+        res.skip("%s: debug registers given back" % g.name, "xenctx prints no debug registers")
+    g.runs_on(res, "%s: after the watchpoint session" % g.name)
+
+
+def check_pv_refusals(res, g):
+    """A PV guest has no monitor events: stepi and break are refused with
+    the reason, nothing is written into the guest, the guest runs on."""
+    fn = g.sym(TICKING_FUNCTION)
+    if not res.check(fn, "%s: the guest printed %s's address" % (g.name, TICKING_FUNCTION),
+                     g.console()[-1500:]):
+        return
+    r0, out0 = gdb("memread", target="xen:%s" % g.name, xs_opts=PLAIN, addr=fn, len=4)
+    phases = [{"points": [], "resume": "stepi"},
+              {"points": ["break *0x%s" % fn], "resume": "continue"}]
+    r, out = gdb("points", target="xen:%s" % g.name, xs_opts=PLAIN, phases=phases,
+                 log=g.log, min_ticks=3, wait=30)
+    note("PV refusals session:\n%s" % indent(out, 60))
+    if not res.check(r is not None and len(r["phases"]) == 2, "%s: stepi, break: gdb session"
+                     % g.name, out):
+        return
+    st, br = r["phases"]
+    text = phase_text(out, 0)
+    # gdb takes the error reply to its step as "did not run": a warning and
+    # a stop where it was
+    res.check("PV" in text and "no monitor events" in text and "Remote failure reply" in text
+              and st.get("pc_after") == r["pc_attached"],
+              "%s: stepi is refused with the reason (PV: no monitor events) and nothing ran" % g.name,
+              json.dumps(st, indent=1) + "\n" + out)
+    text = phase_text(out, 1)
+    res.check(br["error"] and "refused" in text and "PV" in text,
+              "%s: break is refused with the reason (gdb does not plant the int3 itself)" % g.name,
+              json.dumps(br, indent=1) + "\n" + out)
+    res.check("pc_after" in st and "pc_after" in br,
+              "%s: the session goes on after each refusal" % g.name, json.dumps(r, indent=1))
+    r2, out2 = gdb("memread", target="xen:%s" % g.name, xs_opts=PLAIN, addr=fn, len=4)
+    res.check(r0 is not None and r2 is not None and r0["bytes"] == r2["bytes"],
+              "%s: guest memory at the breakpoint address is unchanged (%s)"
+              % (g.name, r2 and r2["bytes"]), out0 + "\n" + out2)
+    g.runs_on(res, "%s: after the refusals" % g.name)
+
+
+def main():
+    res = Results()
+    note("tests start%s" % (" (only %s)" % os.environ["XQ_ONLY"]
+                           if os.environ.get("XQ_ONLY") else ""))
+    check_setup(res)
+    pvh = Guest("xq-pvh", "pvh", 256, 2)
+    pv = Guest("xq-pv", "pv", 192, 1)
+    pvh_checks = ("pvh", "attach", "modify", "interrupt", "step", "debugregs")
+    pv_checks = ("pv", "attach", "interrupt", "refusals")
+    guests = []
+    for g, names in ((pvh, pvh_checks), (pv, pv_checks)):
+        if not wanted(*names):
+            continue
+        t = time.monotonic()
+        rc, out = g.create()
+        note("xl create %s took %.0f s" % (g.name, time.monotonic() - t))
+        if res.check(rc == 0 and g.domid is not None,
+                     "xl create %s (type %s)" % (g.name, g.type), out):
+            guests.append(g)
+    for g in guests:
+        ok = g.wait(g.ready, 300)
+        g.refresh_domid()
+        note("%s (domain %s) %s" % (g.name, g.domid, "ready" if ok else "not ready"))
+        res.check(ok, "%s: its init prints the ready line" % g.name,
+                  g.console()[-3000:] + "\n" + sh(["xl", "list"])[1])
+    ready = [g for g in guests if g.ready()]
+
+    if pvh in ready:
+        if wanted("pvh", "attach"):
+            note("PVH guest: attach by name and id, registers, memory")
+            check_attach(res, pvh, ["xen:%s" % pvh.name, "xen:%d" % pvh.domid, str(pvh.domid)])
+        if wanted("pvh", "modify"):
+            note("PVH guest: register and memory writes")
+            check_modify(res, pvh, "r12", 0x1122334455667788)
+        if wanted("pvh", "interrupt"):
+            note("PVH guest: continue and interrupt")
+            check_interrupt(res, pvh)
+        if wanted("pvh", "step"):
+            note("PVH guest: stepi")
+            check_step(res, pvh)
+        if wanted("pvh", "debugregs"):
+            note("PVH guest: a new attach; watchpoints and hardware breakpoints")
+            check_debug_registers(res, pvh)
+    elif pvh in guests:
+        res.skip("PVH guest tests", "the guest did not start")
+
+    if pv in ready:
+        if wanted("pv", "attach"):
+            note("PV guest: attach by name and id (and read-only), registers, memory")
+            check_attach(res, pv, ["xen:%s" % pv.name, "xen:%d" % pv.domid,
+                                   "--read-only xen:%d" % pv.domid])
+        if wanted("pv", "interrupt"):
+            note("PV guest: continue and interrupt")
+            check_interrupt(res, pv)
+        if wanted("pv", "refusals"):
+            note("PV guest: what needs monitor events is refused")
+            check_pv_refusals(res, pv)
+    elif pv in guests:
+        res.skip("PV guest tests", "the guest did not start")
+
+    res.check(not running("xenstub"), "no xenstub is left running in dom0",
+              "pids %s" % running("xenstub"))
+    for g in guests:
+        m = GUEST_TROUBLE.search(g.console())
+        res.check(not m, "%s: its console shows no panic, BUG, Oops or WARNING" % g.name,
+                  g.console()[max(0, m.start() - 500):m.start() + 2500] if m else "")
+    note("tests done")
+    print("%d passed, %d failed, %d skipped" % (res.passed, res.failed, res.skipped),
+          flush=True)
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

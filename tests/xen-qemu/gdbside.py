@@ -1,0 +1,317 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The gdb side of the xen-test checks: loaded into gdb (gdb -batch -x) in
+dom0, it attaches to a guest through xenstub, runs one scenario and prints
+what it saw as one line "XQ-RESULT <json>" (and "XQ-NOTE" progress lines).
+dom0_tests.py starts one gdb per scenario and decides PASS or FAIL from
+that line; nothing here judges.
+
+Run as: gdb -q -n -batch -x gdbside.py -ex 'python run("NAME", "JSON-ARGS")'
+Every scenario takes "target" (xenstub's TARGET) and "xs_opts" (options).
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import traceback
+
+import gdb
+
+XENSTUB = os.environ.get("XQ_XENSTUB", "/usr/local/bin/xenstub")
+XENCTX = "/usr/lib/xen-4.17/bin/xenctx"
+MASK64 = (1 << 64) - 1
+T0 = time.monotonic()
+
+
+def note(msg):
+    print("XQ-NOTE [%5.1fs] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+def ex(cmd):
+    """Runs a gdb command and returns what it printed."""
+    return gdb.execute(cmd, to_string=True)
+
+
+def attach(a):
+    """Connects gdb to xenstub serving a["target"] over a pipe."""
+    out = ex("target remote | %s %s - %s" % (XENSTUB, a.get("xs_opts", "-v"), a["target"]))
+    note("attached to %s" % a["target"])
+    return out
+
+
+def detach():
+    try:
+        out = ex("detach")
+        note("detached")
+        return out
+    except gdb.error as e:
+        return "detach failed: %s" % e
+
+
+def reg(name):
+    # int() takes integers, pointers and flags types alike (a cast of the
+    # eflags flags type would not)
+    return int(gdb.parse_and_eval("$" + name)) & MASK64
+
+
+def regs(names):
+    return {n: reg(n) for n in names}
+
+
+def read(addr, n):
+    return bytes(gdb.selected_inferior().read_memory(addr, n))
+
+
+def threads():
+    """[(gdb number, vCPU, name)] sorted by vCPU; only vCPU threads (the
+    stub numbers them 1..N; OS tasks, if any, come after)."""
+    out = []
+    for th in gdb.selected_inferior().threads():
+        out.append((th.num, th.ptid[1] - 1, th.name or ""))
+    return sorted(out, key=lambda t: t[1])
+
+
+def select_vcpu(vcpu):
+    for num, v, _ in threads():
+        if v == vcpu:
+            ex("thread %d" % num)
+            return
+    raise gdb.GdbError("no thread for vCPU %d" % vcpu)
+
+
+def ticks(log):
+    """The last XQ-TICK number in a guest's console log (0 if none)."""
+    try:
+        with open(log, errors="replace") as f:
+            found = re.findall(r"XQ-TICK (\d+)", f.read())
+    except OSError:
+        return 0
+    return int(found[-1]) if found else 0
+
+
+def xl_state(name):
+    """The state column of `xl list NAME` (e.g. '--p---'), or the error."""
+    p = subprocess.run(["xl", "list", name], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=60)
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if f and f[0] == name and len(f) >= 5:
+            return f[4]
+    return "?" + p.stdout.strip()
+
+
+def xenctx(domid, vcpu):
+    """Registers of a vCPU as Debian's xenctx prints them (name -> int)."""
+    p = subprocess.run([XENCTX, "-a", str(domid), str(vcpu)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=60)
+    vals = {}
+    for name, val in re.findall(r"\b([a-z][a-z0-9_]*):\s*([0-9a-f]{4,16})\b", p.stdout):
+        vals.setdefault(name, int(val, 16))
+    return {"rc": p.returncode, "regs": vals, "text": p.stdout[-3000:]}
+
+
+def resume(cmd):
+    """Runs a resuming command, its output going to gdb's own (the driver
+    reads it there: what gdb and xenstub print around a failed resume is
+    lost when it is captured); returns (the signal of the stop gdb
+    reported, "no signal" for a plain stop, or None; gdb's error or None)."""
+    seen = []
+
+    def on_stop(ev):
+        seen.append(getattr(ev, "stop_signal", "no signal"))
+    gdb.events.stop.connect(on_stop)
+    err = None
+    try:
+        gdb.execute(cmd)
+    except gdb.error as e:
+        err = str(e)
+    finally:
+        gdb.events.stop.disconnect(on_stop)
+    sig = seen[-1] if seen else None
+    note("%s: signal %s, error %s" % (cmd, sig, err))
+    return sig, err
+
+
+def continue_until_ticks(a, res):
+    """continue, then SIGINT to gdb (what Ctrl-C does) once the guest's
+    console shows a["min_ticks"] more ticks, or after a["wait"] seconds."""
+    res["ticks_at_continue"] = t0 = ticks(a["log"])
+    done = threading.Event()
+    state = {}
+
+    def interrupter():
+        deadline = time.monotonic() + a.get("wait", 60)
+        while time.monotonic() < deadline and ticks(a["log"]) < t0 + a["min_ticks"]:
+            if done.wait(0.2):
+                return
+        state["ticks_before_interrupt"] = ticks(a["log"])
+        if a.get("probe_domid") is not None and not done.is_set():
+            # what the running guest's vCPU 0 holds, as xenctx sees it
+            state["xenctx_while_running"] = xenctx(a["probe_domid"], 0)["regs"]
+        if not done.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
+    th = threading.Thread(target=interrupter, daemon=True)
+    th.start()
+    sig, err = resume("continue")
+    done.set()
+    th.join(10)
+    res.update(state)
+    res.update(stop_signal=sig, error=err)
+
+
+# ---- scenarios: each returns a dict, printed by run() ----
+
+def sc_inspect(a):
+    """Threads, registers of every vCPU, a string in memory, and the Linux
+    symbol lookup when asked."""
+    res = {"attach": attach(a)}
+    res["threads"] = threads()
+    res["regs"] = {}
+    for num, v, _ in res["threads"]:
+        if v < a["vcpus"]:
+            ex("thread %d" % num)
+            res["regs"][v] = regs(a["regs"])
+    if a.get("banner"):
+        raw = read(int(a["banner"], 16), 512)
+        res["banner"] = raw.split(b"\0")[0].decode(errors="replace")
+    if a.get("monitor_sym"):
+        try:
+            res["monitor_sym"] = ex("monitor sym linux_banner")
+        except gdb.error as e:
+            res["monitor_sym"] = "error: %s" % e
+    res["detach"] = detach()
+    return res
+
+
+def sc_modify(a):
+    """Writes a register (read back through gdb and xenctx, then put back)
+    and one byte of the scratch string."""
+    res = {"attach": attach(a)}
+    select_vcpu(0)
+    name, value = a["reg"], int(a["value"], 16)
+    res["orig"] = orig = reg(name)
+    ex("set $%s = %#x" % (name, value))
+    ex("maintenance flush register-cache")
+    res["gdb_after_write"] = reg(name)
+    res["xenctx_after_write"] = xenctx(a["domid"], 0)
+    ex("set $%s = %#x" % (name, orig))
+    ex("maintenance flush register-cache")
+    res["gdb_after_restore"] = reg(name)
+    res["xenctx_after_restore"] = xenctx(a["domid"], 0)
+    note("register written and restored")
+
+    base = int(a["addr"], 16)
+    raw = read(base, 1024)
+    i = raw.find(a["find"].encode())
+    res["offset"] = i
+    if i >= 0:
+        where = base + i + a["index"]
+        res["where"] = "%#x" % where
+        res["before"] = read(where, 1).hex()
+        ex("set {unsigned char}%#x = %d" % (where, ord(a["new"])))
+        res["after"] = read(where, 1).hex()
+    res["detach"] = detach()
+    return res
+
+
+def sc_memread(a):
+    res = {"attach": attach(a)}
+    res["bytes"] = read(int(a["addr"], 16), a["len"]).hex()
+    res["detach"] = detach()
+    return res
+
+
+def sc_interrupt(a):
+    """continue + interrupt; what Xen shows while attached and stopped."""
+    res = {"attach": attach(a)}
+    res["state_attached"] = xl_state(a["name"])
+    continue_until_ticks(a, res)
+    res["state_stopped"] = xl_state(a["name"])
+    res["pc"] = reg("pc")
+    res["detach"] = detach()
+    return res
+
+
+def sc_step(a):
+    """stepi several times on vCPU 0: where each stop lands and what gdb
+    sees of RFLAGS."""
+    res = {"attach": attach(a)}
+    select_vcpu(0)
+    steps = []
+    for _ in range(a["count"]):
+        pc = reg("pc")
+        insns = ex("x/2i $pc").strip().splitlines()
+        nxt = re.match(r"\s*(0x[0-9a-f]+)", insns[1]) if len(insns) > 1 else None
+        sig, err = resume("stepi")
+        step = {"pc_before": pc, "insn": insns[0] if insns else "",
+                "fallthrough": int(nxt.group(1), 16) if nxt else None,
+                "signal": sig, "error": err}
+        if err:
+            steps.append(step)
+            break
+        step["pc_after"] = reg("pc")
+        step["eflags_after"] = reg("eflags")
+        step["vcpu_after"] = gdb.selected_thread().ptid[1] - 1
+        if a.get("domid") is not None and not steps:
+            # what Xen's HVM context says of DR6 at a step stop
+            step["xenctx_dr6"] = xenctx(a["domid"], 0)["regs"].get("dr6")
+        steps.append(step)
+    res["steps"] = steps
+    try:
+        res["stats"] = ex("monitor stats")
+    except gdb.error as e:
+        res["stats"] = "monitor stats failed: %s" % e
+    res["detach"] = detach()
+    return res
+
+
+def sc_points(a):
+    """Phases, each: gdb commands that ask for breakpoints or watchpoints
+    ("points"), then a resume ("continue" until the guest ticked, or a
+    command such as "stepi"), then "delete". Records what gdb said, how it
+    stopped, and that the session goes on."""
+    res = {"attach": attach(a), "phases": [], "pc_attached": reg("pc")}
+    for i, ph in enumerate(a["phases"]):
+        note("phase %d begins" % i)
+        r = {"points": []}
+        for cmd in ph["points"]:
+            try:
+                r["points"].append(ex(cmd))
+            except gdb.error as e:
+                r["points"].append("error: %s" % e)
+        if ph["resume"] == "continue":
+            continue_until_ticks(a, r)
+        else:
+            sig, err = resume(ph["resume"])
+            r.update(stop_signal=sig, error=err)
+        try:
+            ex("delete")
+        except gdb.error as e:
+            r["delete_error"] = str(e)
+        try:
+            r["pc_after"] = reg("pc")
+        except gdb.error as e:
+            r["still_usable_error"] = str(e)
+        res["phases"].append(r)
+    note("phase %d begins" % len(a["phases"]))
+    res["detach"] = detach()
+    return res
+
+
+def run(name, args):
+    """Entry point: runs scenario NAME with JSON ARGS, prints XQ-RESULT."""
+    try:
+        res = {"ok": True}
+        res.update(globals()["sc_" + name](json.loads(args)))
+    except Exception as e:  # the driver reports it as a failure
+        res = {"ok": False, "exception": "%s: %s" % (type(e).__name__, e),
+               "traceback": traceback.format_exc()}
+        try:
+            detach()
+        except Exception:
+            pass
+    print("XQ-RESULT " + json.dumps(res), flush=True)

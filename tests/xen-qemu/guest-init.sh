@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# /init of the xen-test guests (PVH and PV, busybox only): prints what dom0's
+# tests compare xenstub against, a ready line, then a counter every second.
+#
+# Console protocol (hvc0, logged by xenconsoled in dom0):
+#   XQ-VERSION <the guest's /proc/version>
+#   XQ-SYM <name> <address>        kernel symbols from /proc/kallsyms
+#   XQ-READY
+#   XQ-TICK <n> <hostname>         every second, for as long as the guest runs
+# The host name is the scratch string: it lives in the kernel's init_uts_ns
+# (whose address is printed above), a test changes one byte of it through
+# xenstub, and the next ticks show whether the guest sees the change.
+export PATH=/bin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+hostname xq-scratch-a
+
+echo "XQ-VERSION $(cat /proc/version)"
+# __x64_sys_newuname runs every second: hostname calls uname()
+awk '$3 == "linux_banner" || $3 == "init_uts_ns" || $3 == "_text" ||
+     $3 == "__x64_sys_newuname" { print "XQ-SYM", $3, $1 }' /proc/kallsyms
+echo "XQ-READY"
+i=0
+while :; do
+	i=$((i + 1))
+	echo "XQ-TICK $i $(hostname)"
+	sleep 1
+done
