@@ -18,9 +18,12 @@
  */
 static const char *why_read_only(struct server *sv, enum target_cap cap)
 {
-	return target_has(session_target(sv->s), cap) ?
-	       "xenstub runs with --read-only" :
-	       "the target cannot be written (a memory dump)";
+	struct target *t = session_target(sv->s);
+
+	if (target_has(t, cap))
+		return "xenstub runs with --read-only";
+	return target_has(t, TCAP_RUN) ? "this guest's target does not allow it" :
+					 "the target cannot be written (a memory dump)";
 }
 
 static int selected_regs(struct server *sv, struct x86_regs *r)

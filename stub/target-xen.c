@@ -264,19 +264,15 @@ static int xen_open(const char *spec, const struct target_params *p,
 	x->base.caps = TCAP_RUN | TCAP_EVENTS;
 	if (!p->read_only)
 		x->base.caps |= TCAP_WRITE_MEM | TCAP_WRITE_REGS;
-	if (!p->read_only && x->pv) {
+	if (x->pv) {
 		/*
-		 * Guest memory is mapped writable for as long as a frame stays
-		 * in the cache when writes are allowed. Xen types a PV frame
-		 * with a writable mapping "writable": such a frame cannot be
-		 * mapped at all if it is a page table, and while it stays
-		 * mapped the guest cannot make it one (its mmuext_op pin fails
-		 * with EINVAL and the guest breaks). So PV memory is read-only.
+		 * Xen types a PV frame that has a writable mapping "writable":
+		 * such a frame cannot be mapped writable if it is a page table,
+		 * and while the mapping exists the guest cannot make it one
+		 * (its pin fails with EINVAL and the guest breaks). So frames
+		 * are mapped read-only, and writable only for one write.
 		 */
-		x->base.caps &= ~TCAP_WRITE_MEM;
-		log_warn(LC_TARGET, "xen:%s is a PV guest: its memory is read-only here "
-			 "(a writable mapping would stop it from using the frame as a page table)",
-			 spec);
+		x->base.caps |= TCAP_TRANSIENT_WRITES;
 	}
 	if (x->hvm && xc_monitor_get_capabilities(x->xch, domid, &x->mon_caps) == 0) {
 		if (x->mon_caps & (1u << XEN_DOMCTL_MONITOR_EVENT_SINGLESTEP))

@@ -35,6 +35,9 @@ enum target_cap {
 	TCAP_MEM_ACCESS = 1u << 6,	/* EPT permissions */
 	TCAP_ALTP2M = 1u << 7,
 	TCAP_DEBUG_EXC = 1u << 8,	/* #DB events */
+	/* writable mappings must not outlive a write (PV: Xen will not let
+	 * the guest make a frame a page table while one exists) */
+	TCAP_TRANSIENT_WRITES = 1u << 9,
 };
 
 /* ---- events (live targets with a monitor ring) ---- */

@@ -170,7 +170,10 @@ static struct chunk *chunk_get(struct vmem *m, uint64_t idx, bool write)
 	if (m->t->max_gfn - first + 1 < count)
 		count = (unsigned)(m->t->max_gfn - first + 1);
 	memset(c->ptrs, 0, sizeof(void *) * m->batch);
-	rc = target_map(m->t, first, count, m->writable, c->ptrs, &c->handle);
+	/* frames are mapped for reading; a write remaps its batch writable
+	 * (and targets that ask for it get that mapping dropped right after
+	 * the write, see TCAP_TRANSIENT_WRITES) */
+	rc = target_map(m->t, first, count, write, c->ptrs, &c->handle);
 	m->st.map_calls++;
 	if (rc < 0) {
 		log_dbg(LC_MEM, "map of %u frames at gfn 0x%llx failed: %s", count,
@@ -182,11 +185,26 @@ static struct chunk *chunk_get(struct vmem *m, uint64_t idx, bool write)
 	c->idx = idx;
 	c->count = count;
 	c->used = true;
-	c->writable = m->writable;
+	c->writable = write;
 	c->hnext = m->hash[h];
 	m->hash[h] = c;
 	lru_push(m, c);
 	return c;
+}
+
+/* Unmaps the batch of gfn if it is mapped writable. */
+static void vmem_drop_writable(struct vmem *m, uint64_t gfn)
+{
+	uint64_t idx = gfn / m->batch;
+	struct chunk *c;
+
+	for (c = m->hash[hash_of(m, idx)]; c; c = c->hnext) {
+		if (c->idx == idx) {
+			if (c->writable)
+				chunk_drop(m, c);
+			return;
+		}
+	}
 }
 
 void *vmem_frame(struct vmem *m, uint64_t gfn, bool write)
@@ -234,10 +252,13 @@ static int phys_rw(struct vmem *m, uint64_t paddr, void *buf, size_t len,
 			rc = -errno;
 			break;
 		}
-		if (write)
+		if (write) {
 			memcpy(f + off, (const uint8_t *)buf + did, n);
-		else
+			if (m->t->caps & TCAP_TRANSIENT_WRITES)
+				vmem_drop_writable(m, a >> GUEST_PAGE_SHIFT);
+		} else {
 			memcpy((uint8_t *)buf + did, f + off, n);
+		}
 		did += n;
 	}
 	if (done)
