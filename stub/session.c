@@ -140,8 +140,8 @@ int session_open(struct target *t, const struct session_opts *o,
 		char *why = NULL;
 
 		t->journal = journal_open(journal_dir(o->journal_dir), t->key, &why);
-		if (!t->journal && why && strstr(why, "xenstub")) {
-			/* another xenstub, alive or dead, owns this guest */
+		if (!t->journal && why && strstr(why, "died")) {
+			/* a dead xenstub's changes are still in this guest */
 			*msg = xstrfmt("%s: %s", t->description, why);
 			free(why);
 			rc = -EBUSY;

@@ -1088,8 +1088,11 @@ static int ev_respond(struct target *t, const struct target_event *ev,
 		return rc;
 	if (!r->keep_held)
 		x->held[ev->vcpu] = false;
-	if (r->toggle_singlestep)
+	if (r->toggle_singlestep) {
 		x->ss_armed[ev->vcpu] = !x->ss_armed[ev->vcpu];
+		journal_note(t->journal, "ss %u %s", ev->vcpu,
+			     x->ss_armed[ev->vcpu] ? "on" : "off");
+	}
 	return 0;
 }
 
