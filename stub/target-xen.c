@@ -224,9 +224,13 @@ static int xen_open(const char *spec, const struct target_params *p,
 		rc = -ESRCH;
 		goto fail;
 	}
-	if (info.shutdown) {
-		*msg = xstrfmt("xen:%s: the domain has shut down (reason %u): nothing runs in it",
-			       spec, info.shutdown_reason);
+	if (info.shutdown || info.crashed) {
+		/* libxenctrl reports a crash as crashed, not shutdown */
+		*msg = info.crashed ?
+			xstrfmt("xen:%s: the domain has crashed (it is kept for inspection): "
+				"nothing runs in it; 'xl dump-core' saves it for 'core:'", spec) :
+			xstrfmt("xen:%s: the domain has shut down (reason %u): nothing runs in it",
+				spec, info.shutdown_reason);
 		rc = -ESRCH;
 		goto fail;
 	}
@@ -756,7 +760,11 @@ static int xen_status(struct target *t, struct target_status *st)
 		return rc;
 	if (info.dying)
 		st->state = TSTATE_DYING;
-	else if (info.shutdown) {
+	else if (info.crashed) {
+		/* libxenctrl turns shutdown-for-crash into crashed */
+		st->state = TSTATE_SHUTDOWN;
+		st->shutdown_code = SHUTDOWN_crash;
+	} else if (info.shutdown) {
 		st->state = TSTATE_SHUTDOWN;
 		st->shutdown_code = (int)info.shutdown_reason;
 	} else if (info.paused)
