@@ -20,7 +20,7 @@ static const char *why_read_only(struct server *sv, enum target_cap cap)
 {
 	struct target *t = session_target(sv->s);
 
-	if (target_has(t, cap))
+	if (target_has(t, cap) || session_read_only(sv->s))
 		return "xenstub runs with --read-only";
 	return target_has(t, TCAP_RUN) ? "this guest's target does not allow it" :
 					 "the target cannot be written (a memory dump)";
@@ -95,6 +95,10 @@ static int write_back(struct server *sv, const struct x86_regs *r)
 		log_warn(LC_SESSION, "register write of thread %llu refused: %s",
 			 (unsigned long long)sv->g_tid,
 			 why_read_only(sv, TCAP_WRITE_REGS));
+	else if (rc < 0)
+		log_warn(LC_SESSION, "register write of thread %llu failed: %s",
+			 (unsigned long long)sv->g_tid,
+			 target_strerror(session_target(sv->s)));
 	if (rc < 0)
 		reply_error(sv, rc);
 	else

@@ -137,6 +137,7 @@ int gdb_step(struct server *sv, const char *pkt, size_t len)
 	}
 	plan_init(sv, &plan, RESUME_STOPPED);
 	plan.vcpu[v] = RESUME_STEP;
+	sv->step_tid = tid;
 	return start(sv, &plan);
 }
 
@@ -158,6 +159,7 @@ int gdb_vcont(struct server *sv, const char *pkt, size_t len)
 	}
 	plan_init(sv, &plan, RESUME_STOPPED);
 	decided = xcalloc(plan.nr, sizeof(bool));
+	sv->step_tid = 0;
 	p = pkt + 5;
 	while (*p == ';') {
 		char action = p[1];
@@ -194,6 +196,8 @@ int gdb_vcont(struct server *sv, const char *pkt, size_t len)
 			if (!decided[v]) {
 				plan.vcpu[v] = kind;
 				decided[v] = true;
+				if (kind == RESUME_STEP)
+					sv->step_tid = (uint64_t)tid;
 			}
 		} else {
 			for (i = 0; i < plan.nr; i++) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
+#include "stub/journal.h"
 #include "stub/log.h"
 #include "stub/server.h"
 #include "stub/session.h"
@@ -399,11 +400,65 @@ static void fatal_cleanup(void)
 	}
 }
 
+/*
+ * The crash may have hit inside a Xen library call, and cleaning up calls
+ * into the same libraries: if that does not finish in a few seconds, the
+ * process becomes `xenstub --recover TARGET` (execve is safe in a signal
+ * handler), which undoes from the journal what the guest still holds.
+ */
+static char recover_exe[512];
+static char *recover_argv[6];
+
+static void fatal_timeout(int sig)
+{
+	static const char m[] = "xenstub: cleaning up did not finish: recovering from the journal\n";
+	extern char **environ;
+
+	(void)sig;
+	if (recover_argv[0]) {
+		if (write(STDERR_FILENO, m, sizeof(m) - 1) < 0) {
+			/* nothing more to say */
+		}
+		execve(recover_exe, recover_argv, environ);
+	}
+	_exit(70);
+}
+
 static void fatal_signal(int sig)
 {
+	struct sigaction sa;
+	sigset_t unblock;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fatal_timeout;
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&unblock);
+	sigaddset(&unblock, SIGALRM);
+	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+	alarm(10);
 	fatal_cleanup();
+	alarm(0);
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+static void prepare_recovery(const struct options *o)
+{
+	static char dir[512], target[512];
+	ssize_t n = readlink("/proc/self/exe", recover_exe, sizeof(recover_exe) - 1);
+
+	if (n <= 0 || (size_t)n >= sizeof(recover_exe) - 1)
+		return;
+	recover_exe[n] = 0;
+	snprintf(dir, sizeof(dir), "%s", journal_dir(o->so.journal_dir));
+	snprintf(target, sizeof(target), "%s", o->target);
+	recover_argv[0] = recover_exe;
+	recover_argv[1] = (char *)"--journal-dir";
+	recover_argv[2] = dir;
+	recover_argv[3] = (char *)"--recover";
+	recover_argv[4] = target;
+	recover_argv[5] = NULL;
 }
 
 static void install_fatal_handlers(struct session *s)
@@ -562,8 +617,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (session_is_live(s))
+	if (session_is_live(s)) {
 		install_fatal_handlers(s);
+		prepare_recovery(&o);
+	}
 	if (!strcmp(o.comm, "-")) {
 		serve(s, STDIN_FILENO, STDOUT_FILENO);
 		goto out;

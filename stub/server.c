@@ -316,6 +316,15 @@ int server_poll_guest(struct server *sv)
 	if (rc <= 0)
 		return rc;
 	sv->waiting = false;
+	/* a step stop of the vCPU behind the thread gdb stepped (an OS
+	 * task's thread) is that thread's: gdb waits for it there */
+	if (st.kind == STOP_SIGNAL && sv->step_tid && sv->step_tid != st.tid) {
+		const struct thread_info *ti = session_find_thread(sv->s, sv->step_tid);
+
+		if (ti && ti->vcpu >= 0 && (uint64_t)ti->vcpu + 1 == st.tid)
+			st.tid = sv->step_tid;
+	}
+	sv->step_tid = 0;
 	if (st.message[0])
 		server_console(sv, st.message);
 	server_stop_reply(sv, &st, &sv->reply);

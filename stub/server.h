@@ -33,6 +33,8 @@ struct server {
 	uint64_t g_tid;		/* Hg: registers and memory */
 	uint64_t c_tid;		/* Hc */
 	bool waiting;		/* resumed; a stop reply is owed */
+	uint64_t step_tid;	/* the thread gdb asked to step (a task's
+				 * thread may stand for a vCPU) */
 	enum server_end end;
 	struct strbuf reply;
 	/* what the user should read, held until gdb accepts console output

@@ -403,6 +403,7 @@ bool session_cr3_override(const struct session *s, uint64_t *cr3)
 }
 
 bool session_running(const struct session *s) { return s->running; }
+bool session_read_only(const struct session *s) { return s->opts.read_only; }
 
 const struct stop_info *session_last_stop(const struct session *s)
 {

@@ -139,6 +139,8 @@ bool session_cr3_override(const struct session *s, uint64_t *cr3);
 
 /* Run control. */
 bool session_running(const struct session *s);
+/* True when the session was opened with --read-only. */
+bool session_read_only(const struct session *s);
 const struct stop_info *session_last_stop(const struct session *s);
 /* Resumes per plan. -EOPNOTSUPP (dumps) with a reason in *msg. */
 int session_resume(struct session *s, const struct resume_plan *plan,

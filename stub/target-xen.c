@@ -655,6 +655,7 @@ static int xen_set_regs(struct target *t, unsigned vcpu,
 {
 	struct xen_target *x = to_xen(t);
 	struct hvm_hw_cpu *cpu;
+	uint8_t *old;
 	int size;
 
 	if (x->pv) {
@@ -694,14 +695,27 @@ static int xen_set_regs(struct target *t, unsigned vcpu,
 		target_set_error(t, "vCPU %u has no CPU record in the HVM context", vcpu);
 		return -ENOENT;
 	}
+	old = xmalloc((size_t)size);
+	memcpy(old, x->ctx, (size_t)size);
 	xen_regs_to_cpu(r, cpu);
 	if (xc_domain_hvm_setcontext(x->xch, x->domid, x->ctx, (uint32_t)size) < 0) {
 		int e = errno ? errno : EIO;
 
-		target_set_error(t, "writing vCPU %u's HVM context: %s", vcpu,
-				 strerror(e));
+		/* hvm_load() takes every vCPU down before it checks the
+		 * records and brings up only those it loaded: load the
+		 * context as it was, so that a refusal loses no vCPU */
+		if (xc_domain_hvm_setcontext(x->xch, x->domid, old, (uint32_t)size) < 0)
+			target_set_error(t, "Xen refused vCPU %u's new registers (%s), and putting "
+					 "the old ones back failed too (%s): vCPUs of domain %u may be down",
+					 vcpu, strerror(e), strerror(errno), x->domid);
+		else
+			target_set_error(t, "Xen refused vCPU %u's new registers: %s "
+					 "(a value it does not accept?); they are unchanged",
+					 vcpu, strerror(e));
+		free(old);
 		return -e;
 	}
+	free(old);
 	return 0;
 }
 

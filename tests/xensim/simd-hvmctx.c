@@ -126,7 +126,7 @@ int sim_hvm_save_one(struct sim_domain *d, unsigned type, unsigned instance,
  * UMIP FSGSBASE PCIDE OSXSAVE SMEP SMAP PKE. Not VMXE (no nested
  * virtualisation) and, in Xen 4.17, never LA57.
  */
-#define CR4_VALID 0x7727ffull
+#define CR4_VALID 0x770fffull
 
 const char *sim_check_cpu_record(const struct sim_domain *d,
 				 const struct hvm_hw_cpu *c)
