@@ -267,9 +267,9 @@ int gdb_point(struct server *sv, const char *pkt, size_t len)
 	if (msg) {
 		struct strbuf m = STRBUF_INIT;
 
-		log_warn(LC_TRAP, "%s at 0x%llx%s: %s",
-			 type <= PT_HW_BREAK ? "breakpoint" : "watchpoint",
-			 (unsigned long long)addr, rc < 0 ? " refused" : "", msg);
+		log_msg(LC_TRAP, rc < 0 ? LOG_WARN : LOG_INFO, "%s at 0x%llx%s: %s",
+			type <= PT_HW_BREAK ? "breakpoint" : "watchpoint",
+			(unsigned long long)addr, rc < 0 ? " refused" : "", msg);
 		/* and in gdb's console at the next chance */
 		strbuf_addf(&m, "xenstub: %s at 0x%llx%s: %s",
 			    type <= PT_HW_BREAK ? "breakpoint" : "watchpoint",

@@ -374,10 +374,23 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		uint64_t t0 = now_ns();
 		enum trap_verdict tv = traps_classify(s, ev, &hit);
 		struct vcpu_run *vr = &r->v[ev->vcpu];
+		bool stepping = r->phase == PH_STEPPING &&
+				(int)ev->vcpu == r->step_vcpu;
 
 		memcpy(vr->relax_gfns, hit.gfns, sizeof(hit.gfns));
 		vr->nrelax = hit.ngfns;
-		if (tv == TV_PASS) {
+		vr->then_reason = hit.then_reason;
+		vr->then_addr = hit.then_addr;
+		traps_note_event(s, tv, now_ns() - t0);
+		if (tv == TV_PASS && (ev->u.mem.access & TACC_X) &&
+		    bp_find_gpa(r, (ev->u.mem.gfn << 12) | ev->u.mem.offset)) {
+			/* one of our int3s on a frame that may not execute:
+			 * Xen's emulator would give its #BP to the guest */
+			r->st.bp_hits++;
+			make_stop(st, ev->vcpu, 5, SR_SWBREAK);
+			return 1;
+		}
+		if (tv == TV_PASS && !stepping) {
 			/* not ours: Xen's emulator completes the access with
 			 * the restriction still in place */
 			struct target_response how;
@@ -385,10 +398,14 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			memset(&how, 0, sizeof(how));
 			how.emulate = true;
 			release(s, ev->vcpu, &how);
-			traps_note_event(s, tv, now_ns() - t0);
 			return 0;
 		}
-		traps_note_event(s, tv, now_ns() - t0);
+		if (tv == TV_PASS) {
+			/* the instruction gdb steps: an emulated one gives no
+			 * single-step event, so it is executed for real */
+			vr->needs_completion = true;
+			return 2;
+		}
 		make_stop(st, ev->vcpu, 5, hit.reason);
 		st->addr = hit.addr;
 		vr->needs_completion = tv == TV_HIT_DATA;
@@ -665,6 +682,18 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 		    (r->v[v].ev.kind != TEV_MEM_ACCESS && !r->v[v].needs_completion))
 			continue;
 		rc = complete_access(s, v);
+		if (rc == 0 && r->v[v].then_reason != SR_NONE) {
+			/* a hardware breakpoint's instruction hit a watchpoint
+			 * too: that is the next stop, whatever gdb asked */
+			make_stop(&r->interrupt_stop, v, 5, r->v[v].then_reason);
+			r->interrupt_stop.addr = r->v[v].then_addr;
+			r->v[v].then_reason = SR_NONE;
+			finish_stop(s, &r->interrupt_stop);
+			s->running = true;
+			r->report_pending = true;
+			r->pending_vcpu = -1;
+			return 0;
+		}
 		if ((int)v == step && rc == 0) {
 			/* that instruction was the step */
 			make_stop(&r->interrupt_stop, v, 5, SR_NONE);
@@ -959,6 +988,8 @@ static int redo_unemulated(struct session *s, unsigned v, struct stop_info *stop
 		hold_all(s);
 	rc = complete_access(s, v);
 	if (rc == 0 && (int)v == step) {
+		/* the single-step that ended it is this stop, not another */
+		r->v[v].pending = false;
 		make_stop(stop, v, 5, SR_NONE);
 		r->st.steps++;
 		finish_stop(s, stop);

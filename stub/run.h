@@ -47,6 +47,9 @@ struct vcpu_run {
 	bool set_rf;			/* resume with EFLAGS.RF (DR fault) */
 	uint64_t relax_gfns[8];		/* frames to relax to complete it */
 	unsigned nrelax;
+	enum stop_reason then_reason;	/* a watchpoint its held instruction
+					 * hits, to report once it ran */
+	uint64_t then_addr;
 };
 
 struct run_stats {

@@ -190,6 +190,12 @@ int dr_commit(struct dr_state *d, struct target *t)
 		rc = target_set_regs(t, v, &r);
 		if (rc < 0)
 			return rc;
+		if (!any) {
+			/* the guest has its registers back and may change
+			 * them: save them again when a point next needs them */
+			d->saved[v] = false;
+			journal_note(t->journal, "dr-off %u", v);
+		}
 	}
 	d->applied = any;
 	return 0;

@@ -611,9 +611,15 @@ static bool exec_match(struct traps *tr, uint64_t gpa, struct trap_hit *hit)
 	return false;
 }
 
-enum trap_verdict traps_classify(struct session *s,
-				 const struct target_event *ev,
-				 struct trap_hit *hit)
+/*
+ * Compares the data the instruction at the event's rip reads and writes
+ * with the points, byte-exact and by physical address, and adds every
+ * frame of ours it touches to hit->gfns (they are relaxed to complete
+ * it). True on a hit (hit->reason, hit->addr). *decoded is false when the
+ * instruction could not be decoded.
+ */
+static bool match_data(struct session *s, const struct target_event *ev,
+		       struct trap_hit *hit, bool *decoded)
 {
 	struct traps *tr = s->traps;
 	const struct x86_regs *r = &ev->regs;
@@ -623,22 +629,9 @@ enum trap_verdict traps_classify(struct session *s,
 	uint8_t code[16];
 	size_t got = 0;
 	unsigned i;
-	uint64_t fault_gpa = (ev->u.mem.gfn << 12) | ev->u.mem.offset;
 	bool hit_found = false;
 
-	memset(hit, 0, sizeof(*hit));
-	if (!tr)
-		return TV_PASS;
-	add_gfn(hit, ev->u.mem.gfn);
-	if (ev->u.mem.access & TACC_X) {
-		/* an instruction fetch: a hardware breakpoint at rip? */
-		if (exec_match(tr, fault_gpa, hit))
-			return TV_HIT_EXEC;
-		return TV_PASS;
-	}
-	if (ev->u.mem.flags & TMEM_FAULT_IN_GPT)
-		return TV_PASS; /* the page walker's access, not the program's */
-
+	*decoded = false;
 	memset(&as, 0, sizeof(as));
 	as.mode = x86_paging_mode(r->cr0, r->cr4, r->efer);
 	as.cr3 = r->cr3;
@@ -646,33 +639,82 @@ enum trap_verdict traps_classify(struct session *s,
 	d = decoder(tr, x86_code_bits(r));
 	if (d)
 		vmem_read(s->mem, &as, r->rip, code, sizeof(code), &got);
-	if (d && got && x86_decode(d, code, got, r, &insn) == 0) {
-		for (i = 0; i < insn.naccess; i++) {
-			const struct x86_mem_access *a = &insn.acc[i];
-			uint64_t off = 0;
+	if (!d || !got || x86_decode(d, code, got, r, &insn) < 0)
+		return false;
+	*decoded = true;
+	for (i = 0; i < insn.naccess; i++) {
+		const struct x86_mem_access *a = &insn.acc[i];
+		uint64_t off = 0;
 
-			while (off < a->size) {
-				uint64_t la = a->addr + off;
-				uint64_t n = 4096 - (la & 4095);
-				struct x86_walk w;
+		while (off < a->size) {
+			uint64_t la = a->addr + off;
+			uint64_t n = 4096 - (la & 4095);
+			struct x86_walk w;
 
-				if (n > a->size - off)
-					n = a->size - off;
-				if (vmem_translate(s->mem, &as, la, &w) == 0) {
-					if (frame_find(tr, w.paddr >> 12))
-						add_gfn(hit, w.paddr >> 12);
-					if (!hit_found)
-						hit_found = match_range(tr, w.paddr, n,
-									a->read, a->write, hit);
-				}
-				off += n;
+			if (n > a->size - off)
+				n = a->size - off;
+			if (vmem_translate(s->mem, &as, la, &w) == 0) {
+				if (frame_find(tr, w.paddr >> 12))
+					add_gfn(hit, w.paddr >> 12);
+				if (!hit_found)
+					hit_found = match_range(tr, w.paddr, n,
+								a->read, a->write, hit);
 			}
+			off += n;
 		}
-		return hit_found ? TV_HIT_DATA : TV_PASS;
 	}
+	return hit_found;
+}
+
+enum trap_verdict traps_classify(struct session *s,
+				 const struct target_event *ev,
+				 struct trap_hit *hit)
+{
+	struct traps *tr = s->traps;
+	uint64_t fault_gpa = (ev->u.mem.gfn << 12) | ev->u.mem.offset;
+	bool decoded;
+
+	memset(hit, 0, sizeof(*hit));
+	if (!tr)
+		return TV_PASS;
+	add_gfn(hit, ev->u.mem.gfn);
+	if (ev->u.mem.access & TACC_X) {
+		/* An instruction fetch. Whatever becomes of it, its data
+		 * accesses are judged now: an instruction let through is
+		 * completed by Xen's emulator, which checks no permission. */
+		struct trap_hit data = *hit;
+		bool exec = exec_match(tr, fault_gpa, hit);
+		bool dhit = match_data(s, ev, &data, &decoded);
+		unsigned i;
+
+		for (i = 0; i < data.ngfns; i++)
+			add_gfn(hit, data.gfns[i]);
+		if (exec) {
+			if (dhit) {
+				hit->then_reason = data.reason;
+				hit->then_addr = data.addr;
+			}
+			return TV_HIT_EXEC;
+		}
+		if (dhit) {
+			hit->reason = data.reason;
+			hit->addr = data.addr;
+			return TV_HIT_DATA;
+		}
+		return TV_PASS;
+	}
+	/* A page walk that read one of our page-table frames: not the
+	 * program's read; but the instruction's own accesses are judged, for
+	 * the same reason as above. */
+	if (ev->u.mem.flags & TMEM_FAULT_IN_GPT)
+		return match_data(s, ev, hit, &decoded) ? TV_HIT_DATA : TV_PASS;
+	if (match_data(s, ev, hit, &decoded))
+		return TV_HIT_DATA;
+	if (decoded)
+		return TV_PASS;
 	/* the instruction cannot be decoded: judge by the faulting byte */
 	log_dbg(LC_TRAP, "instruction at 0x%llx not decoded: using the faulting address only",
-		(unsigned long long)r->rip);
+		(unsigned long long)ev->regs.rip);
 	if (match_range(tr, fault_gpa, 1, ev->u.mem.access & TACC_R,
 			ev->u.mem.access & TACC_W, hit))
 		return TV_HIT_DATA;

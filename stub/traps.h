@@ -29,6 +29,10 @@ struct trap_hit {
 	 * are relaxed while the vCPU completes the access */
 	uint64_t gfns[8];
 	unsigned ngfns;
+	/* TV_HIT_EXEC: a watchpoint the instruction's own access hits too,
+	 * to report after it (SR_NONE when none) */
+	enum stop_reason then_reason;
+	uint64_t then_addr;
 };
 
 struct traps *traps_new(void);

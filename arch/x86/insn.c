@@ -158,6 +158,25 @@ static uint32_t string_elem(unsigned id)
 	}
 }
 
+/* The bytes a string instruction's operand covers from ptr: one element,
+ * or with a rep prefix RCX elements, downwards when EFLAGS.DF is set. The
+ * count is capped (1 GiB of elements, the longest watchpoint); repe/repne
+ * cmps and scas may stop early, so for them this is an upper bound. */
+static void add_string(struct x86_insn_info *o, uint64_t base, uint64_t ptr,
+		       uint32_t e, uint64_t count, bool rd, bool wr, unsigned bits)
+{
+	uint64_t span;
+
+	if (!count)
+		return;
+	if (count > (1ull << 30) / e)
+		count = (1ull << 30) / e;
+	span = count * e;
+	if (o->down)
+		ptr -= span - e;
+	add(o, base + ptr, (uint32_t)span, rd, wr, bits);
+}
+
 static bool string_implicit(struct x86_insn_info *o, const cs_insn *insn,
 			    const struct x86_regs *r, unsigned bits)
 {
@@ -165,6 +184,7 @@ static bool string_implicit(struct x86_insn_info *o, const cs_insn *insn,
 	uint64_t si = r->gpr[X86_RSI], di = r->gpr[X86_RDI];
 	uint64_t ds = seg_base(r, X86_REG_DS, bits), es = seg_base(r, X86_REG_ES, bits);
 	const cs_x86 *x = &insn->detail->x86;
+	uint64_t n = 1;
 	unsigned i;
 
 	if (!e)
@@ -185,28 +205,36 @@ static bool string_implicit(struct x86_insn_info *o, const cs_insn *insn,
 	o->is_string = true;
 	o->rep = x->prefix[0] == X86_PREFIX_REP || x->prefix[0] == X86_PREFIX_REPE ||
 		 x->prefix[0] == X86_PREFIX_REPNE;
+	o->down = r->rflags & X86_RFLAGS_DF;
+	if (o->rep) {
+		n = r->gpr[X86_RCX];
+		if (x->addr_size == 4)
+			n &= 0xffffffffull;
+		else if (x->addr_size == 2)
+			n &= 0xffff;
+	}
 	switch (insn->id) {
 	case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD:
 	case X86_INS_MOVSQ:
-		add(o, ds + si, e, true, false, bits);
-		add(o, es + di, e, false, true, bits);
+		add_string(o, ds, si, e, n, true, false, bits);
+		add_string(o, es, di, e, n, false, true, bits);
 		break;
 	case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD:
 	case X86_INS_CMPSQ:
-		add(o, ds + si, e, true, false, bits);
-		add(o, es + di, e, true, false, bits);
+		add_string(o, ds, si, e, n, true, false, bits);
+		add_string(o, es, di, e, n, true, false, bits);
 		break;
 	case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD:
 	case X86_INS_STOSQ: case X86_INS_INSB: case X86_INS_INSW:
 	case X86_INS_INSD:
-		add(o, es + di, e, false, true, bits);
+		add_string(o, es, di, e, n, false, true, bits);
 		break;
 	case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD:
 	case X86_INS_SCASQ:
-		add(o, es + di, e, true, false, bits);
+		add_string(o, es, di, e, n, true, false, bits);
 		break;
 	default: /* lods, outs */
-		add(o, ds + si, e, true, false, bits);
+		add_string(o, ds, si, e, n, true, false, bits);
 		break;
 	}
 	return true;

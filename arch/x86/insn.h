@@ -28,7 +28,8 @@ struct x86_insn_info {
 	unsigned length;	/* bytes of the instruction */
 	char text[192];		/* "mov qword ptr [rdi], rax" */
 	bool is_string;		/* movs/stos/lods/cmps/scas/ins/outs */
-	bool rep;		/* with a rep prefix */
+	bool rep;		/* with a rep prefix: RCX elements */
+	bool down;		/* EFLAGS.DF: string elements go downwards */
 	bool is_pushf;
 	unsigned naccess;
 	struct x86_mem_access acc[X86_INSN_MAX_ACCESS];

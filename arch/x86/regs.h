@@ -174,6 +174,7 @@ void x86_tdesc_xml(const struct x86_gdb_layout *l, struct strbuf *out);
 #define X86_EFER_NXE (1ull << 11)
 #define X86_RFLAGS_TF (1ull << 8)
 #define X86_RFLAGS_IF (1ull << 9)
+#define X86_RFLAGS_DF (1ull << 10)
 #define X86_RFLAGS_RF (1ull << 16)
 
 /* Full 16-bit x87 tag word from the FXSAVE abridged tag and registers. */
