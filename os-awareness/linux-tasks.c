@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "os-awareness/addrmap.h"
 #include "os-awareness/linux-internal.h"
 #include "stub/log.h"
 #include "stub/vmem.h"
@@ -89,77 +90,6 @@ char lx_state_letter(uint64_t state, uint64_t exit_state)
 
 /* ---- per-walk state ---- */
 
-/* A set of task addresses: open addressing, index + 1 per slot. */
-struct tset {
-	uint64_t *key;
-	uint32_t *val;
-	size_t cap, n;
-};
-
-static size_t tset_slot(const struct tset *s, uint64_t k)
-{
-	return (size_t)((k * 0x9e3779b97f4a7c15ull) >> 20) & (s->cap - 1);
-}
-
-static void tset_grow(struct tset *s)
-{
-	struct tset old = *s;
-	size_t i;
-
-	s->cap = old.cap ? old.cap * 2 : 256;
-	s->key = xcalloc(s->cap, sizeof(*s->key));
-	s->val = xcalloc(s->cap, sizeof(*s->val));
-	s->n = 0;
-	for (i = 0; i < old.cap; i++) {
-		if (old.val[i]) {
-			size_t h = tset_slot(s, old.key[i]);
-
-			while (s->val[h])
-				h = (h + 1) & (s->cap - 1);
-			s->key[h] = old.key[i];
-			s->val[h] = old.val[i];
-			s->n++;
-		}
-	}
-	free(old.key);
-	free(old.val);
-}
-
-/* 0 when absent, else the index + 1 stored with k. */
-static uint32_t tset_get(const struct tset *s, uint64_t k)
-{
-	size_t h;
-
-	if (!s->cap)
-		return 0;
-	for (h = tset_slot(s, k); s->val[h]; h = (h + 1) & (s->cap - 1))
-		if (s->key[h] == k)
-			return s->val[h];
-	return 0;
-}
-
-static void tset_put(struct tset *s, uint64_t k, uint32_t v)
-{
-	size_t h;
-
-	if ((s->n + 1) * 2 > s->cap)
-		tset_grow(s);
-	for (h = tset_slot(s, k); s->val[h]; h = (h + 1) & (s->cap - 1))
-		if (s->key[h] == k) {
-			s->val[h] = v;
-			return;
-		}
-	s->key[h] = k;
-	s->val[h] = v;
-	s->n++;
-}
-
-static void tset_free(struct tset *s)
-{
-	free(s->key);
-	free(s->val);
-	memset(s, 0, sizeof(*s));
-}
 
 /* What one read of a task_struct gives. */
 struct trec {
@@ -177,8 +107,8 @@ struct walk {
 	struct os_task *tasks;
 	struct lx_task *tp;
 	size_t n, cap;
-	struct tset seen;	/* task addresses listed */
-	struct tset tids;	/* gdb thread ids given */
+	struct addrmap seen;	/* task addresses listed */
+	struct addrmap tids;	/* gdb thread ids given */
 	uint8_t *span;
 	uint32_t lo, len;
 	unsigned warnings;
@@ -279,9 +209,9 @@ static void add(struct walk *w, const struct trec *t, const char *proc_name,
 
 	/* gdb needs one thread per id: a second task claiming one is
 	 * corrupt or a race, and is left out */
-	if (tset_get(&w->tids, tid)) {
+	if (addrmap_get(&w->tids, tid)) {
 		warn(w, "a second task with the same thread id", t->addr);
-		tset_put(&w->seen, t->addr, tset_get(&w->tids, tid));
+		addrmap_put(&w->seen, t->addr, addrmap_get(&w->tids, tid));
 		return;
 	}
 	if (w->n == w->cap) {
@@ -316,8 +246,8 @@ static void add(struct walk *w, const struct trec *t, const char *proc_name,
 	/* on a CPU now: its saved frame is stale until a vCPU claims it */
 	p->on_other_cpu = t->on_cpu != 0;
 	p->ppid = -1;
-	tset_put(&w->seen, t->addr, (uint32_t)(w->n + 1));
-	tset_put(&w->tids, tid, (uint32_t)(w->n + 1));
+	addrmap_put(&w->seen, t->addr, (uint32_t)(w->n + 1));
+	addrmap_put(&w->tids, tid, (uint32_t)(w->n + 1));
 	w->n++;
 }
 
@@ -351,7 +281,7 @@ static void walk_group(struct walk *w, const struct trec *leader,
 			next = by_node ? leader->tnode_next : leader->tgroup_next;
 			back = by_node ? leader->tnode_prev : leader->tgroup_prev;
 		} else {
-			if (tset_get(&w->seen, task)) {
+			if (addrmap_get(&w->seen, task)) {
 				warn(w, "a loop in a thread list", node);
 				return;
 			}
@@ -518,7 +448,7 @@ static void resolve_parents(struct walk *w)
 			w->tp[i].ppid = 0;
 			continue;
 		}
-		k = tset_get(&w->seen, rp);
+		k = addrmap_get(&w->seen, rp);
 		if (k) {
 			w->tp[i].ppid = w->tasks[k - 1].pid;
 		} else if (w->lx->L.tgid.size == 4 && lx_kptr_ok(w->lx, rp) &&
@@ -550,7 +480,7 @@ int lx_walk(struct lx *lx)
 	for (c = 0; c < (lx->ncpus ? lx->ncpus : 1); c++) {
 		uint64_t idle = cpu_idle(lx, c);
 
-		if (!idle || tset_get(&w.seen, idle) || !lx_kptr_ok(lx, idle))
+		if (!idle || addrmap_get(&w.seen, idle) || !lx_kptr_ok(lx, idle))
 			continue;
 		if (read_task(&w, idle, &t)) {
 			warn(&w, "an unreadable idle task", idle);
@@ -564,7 +494,7 @@ int lx_walk(struct lx *lx)
 		rc = -EFAULT;
 		goto out;
 	}
-	if (!tset_get(&w.seen, t.addr))
+	if (!addrmap_get(&w.seen, t.addr))
 		add(&w, &t, t.comm, 0);
 	head = lx->S.init_task + L->tasks.off;
 	prev = head;
@@ -580,7 +510,7 @@ int lx_walk(struct lx *lx)
 			warn(&w, "a bad pointer in the task list", node);
 			break;
 		}
-		if (tset_get(&w.seen, task)) {
+		if (addrmap_get(&w.seen, task)) {
 			warn(&w, "a loop in the task list", node);
 			break;
 		}
@@ -601,13 +531,13 @@ int lx_walk(struct lx *lx)
 	/* the tasks running on the vCPUs (one may have left the list) */
 	for (v = 0; v < lx->base.env.nr_vcpus; v++) {
 		uint64_t cur = lx->vcpu_cur[v];
-		uint32_t k = cur ? tset_get(&w.seen, cur) : 0;
+		uint32_t k = cur ? addrmap_get(&w.seen, cur) : 0;
 
 		if (!k && cur && lx_kptr_ok(lx, cur) && !read_task(&w, cur, &t)) {
 			/* pid 0 off the lists is that CPU's idle task */
 			add(&w, &t, t.comm, t.pid == 0 && lx->vcpu_cpu[v] >= 0 ?
 			    lx->vcpu_cpu[v] : -1);
-			k = tset_get(&w.seen, cur);
+			k = addrmap_get(&w.seen, cur);
 		}
 		if (k) {
 			w.tasks[k - 1].vcpu = (int)v;
@@ -644,8 +574,8 @@ out:
 		(unsigned long long)lx->last.frames_mapped,
 		(unsigned long long)lx->last.map_calls);
 	free(w.span);
-	tset_free(&w.seen);
-	tset_free(&w.tids);
+	addrmap_free(&w.seen);
+	addrmap_free(&w.tids);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "os-awareness/addrmap.h"
 #include "os-awareness/windows-internal.h"
 #include "stub/log.h"
 #include "stub/vmem.h"
@@ -301,70 +302,6 @@ void win_match_vcpus(struct win *w)
 
 /* ---- the walk ---- */
 
-/* A set of addresses: open addressing, value = index + 1. */
-struct aset {
-	uint64_t *key;
-	uint32_t *val;
-	size_t cap, n;
-};
-
-static size_t aset_slot(const struct aset *s, uint64_t k)
-{
-	return (size_t)((k * 0x9e3779b97f4a7c15ull) >> 17) & (s->cap - 1);
-}
-
-static void aset_put(struct aset *s, uint64_t k, uint32_t v);
-
-static void aset_grow(struct aset *s)
-{
-	struct aset old = *s;
-	size_t i;
-
-	s->cap = old.cap ? old.cap * 2 : 256;
-	s->key = xcalloc(s->cap, sizeof(*s->key));
-	s->val = xcalloc(s->cap, sizeof(*s->val));
-	s->n = 0;
-	for (i = 0; i < old.cap; i++)
-		if (old.val[i])
-			aset_put(s, old.key[i], old.val[i]);
-	free(old.key);
-	free(old.val);
-}
-
-static uint32_t aset_get(const struct aset *s, uint64_t k)
-{
-	size_t h;
-
-	if (!s->cap)
-		return 0;
-	for (h = aset_slot(s, k); s->val[h]; h = (h + 1) & (s->cap - 1))
-		if (s->key[h] == k)
-			return s->val[h];
-	return 0;
-}
-
-static void aset_put(struct aset *s, uint64_t k, uint32_t v)
-{
-	size_t h;
-
-	if ((s->n + 1) * 2 > s->cap)
-		aset_grow(s);
-	for (h = aset_slot(s, k); s->val[h]; h = (h + 1) & (s->cap - 1))
-		if (s->key[h] == k) {
-			s->val[h] = v;
-			return;
-		}
-	s->key[h] = k;
-	s->val[h] = v;
-	s->n++;
-}
-
-static void aset_free(struct aset *s)
-{
-	free(s->key);
-	free(s->val);
-	memset(s, 0, sizeof(*s));
-}
 
 /* The span of a structure holding every member used, read at once. */
 struct span {
@@ -413,8 +350,8 @@ struct walk {
 	size_t n, cap;
 	struct win_proc *procs;
 	size_t nprocs, pcap;
-	struct aset seen;		/* list nodes and objects visited */
-	struct aset tids;		/* thread ids listed */
+	struct addrmap seen;		/* list nodes and objects visited */
+	struct addrmap tids;		/* thread ids listed */
 	struct span ep, et;
 	unsigned warnings;
 	bool stop;
@@ -487,9 +424,9 @@ static void add_thread(struct walk *k, uint64_t ethread, int proc,
 	p->proc = proc;
 	o->kernel_thread = o->is_idle || (L->teb.size ? !p->teb :
 					  o->pid == 4 || o->pid == 0);
-	aset_put(&k->seen, ethread, (uint32_t)(k->n + 1));
+	addrmap_put(&k->seen, ethread, (uint32_t)(k->n + 1));
 	if (!o->is_idle)
-		aset_put(&k->tids, (uint64_t)o->thread_id, (uint32_t)(k->n + 1));
+		addrmap_put(&k->tids, (uint64_t)o->thread_id, (uint32_t)(k->n + 1));
 	if (proc >= 0)
 		k->procs[proc].nthreads++;
 	k->n++;
@@ -518,7 +455,7 @@ static void add_idle(struct walk *k, uint64_t thread, int cpu)
 {
 	char name[16];
 
-	if (!thread || aset_get(&k->seen, thread))
+	if (!thread || addrmap_get(&k->seen, thread))
 		return;
 	if (!win_kptr_ok(k->w, thread) || read_ethread(k, thread)) {
 		warn(k, "an unreadable idle thread", thread);
@@ -597,7 +534,7 @@ static void process_threads(struct walk *k, int proc, uint64_t head,
 			warn(k, "a bad pointer in a thread list", node);
 			return;
 		}
-		if (aset_get(&k->seen, ethread)) {
+		if (addrmap_get(&k->seen, ethread)) {
 			warn(k, "a loop in a thread list", node);
 			return;
 		}
@@ -616,7 +553,7 @@ static void process_threads(struct walk *k, int proc, uint64_t head,
 		}
 		tid = (int64_t)sget(&k->et, L->cid_tid);
 		if (tid <= 0 || tid >= (int64_t)(1ll << 40) ||
-		    aset_get(&k->tids, (uint64_t)tid)) {
+		    addrmap_get(&k->tids, (uint64_t)tid)) {
 			k->warnings++;
 			log_warn(LC_OS, "windows: thread 0x%" PRIx64 " of %s has %s id %" PRId64 "; left out",
 				 ethread, name, tid > 0 ? "a duplicate" : "an invalid",
@@ -652,7 +589,7 @@ static void processes(struct walk *k)
 			warn(k, "a bad pointer in the process list", node);
 			return;
 		}
-		if (aset_get(&k->seen, eprocess)) {
+		if (addrmap_get(&k->seen, eprocess)) {
 			warn(k, "a loop in the process list", node);
 			return;
 		}
@@ -664,7 +601,7 @@ static void processes(struct walk *k)
 			warn(k, "a broken back-link in the process list", node);
 			return;
 		}
-		aset_put(&k->seen, eprocess, UINT32_MAX);
+		addrmap_put(&k->seen, eprocess, UINT32_MAX);
 		proc = add_proc(k, eprocess);
 		process_threads(k, proc, eprocess + L->thread_head.off,
 				sget(&k->ep, L->thread_head));
@@ -715,14 +652,14 @@ int win_walk(struct win *w)
 	/* the threads the vCPUs run, found through their KPRCBs */
 	for (v = 0; v < w->base.env.nr_vcpus; v++) {
 		uint64_t cur = w->vcpu[v].ok ? w->vcpu[v].current : 0;
-		uint32_t n = cur ? aset_get(&k.seen, cur) : 0;
+		uint32_t n = cur ? addrmap_get(&k.seen, cur) : 0;
 
 		if (!n && cur && !k.stop && !read_ethread(&k, cur)) {
 			int64_t tid = (int64_t)sget(&k.et, L->cid_tid);
 
 			/* not on any list (exiting, or a corrupt list) */
 			if (tid > 0 && tid < (int64_t)(1ll << 40) &&
-			    !aset_get(&k.tids, (uint64_t)tid)) {
+			    !addrmap_get(&k.tids, (uint64_t)tid)) {
 				char name[16];
 
 				owner_name(&k, name, sizeof(name), "?");
@@ -757,8 +694,8 @@ int win_walk(struct win *w)
 		k.nprocs, k.n, w->last.ms, w->last.reads);
 	free(k.ep.buf);
 	free(k.et.buf);
-	aset_free(&k.seen);
-	aset_free(&k.tids);
+	addrmap_free(&k.seen);
+	addrmap_free(&k.tids);
 	return 0;
 }
 
@@ -836,7 +773,7 @@ void win_list_modules(struct win *w, struct strbuf *out)
 		&L->ldr_path,
 	};
 	uint64_t head = w->S.module_list, prev, node;
-	struct aset seen = { 0 };
+	struct addrmap seen = ADDRMAP_INIT;
 	struct span s;
 	unsigned count = 0;
 
@@ -863,7 +800,7 @@ void win_list_modules(struct win *w, struct strbuf *out)
 			bad = "a driver list longer than the bound";
 		else if (!win_kptr_ok(w, node))
 			bad = "a bad pointer in the driver list";
-		else if (aset_get(&seen, node))
+		else if (addrmap_get(&seen, node))
 			bad = "a loop in the driver list";
 		else if (win_read(w, entry + s.lo, s.buf, s.len))
 			bad = "an unreadable driver entry";
@@ -876,7 +813,7 @@ void win_list_modules(struct win *w, struct strbuf *out)
 				    bad, node);
 			break;
 		}
-		aset_put(&seen, node, 1);
+		addrmap_put(&seen, node, 1);
 		base = sget(&s, L->ldr_base);
 		if (win_read_unicode(w, entry + L->ldr_name.off, name, sizeof(name)))
 			snprintf(name, sizeof(name), "?");
@@ -890,5 +827,5 @@ void win_list_modules(struct win *w, struct strbuf *out)
 	}
 	strbuf_addf(out, "%u drivers\n", count - (node == head ? 0 : 1));
 	free(s.buf);
-	aset_free(&seen);
+	addrmap_free(&seen);
 }

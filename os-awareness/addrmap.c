@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Address maps for the OS modules' list walks: open addressing with
+ * linear probing, grown at half full, values non-zero.
+ */
+#include "os-awareness/addrmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "stub/strbuf.h"
+
+static size_t slot(const struct addrmap *m, uint64_t k)
+{
+	return (size_t)((k * 0x9e3779b97f4a7c15ull) >> 20) & (m->cap - 1);
+}
+
+static void grow(struct addrmap *m)
+{
+	struct addrmap old = *m;
+	size_t i;
+
+	m->cap = old.cap ? old.cap * 2 : 256;
+	m->key = xcalloc(m->cap, sizeof(*m->key));
+	m->val = xcalloc(m->cap, sizeof(*m->val));
+	m->n = 0;
+	for (i = 0; i < old.cap; i++)
+		if (old.val[i])
+			addrmap_put(m, old.key[i], old.val[i]);
+	free(old.key);
+	free(old.val);
+}
+
+uint32_t addrmap_get(const struct addrmap *m, uint64_t k)
+{
+	size_t h;
+
+	if (!m->cap)
+		return 0;
+	for (h = slot(m, k); m->val[h]; h = (h + 1) & (m->cap - 1))
+		if (m->key[h] == k)
+			return m->val[h];
+	return 0;
+}
+
+void addrmap_put(struct addrmap *m, uint64_t k, uint32_t v)
+{
+	size_t h;
+
+	if ((m->n + 1) * 2 > m->cap)
+		grow(m);
+	for (h = slot(m, k); m->val[h]; h = (h + 1) & (m->cap - 1)) {
+		if (m->key[h] == k) {
+			m->val[h] = v;
+			return;
+		}
+	}
+	m->key[h] = k;
+	m->val[h] = v;
+	m->n++;
+}
+
+void addrmap_free(struct addrmap *m)
+{
+	free(m->key);
+	free(m->val);
+	memset(m, 0, sizeof(*m));
+}
