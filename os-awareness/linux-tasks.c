@@ -24,22 +24,13 @@ int lx_read(struct lx *lx, uint64_t va, void *buf, size_t len)
 	return vmem_read(lx->base.env.mem, &lx->kas, va, buf, len, NULL);
 }
 
-static uint64_t le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
 int lx_read_ptr(struct lx *lx, uint64_t va, uint64_t *v)
 {
 	uint8_t b[8];
 	int rc = lx_read(lx, va, b, lx->ptr);
 
 	if (rc == 0)
-		*v = le(b, lx->ptr);
+		*v = get_le(b, lx->ptr);
 	return rc;
 }
 
@@ -154,7 +145,7 @@ static uint64_t fget(const struct walk *w, struct lx_field f)
 {
 	if (!f.size)
 		return 0;
-	return le(w->span + (f.off - w->lo), f.size > 8 ? 8 : f.size);
+	return get_le(w->span + (f.off - w->lo), f.size > 8 ? 8 : f.size);
 }
 
 static uint64_t fget2(const struct walk *w, struct lx_field f, unsigned which)
@@ -453,7 +444,7 @@ static void resolve_parents(struct walk *w)
 			w->tp[i].ppid = w->tasks[k - 1].pid;
 		} else if (w->lx->L.tgid.size == 4 && lx_kptr_ok(w->lx, rp) &&
 			   !lx_read(w->lx, rp + w->lx->L.tgid.off, &tgid, 4)) {
-			w->tp[i].ppid = (int32_t)le((const uint8_t *)&tgid, 4);
+			w->tp[i].ppid = (int32_t)get_le((const uint8_t *)&tgid, 4);
 		}
 	}
 }
@@ -626,11 +617,11 @@ int lx_task_regs(struct lx *lx, const struct os_task *t, struct x86_regs *r)
 	for (i = 0; i < X86_GPR_NR; i++) {
 		if (L->frame_gpr[i] < 0)
 			continue;
-		r->gpr[i] = le(frame + L->frame_gpr[i], lx->ptr);
+		r->gpr[i] = get_le(frame + L->frame_gpr[i], lx->ptr);
 		x86_set_valid(r, XF_GPR0 + i);
 	}
 	if (L->frame_ret >= 0) {
-		r->rip = le(frame + L->frame_ret, lx->ptr);
+		r->rip = get_le(frame + L->frame_ret, lx->ptr);
 		x86_set_valid(r, XF_RIP);
 	}
 	r->gpr[X86_RSP] = sp + L->frame_size;

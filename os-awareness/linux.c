@@ -195,21 +195,6 @@ static void linux_processes(struct os *os,
 	}
 }
 
-static int parse_addr(const char *s, uint64_t *v)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!*s)
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	while (isspace((unsigned char)*end))
-		end++;
-	return errno || *end ? -EINVAL : 0;
-}
-
 static void field_row(struct strbuf *out, const char *name,
 		      struct lx_field f)
 {
@@ -285,7 +270,7 @@ static int linux_command(struct os *os, const char *cmd, const char *args,
 	}
 	if (strcmp(cmd, "ksym"))
 		return -ENOENT;
-	if (parse_addr(args, &a)) {
+	if (parse_u64(args, &a)) {
 		strbuf_addstr(out, "usage: ksym ADDRESS\n");
 		return -EINVAL;
 	}

@@ -22,22 +22,13 @@ int win_read(struct win *w, uint64_t va, void *buf, size_t len)
 	return vmem_read(w->base.env.mem, &w->kas, va, buf, len, NULL);
 }
 
-static uint64_t le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
 int win_read_ptr(struct win *w, uint64_t va, uint64_t *v)
 {
 	uint8_t b[8];
 	int rc = win_read(w, va, b, 8);
 
 	if (rc == 0)
-		*v = le(b, 8);
+		*v = get_le(b, 8);
 	return rc;
 }
 
@@ -122,8 +113,8 @@ int win_read_unicode(struct win *w, uint64_t va, char *out, size_t outlen)
 	rc = win_read(w, va, us, L->us_buffer.off + 8);
 	if (rc)
 		return rc;
-	len = le(us + L->us_length.off, 2);
-	buf = le(us + L->us_buffer.off, 8);
+	len = get_le(us + L->us_length.off, 2);
+	buf = get_le(us + L->us_buffer.off, 8);
 	if (!len)
 		return 0;
 	if (len > sizeof(text))
@@ -182,7 +173,7 @@ static int prcb_number(struct win *w, uint64_t kprcb)
 	if (w->L.prcb_number.size < 1 || w->L.prcb_number.size > 4 ||
 	    win_read(w, kprcb + w->L.prcb_number.off, b, w->L.prcb_number.size))
 		return -1;
-	return (int)le(b, w->L.prcb_number.size);
+	return (int)get_le(b, w->L.prcb_number.size);
 }
 
 static void read_processor_block(struct win *w)
@@ -199,7 +190,7 @@ static void read_processor_block(struct win *w)
 		uint8_t b[4];
 
 		if (!win_read(w, w->S.nprocs, b, 4)) {
-			n = (uint32_t)le(b, 4);
+			n = (uint32_t)get_le(b, 4);
 			/* a CCHAR in older kernels: what follows is not ours */
 			if (n > WIN_MAX_CPUS)
 				n = b[0];
@@ -332,7 +323,7 @@ static uint64_t sget(const struct span *s, struct w_field f)
 {
 	if (!f.size)
 		return 0;
-	return le(s->buf + (f.off - s->lo), f.size > 8 ? 8 : f.size);
+	return get_le(s->buf + (f.off - s->lo), f.size > 8 ? 8 : f.size);
 }
 
 /* The second pointer of a LIST_ENTRY (Blink). */
@@ -562,7 +553,7 @@ static void process_threads(struct walk *k, int proc, uint64_t head,
 			add_thread(k, ethread, proc, -1, name);
 		}
 		prev = node;
-		node = le(k->et.buf + (L->thread_entry.off - k->et.lo), 8);
+		node = get_le(k->et.buf + (L->thread_entry.off - k->et.lo), 8);
 	}
 }
 
@@ -728,10 +719,10 @@ int win_task_regs(struct win *w, const struct os_task *t, struct x86_regs *r)
 		x86_set_valid(r, XF_SEL0 + X86_CS);
 		x86_set_valid(r, XF_SEL0 + X86_SS);
 	}
-	r->rip = le(frame + L->frame_ret, 8);
+	r->rip = get_le(frame + L->frame_ret, 8);
 	x86_set_valid(r, XF_RIP);
 	if (L->frame_rbp >= 0) {
-		r->gpr[X86_RBP] = le(frame + L->frame_rbp, 8);
+		r->gpr[X86_RBP] = get_le(frame + L->frame_rbp, 8);
 		x86_set_valid(r, XF_GPR0 + X86_RBP);
 	}
 	r->gpr[X86_RSP] = p->kernel_stack + L->frame_size;

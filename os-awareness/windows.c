@@ -242,21 +242,6 @@ static void windows_processes(struct os *os,
 	strbuf_release(&cores);
 }
 
-static int parse_num(const char *s, uint64_t *v)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!*s)
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	while (isspace((unsigned char)*end))
-		end++;
-	return errno || *end ? -EINVAL : 0;
-}
-
 struct nearest {
 	uint64_t rva;
 	const char *name;
@@ -280,7 +265,7 @@ static int ln_cmd(struct win *w, const char *args, struct strbuf *out)
 	struct nearest n = { 0, NULL, 0 };
 	uint64_t a;
 
-	if (parse_num(args, &a)) {
+	if (parse_u64(args, &a)) {
 		strbuf_addstr(out, "usage: ln ADDRESS\n");
 		return -EINVAL;
 	}
@@ -315,7 +300,7 @@ static int windows_command(struct os *os, const char *cmd, const char *args,
 			threads_cmd(w, 0, true, out);
 			return 0;
 		}
-		if (parse_num(args, &pid) || pid > INT64_MAX) {
+		if (parse_u64(args, &pid) || pid > INT64_MAX) {
 			strbuf_addstr(out, "usage: threads [PID]\n");
 			return -EINVAL;
 		}

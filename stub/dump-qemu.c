@@ -33,15 +33,6 @@
 #define PR32_SIZE 144
 #define PR32_REG 72
 
-static uint64_t le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
 struct phdr {
 	uint32_t type;
 	uint64_t offset, paddr, filesz;
@@ -85,25 +76,25 @@ static int read_header(struct elf_view *e, const char *name, char **msg)
 	if (e->is64) {
 		const uint8_t *h = d;
 
-		e->machine = (unsigned)le(h + offsetof(Elf64_Ehdr, e_machine), 2);
-		if (le(h + offsetof(Elf64_Ehdr, e_type), 2) != ET_CORE)
+		e->machine = (unsigned)get_le(h + offsetof(Elf64_Ehdr, e_machine), 2);
+		if (get_le(h + offsetof(Elf64_Ehdr, e_type), 2) != ET_CORE)
 			goto not_core;
-		e->phoff = le(h + offsetof(Elf64_Ehdr, e_phoff), 8);
-		e->shoff = le(h + offsetof(Elf64_Ehdr, e_shoff), 8);
-		e->phentsize = (unsigned)le(h + offsetof(Elf64_Ehdr, e_phentsize), 2);
-		e->shentsize = (unsigned)le(h + offsetof(Elf64_Ehdr, e_shentsize), 2);
-		e->phnum = le(h + offsetof(Elf64_Ehdr, e_phnum), 2);
+		e->phoff = get_le(h + offsetof(Elf64_Ehdr, e_phoff), 8);
+		e->shoff = get_le(h + offsetof(Elf64_Ehdr, e_shoff), 8);
+		e->phentsize = (unsigned)get_le(h + offsetof(Elf64_Ehdr, e_phentsize), 2);
+		e->shentsize = (unsigned)get_le(h + offsetof(Elf64_Ehdr, e_shentsize), 2);
+		e->phnum = get_le(h + offsetof(Elf64_Ehdr, e_phnum), 2);
 	} else {
 		const uint8_t *h = d;
 
-		e->machine = (unsigned)le(h + offsetof(Elf32_Ehdr, e_machine), 2);
-		if (le(h + offsetof(Elf32_Ehdr, e_type), 2) != ET_CORE)
+		e->machine = (unsigned)get_le(h + offsetof(Elf32_Ehdr, e_machine), 2);
+		if (get_le(h + offsetof(Elf32_Ehdr, e_type), 2) != ET_CORE)
 			goto not_core;
-		e->phoff = le(h + offsetof(Elf32_Ehdr, e_phoff), 4);
-		e->shoff = le(h + offsetof(Elf32_Ehdr, e_shoff), 4);
-		e->phentsize = (unsigned)le(h + offsetof(Elf32_Ehdr, e_phentsize), 2);
-		e->shentsize = (unsigned)le(h + offsetof(Elf32_Ehdr, e_shentsize), 2);
-		e->phnum = le(h + offsetof(Elf32_Ehdr, e_phnum), 2);
+		e->phoff = get_le(h + offsetof(Elf32_Ehdr, e_phoff), 4);
+		e->shoff = get_le(h + offsetof(Elf32_Ehdr, e_shoff), 4);
+		e->phentsize = (unsigned)get_le(h + offsetof(Elf32_Ehdr, e_phentsize), 2);
+		e->shentsize = (unsigned)get_le(h + offsetof(Elf32_Ehdr, e_shentsize), 2);
+		e->phnum = get_le(h + offsetof(Elf32_Ehdr, e_phnum), 2);
 	}
 	if (e->machine != EM_X86_64 && e->machine != EM_386) {
 		*msg = xstrfmt("%s: foreign architecture: ELF machine %u, expected x86_64 (%u) or i386 (%u)",
@@ -125,8 +116,8 @@ static int read_header(struct elf_view *e, const char *name, char **msg)
 			return -EINVAL;
 		}
 		e->phnum = e->is64 ?
-			le(d + e->shoff + offsetof(Elf64_Shdr, sh_info), 4) :
-			le(d + e->shoff + offsetof(Elf32_Shdr, sh_info), 4);
+			get_le(d + e->shoff + offsetof(Elf64_Shdr, sh_info), 4) :
+			get_le(d + e->shoff + offsetof(Elf32_Shdr, sh_info), 4);
 	}
 	if (e->phoff > e->size || e->phnum > (e->size - e->phoff) / e->phentsize) {
 		*msg = xstrfmt("%s: truncated: %llu program headers at offset 0x%llx do not fit in the file's %zu bytes",
@@ -145,15 +136,15 @@ static void get_phdr(const struct elf_view *e, uint64_t i, struct phdr *p)
 	const uint8_t *h = e->data + e->phoff + i * e->phentsize;
 
 	if (e->is64) {
-		p->type = (uint32_t)le(h + offsetof(Elf64_Phdr, p_type), 4);
-		p->offset = le(h + offsetof(Elf64_Phdr, p_offset), 8);
-		p->paddr = le(h + offsetof(Elf64_Phdr, p_paddr), 8);
-		p->filesz = le(h + offsetof(Elf64_Phdr, p_filesz), 8);
+		p->type = (uint32_t)get_le(h + offsetof(Elf64_Phdr, p_type), 4);
+		p->offset = get_le(h + offsetof(Elf64_Phdr, p_offset), 8);
+		p->paddr = get_le(h + offsetof(Elf64_Phdr, p_paddr), 8);
+		p->filesz = get_le(h + offsetof(Elf64_Phdr, p_filesz), 8);
 	} else {
-		p->type = (uint32_t)le(h + offsetof(Elf32_Phdr, p_type), 4);
-		p->offset = le(h + offsetof(Elf32_Phdr, p_offset), 4);
-		p->paddr = le(h + offsetof(Elf32_Phdr, p_paddr), 4);
-		p->filesz = le(h + offsetof(Elf32_Phdr, p_filesz), 4);
+		p->type = (uint32_t)get_le(h + offsetof(Elf32_Phdr, p_type), 4);
+		p->offset = get_le(h + offsetof(Elf32_Phdr, p_offset), 4);
+		p->paddr = get_le(h + offsetof(Elf32_Phdr, p_paddr), 4);
+		p->filesz = get_le(h + offsetof(Elf32_Phdr, p_filesz), 4);
 	}
 }
 
@@ -166,10 +157,10 @@ static uint16_t qemu_flags_to_attr(uint32_t flags)
 
 static void load_qemu_seg(struct x86_segment *s, const uint8_t *p)
 {
-	s->sel = (uint16_t)le(p, 4);
-	s->limit = (uint32_t)le(p + 4, 4);
-	s->attr = qemu_flags_to_attr((uint32_t)le(p + 8, 4));
-	s->base = le(p + 16, 8);
+	s->sel = (uint16_t)get_le(p, 4);
+	s->limit = (uint32_t)get_le(p + 4, 4);
+	s->attr = qemu_flags_to_attr((uint32_t)get_le(p + 8, 4));
+	s->base = get_le(p + 16, 8);
 }
 
 static void apply_qemu_note(struct x86_regs *r, const uint8_t *d, size_t n)
@@ -186,9 +177,9 @@ static void apply_qemu_note(struct x86_regs *r, const uint8_t *d, size_t n)
 	unsigned i;
 
 	for (i = 0; i < 16; i++)
-		r->gpr[order[i]] = le(d + QS_GPR + 8 * i, 8);
-	r->rip = le(d + QS_RIP, 8);
-	r->rflags = le(d + QS_RFLAGS, 8);
+		r->gpr[order[i]] = get_le(d + QS_GPR + 8 * i, 8);
+	r->rip = get_le(d + QS_RIP, 8);
+	r->rflags = get_le(d + QS_RFLAGS, 8);
 	x86_set_valid_range(r, XF_GPR0, XF_RFLAGS);
 	for (i = 0; i < 6; i++) {
 		load_qemu_seg(&r->seg[segs[i]], d + QS_SEG + QS_SEG_SIZE * i);
@@ -199,22 +190,22 @@ static void apply_qemu_note(struct x86_regs *r, const uint8_t *d, size_t n)
 	load_qemu_seg(&r->seg[X86_TR], d + QS_SEG + QS_SEG_SIZE * 7);
 	x86_set_valid_range(r, XF_SEL0 + X86_LDTR, XF_SEL0 + X86_TR);
 	x86_set_valid_range(r, XF_SEGCACHE0 + X86_LDTR, XF_SEGCACHE0 + X86_TR);
-	r->gdtr.base = le(d + QS_SEG + QS_SEG_SIZE * 8 + 16, 8);
-	r->gdtr.limit = (uint32_t)le(d + QS_SEG + QS_SEG_SIZE * 8 + 4, 4);
-	r->idtr.base = le(d + QS_SEG + QS_SEG_SIZE * 9 + 16, 8);
-	r->idtr.limit = (uint32_t)le(d + QS_SEG + QS_SEG_SIZE * 9 + 4, 4);
+	r->gdtr.base = get_le(d + QS_SEG + QS_SEG_SIZE * 8 + 16, 8);
+	r->gdtr.limit = (uint32_t)get_le(d + QS_SEG + QS_SEG_SIZE * 8 + 4, 4);
+	r->idtr.base = get_le(d + QS_SEG + QS_SEG_SIZE * 9 + 16, 8);
+	r->idtr.limit = (uint32_t)get_le(d + QS_SEG + QS_SEG_SIZE * 9 + 4, 4);
 	x86_set_valid(r, XF_GDTR);
 	x86_set_valid(r, XF_IDTR);
-	r->cr0 = le(d + QS_CR, 8);
-	r->cr2 = le(d + QS_CR + 16, 8);
-	r->cr3 = le(d + QS_CR + 24, 8);
-	r->cr4 = le(d + QS_CR + 32, 8);
+	r->cr0 = get_le(d + QS_CR, 8);
+	r->cr2 = get_le(d + QS_CR + 16, 8);
+	r->cr3 = get_le(d + QS_CR + 24, 8);
+	r->cr4 = get_le(d + QS_CR + 32, 8);
 	x86_set_valid(r, XF_CR0);
 	x86_set_valid(r, XF_CR2);
 	x86_set_valid(r, XF_CR3);
 	x86_set_valid(r, XF_CR4);
 	if (n >= QS_KGSBASE + 8) {
-		r->k_gs_base = le(d + QS_KGSBASE, 8);
+		r->k_gs_base = get_le(d + QS_KGSBASE, 8);
 		x86_set_valid(r, XF_KGSBASE);
 	}
 }
@@ -235,7 +226,7 @@ static void apply_prstatus64(struct x86_regs *r, const uint8_t *d)
 	unsigned i;
 
 	for (i = 0; i < 27; i++) {
-		uint64_t v = le(g + 8 * i, 8);
+		uint64_t v = get_le(g + 8 * i, 8);
 		int o = order[i];
 
 		if (o >= 0) {
@@ -271,7 +262,7 @@ static void apply_prstatus32(struct x86_regs *r, const uint8_t *d)
 	unsigned i;
 
 	for (i = 0; i < 17; i++) {
-		uint64_t v = le(g + 4 * i, 4);
+		uint64_t v = get_le(g + 4 * i, 4);
 		int o = order[i];
 
 		if (o >= 0) {
@@ -367,8 +358,8 @@ int dump_parse_qemu_elf(const uint8_t *data, size_t size, const char *name,
 			}
 			while (p.filesz - off >= 12) {
 				const uint8_t *n = data + p.offset + off;
-				uint64_t namesz = le(n, 4), descsz = le(n + 4, 4);
-				uint32_t type = (uint32_t)le(n + 8, 4);
+				uint64_t namesz = get_le(n, 4), descsz = get_le(n + 4, 4);
+				uint32_t type = (uint32_t)get_le(n + 8, 4);
 				uint64_t nsz = (namesz + 3) & ~3ull;
 				uint64_t dsz = (descsz + 3) & ~3ull;
 				const uint8_t *nm = n + 12, *desc = nm + nsz;
@@ -402,8 +393,8 @@ int dump_parse_qemu_elf(const uint8_t *data, size_t size, const char *name,
 						apply_prstatus32(regs_slot(&prs, nprs, &cap_prs), desc);
 					nprs++;
 				} else if (namesz == 5 && !memcmp(nm, "QEMU", 5)) {
-					uint32_t ver = descsz >= 8 ? (uint32_t)le(desc, 4) : 0;
-					uint32_t sz = descsz >= 8 ? (uint32_t)le(desc + 4, 4) : 0;
+					uint32_t ver = descsz >= 8 ? (uint32_t)get_le(desc, 4) : 0;
+					uint32_t sz = descsz >= 8 ? (uint32_t)get_le(desc + 4, 4) : 0;
 
 					if (ver != 1 || sz < QS_MIN_SIZE || sz > descsz) {
 						*msg = xstrfmt("%s: unsupported QEMU CPU state note (version %u, %u bytes)",

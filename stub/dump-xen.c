@@ -216,15 +216,6 @@ struct xen_core {
 	char xen_extra[17];
 };
 
-static uint64_t le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
 /* Sets *msg (when msg is not NULL) to "FILE: what" and returns -EINVAL. */
 static int bad(const struct xen_core *x, char **msg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -265,17 +256,17 @@ static int read_ehdr(struct xen_core *x, char **msg)
 	if (d[EI_DATA] != ELFDATA2LSB)
 		return bad(x, msg, "big-endian ELF file: not an x86 guest dump");
 	if (x->is64) {
-		x->machine = (unsigned)le(d + offsetof(Elf64_Ehdr, e_machine), 2);
-		x->shoff = le(d + offsetof(Elf64_Ehdr, e_shoff), 8);
-		x->shentsize = (unsigned)le(d + offsetof(Elf64_Ehdr, e_shentsize), 2);
-		x->shnum = (unsigned)le(d + offsetof(Elf64_Ehdr, e_shnum), 2);
-		x->shstrndx = (unsigned)le(d + offsetof(Elf64_Ehdr, e_shstrndx), 2);
+		x->machine = (unsigned)get_le(d + offsetof(Elf64_Ehdr, e_machine), 2);
+		x->shoff = get_le(d + offsetof(Elf64_Ehdr, e_shoff), 8);
+		x->shentsize = (unsigned)get_le(d + offsetof(Elf64_Ehdr, e_shentsize), 2);
+		x->shnum = (unsigned)get_le(d + offsetof(Elf64_Ehdr, e_shnum), 2);
+		x->shstrndx = (unsigned)get_le(d + offsetof(Elf64_Ehdr, e_shstrndx), 2);
 	} else {
-		x->machine = (unsigned)le(d + offsetof(Elf32_Ehdr, e_machine), 2);
-		x->shoff = le(d + offsetof(Elf32_Ehdr, e_shoff), 4);
-		x->shentsize = (unsigned)le(d + offsetof(Elf32_Ehdr, e_shentsize), 2);
-		x->shnum = (unsigned)le(d + offsetof(Elf32_Ehdr, e_shnum), 2);
-		x->shstrndx = (unsigned)le(d + offsetof(Elf32_Ehdr, e_shstrndx), 2);
+		x->machine = (unsigned)get_le(d + offsetof(Elf32_Ehdr, e_machine), 2);
+		x->shoff = get_le(d + offsetof(Elf32_Ehdr, e_shoff), 4);
+		x->shentsize = (unsigned)get_le(d + offsetof(Elf32_Ehdr, e_shentsize), 2);
+		x->shnum = (unsigned)get_le(d + offsetof(Elf32_Ehdr, e_shnum), 2);
+		x->shstrndx = (unsigned)get_le(d + offsetof(Elf32_Ehdr, e_shstrndx), 2);
 	}
 	if (!x->shnum)
 		return bad(x, msg, "no section headers: a Xen dump-core file has .note.Xen, .xen_prstatus and .xen_pages sections");
@@ -300,17 +291,17 @@ static void get_shdr(const struct xen_core *x, unsigned i, struct shdr *s)
 	const uint8_t *h = x->data + x->shoff + (uint64_t)i * x->shentsize;
 
 	if (x->is64) {
-		s->name = (uint32_t)le(h + offsetof(Elf64_Shdr, sh_name), 4);
-		s->type = (uint32_t)le(h + offsetof(Elf64_Shdr, sh_type), 4);
-		s->offset = le(h + offsetof(Elf64_Shdr, sh_offset), 8);
-		s->size = le(h + offsetof(Elf64_Shdr, sh_size), 8);
-		s->entsize = le(h + offsetof(Elf64_Shdr, sh_entsize), 8);
+		s->name = (uint32_t)get_le(h + offsetof(Elf64_Shdr, sh_name), 4);
+		s->type = (uint32_t)get_le(h + offsetof(Elf64_Shdr, sh_type), 4);
+		s->offset = get_le(h + offsetof(Elf64_Shdr, sh_offset), 8);
+		s->size = get_le(h + offsetof(Elf64_Shdr, sh_size), 8);
+		s->entsize = get_le(h + offsetof(Elf64_Shdr, sh_entsize), 8);
 	} else {
-		s->name = (uint32_t)le(h + offsetof(Elf32_Shdr, sh_name), 4);
-		s->type = (uint32_t)le(h + offsetof(Elf32_Shdr, sh_type), 4);
-		s->offset = le(h + offsetof(Elf32_Shdr, sh_offset), 4);
-		s->size = le(h + offsetof(Elf32_Shdr, sh_size), 4);
-		s->entsize = le(h + offsetof(Elf32_Shdr, sh_entsize), 4);
+		s->name = (uint32_t)get_le(h + offsetof(Elf32_Shdr, sh_name), 4);
+		s->type = (uint32_t)get_le(h + offsetof(Elf32_Shdr, sh_type), 4);
+		s->offset = get_le(h + offsetof(Elf32_Shdr, sh_offset), 4);
+		s->size = get_le(h + offsetof(Elf32_Shdr, sh_size), 4);
+		s->entsize = get_le(h + offsetof(Elf32_Shdr, sh_entsize), 4);
 	}
 }
 
@@ -395,8 +386,8 @@ static int read_notes(struct xen_core *x, char **msg)
 
 	while (len - off >= 12) {
 		const uint8_t *n = sec + off;
-		uint64_t namesz = le(n, 4), descsz = le(n + 4, 4);
-		uint32_t type = (uint32_t)le(n + 8, 4);
+		uint64_t namesz = get_le(n, 4), descsz = get_le(n + 4, 4);
+		uint32_t type = (uint32_t)get_le(n + 8, 4);
 		uint64_t nsz = (namesz + 3) & ~3ull, dsz = (descsz + 3) & ~3ull;
 		const uint8_t *desc = n + 12 + nsz;
 
@@ -414,24 +405,24 @@ static int read_notes(struct xen_core *x, char **msg)
 				return bad(x, msg, "corrupt: dump-core header note of %llu bytes, expected 32",
 					   (unsigned long long)descsz);
 			x->have_header = true;
-			x->magic = le(desc, 8);
-			x->nr_vcpus = le(desc + 8, 8);
-			x->nr_pages = le(desc + 16, 8);
-			x->page_size = le(desc + 24, 8);
+			x->magic = get_le(desc, 8);
+			x->nr_vcpus = get_le(desc + 8, 8);
+			x->nr_pages = get_le(desc + 16, 8);
+			x->page_size = get_le(desc + 24, 8);
 			break;
 		case XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION:
 			if (descsz < 8)
 				return bad(x, msg, "corrupt: format version note of %llu bytes, expected 8",
 					   (unsigned long long)descsz);
 			x->have_format = true;
-			x->format_version = le(desc, 8);
+			x->format_version = get_le(desc, 8);
 			break;
 		case XEN_ELFNOTE_DUMPCORE_XEN_VERSION:
 			if (descsz < 32)
 				break;
 			x->have_version = true;
-			x->xen_major = le(desc, 8);
-			x->xen_minor = le(desc + 8, 8);
+			x->xen_major = get_le(desc, 8);
+			x->xen_minor = get_le(desc + 8, 8);
 			copy_printable(x->xen_extra, desc + 16, 16);
 			break;
 		default:
@@ -478,8 +469,8 @@ static bool has_dumpcore_note(const struct xen_core *x)
 		    !in_file(x, s.offset, s.size))
 			continue;
 		n = x->data + s.offset;
-		type = (uint32_t)le(n + 8, 4);
-		if (le(n, 4) == 4 && !memcmp(n + 12, "Xen", 4) &&
+		type = (uint32_t)get_le(n + 8, 4);
+		if (get_le(n, 4) == 4 && !memcmp(n + 12, "Xen", 4) &&
 		    type >= XEN_ELFNOTE_DUMPCORE_NONE &&
 		    type <= XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION)
 			return true;
@@ -510,26 +501,26 @@ static void load_context(struct x86_regs *r, const struct ctx_layout *l,
 			 const uint8_t *c, bool pv)
 {
 	unsigned w = l->word, i;
-	uint32_t flags = (uint32_t)le(c + l->flags, 4);
+	uint32_t flags = (uint32_t)get_le(c + l->flags, 4);
 	uint64_t cr3;
 
 	for (i = 0; i < X86_GPR_NR; i++) {
 		if (!l->gpr[i])
 			continue;
-		r->gpr[i] = le(c + l->gpr[i], w);
+		r->gpr[i] = get_le(c + l->gpr[i], w);
 		x86_set_valid(r, XF_GPR0 + i);
 	}
-	r->rip = le(c + l->rip, w);
-	r->rflags = le(c + l->rflags, w);
+	r->rip = get_le(c + l->rip, w);
+	r->rflags = get_le(c + l->rflags, w);
 	x86_set_valid(r, XF_RIP);
 	x86_set_valid(r, XF_RFLAGS);
 	for (i = 0; i < 6; i++) {
-		r->seg[i].sel = (uint16_t)le(c + l->sel[i], 2);
+		r->seg[i].sel = (uint16_t)get_le(c + l->sel[i], 2);
 		x86_set_valid(r, XF_SEL0 + i);
 	}
-	r->cr0 = le(c + l->ctrlreg, w);
-	r->cr2 = le(c + l->ctrlreg + 2 * w, w);
-	cr3 = le(c + l->ctrlreg + 3 * w, w);
+	r->cr0 = get_le(c + l->ctrlreg, w);
+	r->cr2 = get_le(c + l->ctrlreg + 2 * w, w);
+	cr3 = get_le(c + l->ctrlreg + 3 * w, w);
 	if (pv && w == 4) {
 		/* xen_cr3_to_pfn_x86_32: the frame is rotated into 32 bits */
 		uint64_t mfn = ((cr3 >> 12) | (cr3 << 20)) & 0xffffffffull;
@@ -537,25 +528,25 @@ static void load_context(struct x86_regs *r, const struct ctx_layout *l,
 		cr3 = mfn << 12;
 	}
 	r->cr3 = cr3;
-	r->cr4 = le(c + l->ctrlreg + 4 * w, w);
+	r->cr4 = get_le(c + l->ctrlreg + 4 * w, w);
 	x86_set_valid(r, XF_CR0);
 	x86_set_valid(r, XF_CR2);
 	x86_set_valid(r, XF_CR3);
 	x86_set_valid(r, XF_CR4);
 	for (i = 0; i < 4; i++)
-		r->dr[i] = le(c + l->debugreg + i * w, w);
-	r->dr[6] = le(c + l->debugreg + 6 * w, w);
-	r->dr[7] = le(c + l->debugreg + 7 * w, w);
+		r->dr[i] = get_le(c + l->debugreg + i * w, w);
+	r->dr[6] = get_le(c + l->debugreg + 6 * w, w);
+	r->dr[7] = get_le(c + l->debugreg + 7 * w, w);
 	x86_set_valid_range(r, XF_DR0, XF_DR7);
 	if (l->fs_base) {
-		uint64_t gk = le(c + l->gs_base_kernel, 8);
-		uint64_t gu = le(c + l->gs_base_user, 8);
+		uint64_t gk = get_le(c + l->gs_base_kernel, 8);
+		uint64_t gu = get_le(c + l->gs_base_user, 8);
 		bool kernel = pv ? (flags & VGCF_IN_KERNEL) :
 				   !(r->seg[X86_CS].sel & 3);
 
 		/* Only the bases are recorded: the FS and GS rows of the
 		 * segment cache are known for their base alone. */
-		r->seg[X86_FS].base = le(c + l->fs_base, 8);
+		r->seg[X86_FS].base = get_le(c + l->fs_base, 8);
 		r->seg[X86_GS].base = kernel ? gk : gu;
 		r->k_gs_base = kernel ? gu : gk;
 		x86_set_valid(r, XF_SEGCACHE0 + X86_FS);
@@ -600,7 +591,7 @@ static int load_vcpus(const struct xen_core *x, const struct ctx_layout *l,
 		const uint8_t *c = x->data + s->offset + i * stride;
 
 		load_context(&out->vcpus[i], l, c, pv);
-		if (!(le(c + l->flags, 4) & VGCF_ONLINE))
+		if (!(get_le(c + l->flags, 4) & VGCF_ONLINE))
 			strbuf_addf(&offline, "%s%llu", offline.len ? ", " : "",
 				    (unsigned long long)i);
 	}
@@ -643,8 +634,8 @@ static int load_pages(const struct xen_core *x, bool pv,
 			      sizeof(*out->ranges));
 	for (i = 0; i < x->nr_pages; i++) {
 		const uint8_t *e = x->data + idx->offset + i * esz;
-		uint64_t pfn = le(e, 8);
-		uint64_t frame = pv ? le(e + 8, 8) : pfn;
+		uint64_t pfn = get_le(e, 8);
+		uint64_t frame = pv ? get_le(e + 8, 8) : pfn;
 
 		if (pfn == XC_CORE_INVALID && frame == XC_CORE_INVALID)
 			continue;	/* padding: a zero page of nothing */

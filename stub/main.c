@@ -129,15 +129,6 @@ enum {
 	OPT_VERSION, OPT_VCPU, OPT_CACHE, OPT_RECOVER, OPT_JOURNAL_DIR,
 };
 
-static int parse_number(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return (errno || end == s || *end) ? -1 : 0;
-}
-
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -190,7 +181,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_PROFILE: o->so.profile_path = optarg; break;
 		case OPT_PROFILE_DIR: o->so.profile_dir = optarg; break;
 		case OPT_CR3:
-			if (parse_number(optarg, &v)) {
+			if (parse_u64(optarg, &v)) {
 				fprintf(stderr, "xenstub: --cr3: '%s' is not a number\n", optarg);
 				return -1;
 			}
@@ -213,7 +204,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->tp.raw_bits = (unsigned)atoi(optarg);
 			break;
 		case OPT_VCPU:
-			if (parse_number(optarg, &v) || v > 4095) {
+			if (parse_u64(optarg, &v) || v > 4095) {
 				fprintf(stderr, "xenstub: --vcpu: '%s' is not a vCPU number\n", optarg);
 				return -1;
 			}
@@ -221,7 +212,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->so.attach_vcpu = (unsigned)v;
 			break;
 		case OPT_CACHE:
-			if (parse_number(optarg, &v) || v < 16 || v > (1u << 24)) {
+			if (parse_u64(optarg, &v) || v < 16 || v > (1u << 24)) {
 				fprintf(stderr, "xenstub: --cache-frames: '%s' is not a number from 16 to 16777216\n",
 					optarg);
 				return -1;

@@ -25,23 +25,6 @@ struct command {
 
 static const struct command commands[];
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!*s)
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -EINVAL;
-	while (isspace((unsigned char)*end))
-		end++;
-	return *end ? -EINVAL : 0;
-}
-
 static int cmd_help(struct session *s, uint64_t tid, const char *args,
 		    struct strbuf *out)
 {

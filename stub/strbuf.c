@@ -5,6 +5,8 @@
  */
 #include "stub/strbuf.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,23 @@ char *xstrfmt(const char *fmt, ...)
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	return strbuf_detach(&sb, NULL);
+}
+
+int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -EINVAL;
+	while (isspace((unsigned char)*end))
+		end++;
+	return *end ? -EINVAL : 0;
 }
 
 size_t st_mult(size_t a, size_t b)

@@ -49,6 +49,21 @@ char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* nmemb * size with overflow check; aborts on overflow. */
 size_t st_mult(size_t a, size_t b);
 
+/* Parses a number (decimal, 0x hex or 0 octal) surrounded by optional
+ * blanks: 0, or -EINVAL when s holds anything else. */
+int parse_u64(const char *s, uint64_t *v);
+
+/* The little-endian number in the n (at most 8) bytes at p. */
+static inline uint64_t get_le(const void *p, unsigned n)
+{
+	const uint8_t *b = p;
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | b[n];
+	return v;
+}
+
 /* Called once before the process dies of a fatal error; the program sets
  * it to undo its changes to the guest. */
 extern void (*fatal_hook)(void);

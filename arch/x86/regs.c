@@ -215,16 +215,6 @@ static void put_le(uint8_t *buf, uint64_t v, size_t n)
 		buf[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint64_t get_le(const uint8_t *buf, size_t n)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)buf[i] << (8 * i);
-	return v;
-}
-
 uint16_t x86_fxsave_full_tag(const uint8_t fx[512])
 {
 	unsigned top = (ld16(fx + FX_FSW) >> 11) & 7;
@@ -361,7 +351,7 @@ int x86_gdb_reg_set(struct x86_regs *r, const struct x86_gdb_layout *l,
 		return -EINVAL;
 	g = &l->regs[regno];
 	n = g->bits / 8u;
-	v = n <= 8 ? get_le(buf, n) : 0;
+	v = n <= 8 ? get_le(buf, (unsigned)n) : 0;
 
 	switch (g->kind) {
 	case GK_GPR:
