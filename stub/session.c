@@ -496,12 +496,10 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 	vmem_free(mem);
 	if (t->ops->ev && t->ops->ev->recover) {
 		rc = t->ops->ev->recover(t, &st);
-		strbuf_addf(out, "single-steps off, %smonitor ring %s, %u pause%s undone%s\n",
-			    "", st.ring ? "removed" : "not there", st.pauses,
-			    st.pauses == 1 ? "" : "s", rc < 0 ? " (with errors, see above)" : "");
-		if (st.ring)
-			strbuf_addstr(out, "note: a vCPU that was held by an event of the dead xenstub stays paused: "
-				      "Xen has no call that releases it without its listener\n");
+		strbuf_addf(out, "single-steps off, monitor ring %s, %u pause%s undone%s\n",
+			    st.ring ? "removed (vCPUs its events held released)" : "not there",
+			    st.pauses, st.pauses == 1 ? "" : "s",
+			    rc < 0 ? " (with errors, see above)" : "");
 	}
 	target_unpause(t);
 	journal_state_free(&st);

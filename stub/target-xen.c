@@ -1378,6 +1378,34 @@ static int ev_recover(struct target *t, const struct journal_state *st)
 				 strerror(errno));
 			rc = -EIO;
 		}
+		/*
+		 * vCPUs held by events of the dead listener stay paused when
+		 * its ring goes. Xen matches responses by vCPU, acts on one
+		 * only while an event holds it, and never lets the hold count
+		 * go below zero (vm_event_resume, vm_event_vcpu_unpause): so a
+		 * fresh ring with one release per vCPU lets exactly the held
+		 * ones go, and touches no other.
+		 */
+		if (ev_enable(t) == 0) {
+			for (v = 0; v < t->nr_vcpus; v++) {
+				vm_event_response_t rsp;
+
+				memset(&rsp, 0, sizeof(rsp));
+				rsp.version = VM_EVENT_INTERFACE_VERSION;
+				rsp.vcpu_id = v;
+				rsp.flags = VM_EVENT_FLAG_VCPU_PAUSED;
+				put_response(x, &rsp);
+				/* Xen takes them off the ring at once */
+				if ((v + 1) % RING_SIZE(&x->back_ring) == 0)
+					xc_monitor_resume(x->xch, x->domid);
+			}
+			xc_monitor_resume(x->xch, x->domid);
+			ev_disable(t);
+		} else {
+			log_warn(LC_TRAP, "vCPUs held by the dead xenstub's events could not be released: %s",
+				 target_strerror(t));
+			rc = -EIO;
+		}
 	}
 	for (i = 0; i < st->pauses; i++) {
 		if (xc_domain_unpause(x->xch, x->domid) < 0) {

@@ -254,3 +254,43 @@ def test_kill9_then_recover(ctx):
                       target="xen:web01", env=env)
         ctx.check(res.rc == 0 and res.out.count("rip ") == 2 and "Cannot" not in res.err,
                   "a new xenstub attaches and steps", res)
+
+
+def test_kill9_while_stopped_then_recover(ctx):
+    """xenstub killed with SIGKILL while every vCPU is held at a breakpoint
+    stop: `xenstub --recover` also releases the vCPUs the dead xenstub's
+    events held (Xen keeps them paused when their listener goes)."""
+    import os
+    import signal
+    import subprocess
+    with L.xensim.sim_for(ctx) as sim:
+        dom = L.make_domain(ctx, sim, workloads={
+            0: L.loop(L.CODE, L.SCRATCH, 1), 1: L.loop(L.CODE + 16, L.SCRATCH + 64, 2)})
+        wait_running(sim, dom)
+        before = L.snapshot(sim, dom)
+        env = sim.env()
+        sock = ctx.tmpfile("k9s.sock")
+        log = open(sock + ".log", "w")
+        stub = ctx.spawn([ctx.xenstub, "unix:" + sock, "xen:web01"], env=env,
+                         stdout=log, stderr=subprocess.STDOUT)
+        ctx.wait_for(lambda: "Listening" in open(sock + ".log").read(), "xenstub to listen")
+        gdb = ctx.spawn(["gdb", "-q", "-n", "-batch", "-ex", "target remote " + sock,
+                         "-ex", "break *0x%x" % (L.CODE + 3), "-ex", "continue",
+                         "-ex", "shell sleep 600"],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        held = sim.wait(dom, lambda s: sum(v["vm_event_pause"] for v in s["vcpus"]) == 2,
+                        "both vCPUs to be held at the breakpoint stop")
+        ctx.check(held["paused"] >= 1, "the guest is stopped at the breakpoint", held["paused"])
+        os.kill(stub.pid, signal.SIGKILL)
+        stub.wait()
+        os.kill(gdb.pid, signal.SIGKILL)
+        gdb.wait()
+        r = ctx.run_xenstub(["--recover", "xen:web01"], env=env)
+        ctx.check(r.rc == 0 and "released" in r.out, "xenstub --recover succeeds", r)
+        after = L.snapshot(sim, dom)
+        ctx.check(all(v["vm_event_pause"] == 0 for v in after["vcpus"]) and after["paused"] == 0,
+                  "no vCPU is held or paused any more", L.diff(before, after))
+        ctx.check(after == before, "the guest is exactly as found", L.diff(before, after))
+        c0 = L.counters(sim, dom)
+        wait_running(sim, dom, max(c["steps"] for c in c0) + 6)
+        ctx.check(True, "both vCPUs run again")
