@@ -1368,11 +1368,14 @@ static int ev_recover(struct target *t, const struct journal_state *st)
 		}
 	}
 	if (st->ring) {
-		/* every kind of monitor off, then the ring itself */
-		for (i = 0; i <= TMON_INGUEST_PF; i++) {
-			x->mon[i] = true;
-			ev_monitor(t, (enum target_monitor)i, false);
-		}
+		/* every kind of monitor off (Xen answers EEXIST for one that
+		 * is off already), then the ring itself */
+		xc_monitor_software_breakpoint(x->xch, x->domid, false);
+		xc_monitor_singlestep(x->xch, x->domid, false);
+		xc_monitor_debug_exceptions(x->xch, x->domid, false, false);
+		xc_monitor_emul_unimplemented(x->xch, x->domid, false);
+		xc_monitor_inguest_pagefault(x->xch, x->domid, false);
+		memset(x->mon, 0, sizeof(x->mon));
 		if (xc_monitor_disable(x->xch, x->domid) < 0) {
 			log_warn(LC_TRAP, "the monitor ring could not be removed: %s",
 				 strerror(errno));

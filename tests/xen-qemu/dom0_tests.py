@@ -505,6 +505,23 @@ def check_debug_registers(res, g):
     g.runs_on(res, "%s: after the watchpoint session" % g.name)
 
 
+def check_kill9_recover(res, g):
+    """xenstub killed with SIGKILL at a stop, then `xenstub --recover`: the
+    guest runs again and a new xenstub attaches (the ring is free)."""
+    what = "%s: kill -9 at a step stop, then --recover" % g.name
+    r, out = gdb("kill9", target="xen:%s" % g.name, xs_opts=PLAIN)
+    if not res.check(r is not None and r["killed"], "%s: gdb session, xenstub killed" % what, out):
+        return
+    st = g.state()
+    res.check("p" in st, "%s: the dead xenstub left the domain paused (xl: %s)" % (what, st))
+    rc, rec = sh([XENSTUB, "--recover", "xen:%s" % g.name])
+    note("xenstub --recover:\n%s" % indent(rec, 20))
+    res.check(rc == 0 and "recovered" in rec, "%s: xenstub --recover succeeds" % what, rec)
+    g.runs_on(res, what)
+    r2, out2 = gdb("memread", target="xen:%d" % g.domid, xs_opts=PLAIN, addr=g.sym("init_uts_ns") or 0, len=1)
+    res.check(r2 is not None, "%s: a new xenstub attaches afterwards" % what, out2)
+
+
 def check_pv_refusals(res, g):
     """A PV guest has no monitor events: stepi and break are refused with
     the reason, nothing is written into the guest, the guest runs on."""
@@ -582,6 +599,9 @@ def main():
         if wanted("pvh", "step"):
             note("PVH guest: stepi")
             check_step(res, pvh)
+        if wanted("pvh", "recover"):
+            note("PVH guest: kill -9 at a stop, then xenstub --recover")
+            check_kill9_recover(res, pvh)
         if wanted("pvh", "debugregs"):
             note("PVH guest: a new attach; watchpoints and hardware breakpoints")
             check_debug_registers(res, pvh)

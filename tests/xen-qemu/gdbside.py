@@ -269,6 +269,24 @@ def sc_step(a):
     return res
 
 
+def sc_kill9(a):
+    """stepi once (the vCPU is then held by Xen's debug-exception event),
+    then xenstub is killed with SIGKILL: nothing of it can clean up."""
+    res = {"attach": attach(a)}
+    select_vcpu(0)
+    sig, err = resume("stepi")
+    res["step"] = {"signal": sig, "error": err, "pc": reg("pc")}
+    pids = subprocess.run(["pidof", "xenstub"], capture_output=True, text=True).stdout.split()
+    res["killed"] = pids
+    for p in pids:
+        os.kill(int(p), signal.SIGKILL)
+    try:
+        ex("detach")
+    except gdb.error:
+        pass
+    return res
+
+
 def sc_points(a):
     """Phases, each: gdb commands that ask for breakpoints or watchpoints
     ("points"), then a resume ("continue" until the guest ticked, or a
