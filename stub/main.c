@@ -37,6 +37,7 @@ struct options {
 	bool once;
 	bool once_set;
 	bool recover;
+	int exit_signal;
 	struct target_params tp;
 	struct session_opts so;
 };
@@ -127,6 +128,7 @@ enum {
 	OPT_ONCE = 256, OPT_READ_ONLY, OPT_OS, OPT_SYMBOLS, OPT_PROFILE,
 	OPT_PROFILE_DIR, OPT_CR3, OPT_PAGING, OPT_BITS, OPT_DEBUG, OPT_LOG,
 	OPT_VERSION, OPT_VCPU, OPT_CACHE, OPT_RECOVER, OPT_JOURNAL_DIR,
+	OPT_EXIT_SIGNAL,
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -145,6 +147,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "cache-frames", required_argument, NULL, OPT_CACHE },
 		{ "recover", no_argument, NULL, OPT_RECOVER },
 		{ "journal-dir", required_argument, NULL, OPT_JOURNAL_DIR },
+		/* internal: a crashed xenstub that became its own recovery
+		 * dies of the crash's signal afterwards */
+		{ "exit-signal", required_argument, NULL, OPT_EXIT_SIGNAL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ "log", required_argument, NULL, OPT_LOG },
@@ -178,6 +183,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_SYMBOLS: o->so.symbols_path = optarg; break;
 		case OPT_RECOVER: o->recover = true; break;
 		case OPT_JOURNAL_DIR: o->so.journal_dir = optarg; break;
+		case OPT_EXIT_SIGNAL: o->exit_signal = atoi(optarg); break;
 		case OPT_PROFILE: o->so.profile_path = optarg; break;
 		case OPT_PROFILE_DIR: o->so.profile_dir = optarg; break;
 		case OPT_CR3:
@@ -398,7 +404,8 @@ static void fatal_cleanup(void)
  * handler), which undoes from the journal what the guest still holds.
  */
 static char recover_exe[512];
-static char *recover_argv[6];
+static char *recover_argv[8];
+static char recover_sig[16];
 
 static void fatal_timeout(int sig)
 {
@@ -407,6 +414,9 @@ static void fatal_timeout(int sig)
 
 	(void)sig;
 	if (recover_argv[0]) {
+		/* the recovery then dies of the signal that killed us */
+		recover_argv[5] = (char *)"--exit-signal";
+		recover_argv[6] = recover_sig;
 		if (write(STDERR_FILENO, m, sizeof(m) - 1) < 0) {
 			/* nothing more to say */
 		}
@@ -427,6 +437,19 @@ static void fatal_signal(int sig)
 	sigemptyset(&unblock);
 	sigaddset(&unblock, SIGALRM);
 	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+	{
+		/* async-signal-safe decimal of sig for the recovery's argv */
+		char d[8];
+		int n = 0, v = sig, i;
+
+		do {
+			d[n++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v && n < 7);
+		for (i = 0; i < n; i++)
+			recover_sig[i] = d[n - 1 - i];
+		recover_sig[n] = 0;
+	}
 	alarm(10);
 	fatal_cleanup();
 	alarm(0);
@@ -450,6 +473,8 @@ static void prepare_recovery(const struct options *o)
 	recover_argv[3] = (char *)"--recover";
 	recover_argv[4] = target;
 	recover_argv[5] = NULL;
+	recover_argv[6] = NULL;
+	recover_argv[7] = NULL;
 }
 
 static void install_fatal_handlers(struct session *s)
@@ -595,8 +620,16 @@ int main(int argc, char **argv)
 
 		rc = session_recover(t, o.so.journal_dir, &out);
 		fputs(out.buf, rc < 0 ? stderr : stdout);
+		fflush(NULL);
 		strbuf_release(&out);
 		target_close(t);
+		if (o.exit_signal > 0 && o.exit_signal < 64) {
+			signal(o.exit_signal, SIG_DFL);
+			sigemptyset(&mask);
+			sigaddset(&mask, o.exit_signal);
+			sigprocmask(SIG_UNBLOCK, &mask, NULL);
+			raise(o.exit_signal);
+		}
 		return rc < 0 ? 1 : 0;
 	}
 	rc = session_open(t, &o.so, &s, &msg);

@@ -1296,11 +1296,14 @@ static void ev_disable(struct target *t)
 				ev_singlestep(t, v, false);
 		return;
 	}
-	if (xc_domain_pause(x->xch, x->domid) == 0)
+	journal_note(t->journal, "pause");
+	if (xc_domain_pause(x->xch, x->domid) == 0) {
 		paused = true;
-	else
+	} else {
+		journal_note(t->journal, "unpause");
 		log_warn(LC_TRAP, "teardown: pausing domain %u: %s", x->domid,
 			 strerror(errno));
+	}
 	for (v = 0; v < t->nr_vcpus; v++)
 		if (x->ss_armed[v] && !x->held[v])
 			ev_singlestep(t, v, false);
@@ -1347,6 +1350,8 @@ static void ev_disable(struct target *t)
 	if (paused && xc_domain_unpause(x->xch, x->domid) < 0)
 		log_warn(LC_TRAP, "teardown: unpausing domain %u: %s", x->domid,
 			 strerror(errno));
+	else if (paused)
+		journal_note(t->journal, "unpause");
 	log_info(LC_TRAP, "monitor ring of domain %u removed", x->domid);
 }
 
