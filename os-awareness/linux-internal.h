@@ -13,6 +13,7 @@
 
 #include "os-awareness/kallsyms.h"
 #include "os-awareness/os.h"
+#include "os-awareness/walk.h"
 #include "stub/strbuf.h"
 
 struct btf;
@@ -21,25 +22,19 @@ struct isf;
 #define LX_MAX_TASKS (1u << 20)
 #define LX_MAX_CPUS 8192u
 
-/* Where a member is: byte offset and size; size 0 means absent. */
-struct lx_field {
-	uint32_t off;
-	uint32_t size;
-};
-
 /* Every offset the module uses, from BTF or an ISF profile. */
 struct lx_layout {
 	uint32_t task_size;
-	struct lx_field tasks, pid, tgid, comm, state, exit_state, flags;
-	struct lx_field mm, active_mm, stack, real_parent, group_leader;
-	struct lx_field signal, thread_node, thread_group, thread_sp, cpu;
-	struct lx_field on_cpu, real_cred;
-	struct lx_field sig_thread_head;	/* signal_struct.thread_head */
-	struct lx_field mm_pgd;			/* mm_struct.pgd */
-	struct lx_field cred_uid;		/* cred.uid */
-	struct lx_field rq_curr, rq_idle;	/* struct rq */
-	struct lx_field hot_current;		/* pcpu_hot.current_task */
-	struct lx_field uts_release;		/* uts_namespace.name.release */
+	struct os_field tasks, pid, tgid, comm, state, exit_state, flags;
+	struct os_field mm, active_mm, stack, real_parent, group_leader;
+	struct os_field signal, thread_node, thread_group, thread_sp, cpu;
+	struct os_field on_cpu, real_cred;
+	struct os_field sig_thread_head;	/* signal_struct.thread_head */
+	struct os_field mm_pgd;			/* mm_struct.pgd */
+	struct os_field cred_uid;		/* cred.uid */
+	struct os_field rq_curr, rq_idle;	/* struct rq */
+	struct os_field hot_current;		/* pcpu_hot.current_task */
+	struct os_field uts_release;		/* uts_namespace.name.release */
 	/* struct inactive_task_frame: byte offset of each saved register
 	 * (-1 when not saved) and of the return address; size 0: none */
 	uint32_t frame_size;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "os-awareness/addrmap.h"
+#include "os-awareness/walk.h"
 #include "os-awareness/linux-internal.h"
 #include "stub/log.h"
 #include "stub/vmem.h"
@@ -100,8 +100,7 @@ struct walk {
 	size_t n, cap;
 	struct addrmap seen;	/* task addresses listed */
 	struct addrmap tids;	/* gdb thread ids given */
-	uint8_t *span;
-	uint32_t lo, len;
+	struct os_span span;	/* of task_struct */
 	unsigned warnings;
 	bool stop;
 };
@@ -119,38 +118,23 @@ static void warn(struct walk *w, const char *what, uint64_t addr)
 static void span_init(struct walk *w)
 {
 	const struct lx_layout *L = &w->lx->L;
-	const struct lx_field *f[] = {
+	const struct os_field *f[] = {
 		&L->tasks, &L->pid, &L->tgid, &L->comm, &L->state,
 		&L->exit_state, &L->flags, &L->mm, &L->active_mm, &L->stack,
 		&L->real_parent, &L->group_leader, &L->signal, &L->thread_node,
 		&L->thread_group, &L->cpu, &L->on_cpu, &L->real_cred,
 	};
-	uint32_t lo = UINT32_MAX, hi = 0;
-	size_t i;
-
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if (!f[i]->size)
-			continue;
-		if (f[i]->off < lo)
-			lo = f[i]->off;
-		if (f[i]->off + f[i]->size > hi)
-			hi = f[i]->off + f[i]->size;
-	}
-	w->lo = lo == UINT32_MAX ? 0 : lo;
-	w->len = hi > w->lo ? hi - w->lo : 1;
-	w->span = xmalloc(w->len);
+	os_span_init(&w->span, f, sizeof(f) / sizeof(f[0]));
 }
 
-static uint64_t fget(const struct walk *w, struct lx_field f)
+static uint64_t fget(const struct walk *w, struct os_field f)
 {
-	if (!f.size)
-		return 0;
-	return get_le(w->span + (f.off - w->lo), f.size > 8 ? 8 : f.size);
+	return os_span_get(&w->span, f);
 }
 
-static uint64_t fget2(const struct walk *w, struct lx_field f, unsigned which)
+static uint64_t fget2(const struct walk *w, struct os_field f, unsigned which)
 {
-	struct lx_field g = { f.off + which * w->lx->ptr, w->lx->ptr };
+	struct os_field g = { f.off + which * w->lx->ptr, w->lx->ptr };
 
 	return f.size ? fget(w, g) : 0;
 }
@@ -160,7 +144,7 @@ static int read_task(struct walk *w, uint64_t addr, struct trec *t)
 	const struct lx_layout *L = &w->lx->L;
 	size_t cl;
 
-	if (lx_read(w->lx, addr + w->lo, w->span, w->len))
+	if (lx_read(w->lx, addr + w->span.lo, w->span.buf, w->span.len))
 		return -EFAULT;
 	memset(t, 0, sizeof(*t));
 	t->addr = addr;
@@ -185,7 +169,7 @@ static int read_task(struct walk *w, uint64_t addr, struct trec *t)
 	t->on_cpu = fget(w, L->on_cpu);
 	t->real_cred = fget(w, L->real_cred);
 	cl = L->comm.size < 16 ? L->comm.size : 16;
-	memcpy(t->comm, w->span + (L->comm.off - w->lo), cl);
+	memcpy(t->comm, os_span_ptr(&w->span, L->comm), cl);
 	t->comm[cl] = 0;
 	return 0;
 }
@@ -564,7 +548,7 @@ out:
 		w.n, lx->last.ms, (unsigned long long)lx->last.reads,
 		(unsigned long long)lx->last.frames_mapped,
 		(unsigned long long)lx->last.map_calls);
-	free(w.span);
+	os_span_free(&w.span);
 	addrmap_free(&w.seen);
 	addrmap_free(&w.tids);
 	return rc;

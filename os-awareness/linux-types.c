@@ -18,11 +18,11 @@ struct type_src {
 	const void *ctx;
 	/* offset and size of a member by path: 0 or -ENOENT */
 	int (*member)(const void *ctx, const char *type, const char *path,
-		      struct lx_field *f);
+		      struct os_field *f);
 	int (*size)(const void *ctx, const char *type, uint64_t *size);
 	/* member i of a struct: name and place; -ENOENT past the end */
 	int (*member_at)(const void *ctx, const char *type, unsigned i,
-			 const char **name, struct lx_field *f);
+			 const char **name, struct os_field *f);
 };
 
 struct field_row {
@@ -82,7 +82,7 @@ static int frame_reg(const char *name)
 static int fill(struct lx_layout *L, const struct type_src *src,
 		struct strbuf *why)
 {
-	struct lx_field f;
+	struct os_field f;
 	uint64_t size;
 	size_t i;
 	unsigned k;
@@ -91,7 +91,7 @@ static int fill(struct lx_layout *L, const struct type_src *src,
 	memset(L, 0, sizeof(*L));
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const char *p = rows[i].paths;
-		struct lx_field *dest = (struct lx_field *)((char *)L + rows[i].dest);
+		struct os_field *dest = (struct os_field *)((char *)L + rows[i].dest);
 
 		while (*p) {
 			char path[64];
@@ -158,14 +158,14 @@ static int btf_struct(const struct btf *b, const char *type, uint32_t *id)
 	return -ENOENT;
 }
 
-static void btf_to_field(const struct btf_member_info *m, struct lx_field *f)
+static void btf_to_field(const struct btf_member_info *m, struct os_field *f)
 {
 	f->off = (uint32_t)(m->bit_offset / 8);
 	f->size = m->bit_size ? 0 : (uint32_t)m->size;
 }
 
 static int btf_src_member(const void *ctx, const char *type, const char *path,
-			  struct lx_field *f)
+			  struct os_field *f)
 {
 	struct btf_member_info m;
 	uint32_t id;
@@ -186,7 +186,7 @@ static int btf_src_size(const void *ctx, const char *type, uint64_t *size)
 }
 
 static int btf_src_member_at(const void *ctx, const char *type, unsigned i,
-			     const char **name, struct lx_field *f)
+			     const char **name, struct os_field *f)
 {
 	struct btf_member_info m;
 	uint32_t id;
@@ -210,7 +210,7 @@ int lx_layout_from_btf(struct lx_layout *L, const struct btf *b,
 /* ---- ISF ---- */
 
 static int isf_src_member(const void *ctx, const char *type, const char *path,
-			  struct lx_field *f)
+			  struct os_field *f)
 {
 	struct isf_field x;
 
@@ -227,7 +227,7 @@ static int isf_src_size(const void *ctx, const char *type, uint64_t *size)
 }
 
 static int isf_src_member_at(const void *ctx, const char *type, unsigned i,
-			     const char **name, struct lx_field *f)
+			     const char **name, struct os_field *f)
 {
 	const char **names;
 	int n = isf_fields(ctx, type, &names), rc = -ENOENT;

@@ -196,7 +196,7 @@ static void linux_processes(struct os *os,
 }
 
 static void field_row(struct strbuf *out, const char *name,
-		      struct lx_field f)
+		      struct os_field f)
 {
 	if (f.size)
 		strbuf_addf(out, "%-32s %5u %3u\n", name, f.off, f.size);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "os-awareness/os.h"
+#include "os-awareness/walk.h"
 #include "os-awareness/pe.h"
 #include "stub/strbuf.h"
 
@@ -30,40 +31,34 @@ struct isf;
  */
 #define WIN_KUSER_SHARED_DATA 0xfffff78000000000ull
 
-/* Where a member is: byte offset and size; size 0 means absent. */
-struct w_field {
-	uint32_t off;
-	uint32_t size;
-};
-
 #define WIN_MAX_STATES 32
 
 /* Every offset the module uses, from the ISF table. */
 struct win_layout {
 	/* _KPCR and _KPRCB */
-	struct w_field pcr_self, pcr_current_prcb, pcr_prcb;
-	struct w_field prcb_current, prcb_idle, prcb_number;
+	struct os_field pcr_self, pcr_current_prcb, pcr_prcb;
+	struct os_field prcb_current, prcb_idle, prcb_number;
 	/* _EPROCESS (Pcb members through the Pcb offset) */
 	uint32_t eprocess_size;
-	struct w_field pid, ppid, links, image_name, thread_head, dtb;
-	struct w_field user_dtb, peb;
+	struct os_field pid, ppid, links, image_name, thread_head, dtb;
+	struct os_field user_dtb, peb;
 	/* _ETHREAD (Tcb members through the Tcb offset) */
 	uint32_t ethread_size;
-	struct w_field cid_pid, cid_tid, thread_entry, thread_name, state;
-	struct w_field kernel_stack, initial_stack, stack_base, stack_limit;
-	struct w_field teb, process;
+	struct os_field cid_pid, cid_tid, thread_entry, thread_name, state;
+	struct os_field kernel_stack, initial_stack, stack_base, stack_limit;
+	struct os_field teb, process;
 	const char *thread_list;	/* "_EPROCESS.ThreadListHead" or the KPROCESS one */
 	/* the context-switch frame at _KTHREAD.KernelStack */
 	uint32_t frame_size;
 	int32_t frame_ret, frame_rbp;	/* -1: not in the frame */
 	bool frame_from_table;
 	/* _UNICODE_STRING */
-	struct w_field us_length, us_buffer;
+	struct os_field us_length, us_buffer;
 	/* loaded modules: _KLDR_DATA_TABLE_ENTRY (or _LDR_DATA_TABLE_ENTRY) */
 	const char *ldr_type;
-	struct w_field ldr_links, ldr_base, ldr_size, ldr_name, ldr_path;
+	struct os_field ldr_links, ldr_base, ldr_size, ldr_name, ldr_path;
 	/* _KUSER_SHARED_DATA */
-	struct w_field kusd_major, kusd_minor, kusd_build;
+	struct os_field kusd_major, kusd_minor, kusd_build;
 	/* _KTHREAD.State values by name */
 	char state_name[WIN_MAX_STATES][24];
 	bool states_from_table;

@@ -34,7 +34,7 @@ static const char *const state_names[] = {
 #define STABLE_STATES 8
 
 static bool field(const struct isf *isf, const char *type, const char *path,
-		  struct w_field *f)
+		  struct os_field *f)
 {
 	struct isf_field x;
 
@@ -50,7 +50,7 @@ static bool field(const struct isf *isf, const char *type, const char *path,
 
 struct need {
 	const char *type, *path;
-	struct w_field *f;
+	struct os_field *f;
 };
 
 static int require(const struct isf *isf, const struct need *n, size_t count,
@@ -94,7 +94,7 @@ static void states(struct win_layout *L, const struct isf *isf)
 
 static void switch_frame(struct win_layout *L, const struct isf *isf)
 {
-	struct w_field ret, rbp;
+	struct os_field ret, rbp;
 	uint64_t size;
 
 	L->frame_from_table = false;

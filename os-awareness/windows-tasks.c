@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "os-awareness/addrmap.h"
+#include "os-awareness/walk.h"
 #include "os-awareness/windows-internal.h"
 #include "stub/log.h"
 #include "stub/vmem.h"
@@ -294,44 +294,12 @@ void win_match_vcpus(struct win *w)
 /* ---- the walk ---- */
 
 
-/* The span of a structure holding every member used, read at once. */
-struct span {
-	uint32_t lo, len;
-	uint8_t *buf;
-};
-
-static void span_init(struct span *s, const struct w_field *const *f,
-		      size_t n)
-{
-	uint32_t lo = UINT32_MAX, hi = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!f[i]->size)
-			continue;
-		if (f[i]->off < lo)
-			lo = f[i]->off;
-		if (f[i]->off + f[i]->size > hi)
-			hi = f[i]->off + f[i]->size;
-	}
-	s->lo = lo == UINT32_MAX ? 0 : lo;
-	s->len = hi > s->lo ? hi - s->lo : 1;
-	s->buf = xmalloc(s->len);
-}
-
-static uint64_t sget(const struct span *s, struct w_field f)
-{
-	if (!f.size)
-		return 0;
-	return get_le(s->buf + (f.off - s->lo), f.size > 8 ? 8 : f.size);
-}
-
 /* The second pointer of a LIST_ENTRY (Blink). */
-static uint64_t sget_blink(const struct span *s, struct w_field f)
+static uint64_t sget_blink(const struct os_span *s, struct os_field f)
 {
-	struct w_field b = { f.off + 8, 8 };
+	struct os_field b = { f.off + 8, 8 };
 
-	return f.size >= 16 ? sget(s, b) : 0;
+	return f.size >= 16 ? os_span_get(s, b) : 0;
 }
 
 struct walk {
@@ -343,7 +311,7 @@ struct walk {
 	size_t nprocs, pcap;
 	struct addrmap seen;		/* list nodes and objects visited */
 	struct addrmap tids;		/* thread ids listed */
-	struct span ep, et;
+	struct os_span ep, et;
 	unsigned warnings;
 	bool stop;
 };
@@ -364,7 +332,7 @@ static int read_ethread(struct walk *k, uint64_t ethread)
 static void thread_name(struct walk *k, struct os_task *o)
 {
 	const struct win_layout *L = &k->w->L;
-	uint64_t p = sget(&k->et, L->thread_name);
+	uint64_t p = os_span_get(&k->et, L->thread_name);
 	char name[sizeof(o->name)];
 
 	/* ThreadName (Windows 10 1607 and later) points to a
@@ -397,21 +365,21 @@ static void add_thread(struct walk *k, uint64_t ethread, int proc,
 	memset(p, 0, sizeof(*p));
 	o->addr = ethread;
 	o->is_idle = idle_cpu >= 0;
-	o->pid = proc >= 0 ? k->procs[proc].pid : (int64_t)sget(&k->et, L->cid_pid);
-	o->thread_id = o->is_idle ? 0 : (int64_t)sget(&k->et, L->cid_tid);
+	o->pid = proc >= 0 ? k->procs[proc].pid : (int64_t)os_span_get(&k->et, L->cid_pid);
+	o->thread_id = o->is_idle ? 0 : (int64_t)os_span_get(&k->et, L->cid_tid);
 	o->tid = os_tid((uint64_t)o->thread_id,
 			idle_cpu >= 0 ? (unsigned)idle_cpu : 0);
 	snprintf(o->proc_name, sizeof(o->proc_name), "%s", proc_name);
 	snprintf(o->name, sizeof(o->name), "%s", proc_name);
 	thread_name(k, o);
-	p->state = (int)sget(&k->et, L->state);
+	p->state = (int)os_span_get(&k->et, L->state);
 	snprintf(o->state, sizeof(o->state), "%s",
 		 win_state_name(k->w, p->state, sbuf, sizeof(sbuf)));
 	o->vcpu = -1;
-	p->kernel_stack = sget(&k->et, L->kernel_stack);
-	p->stack_base = sget(&k->et, L->stack_base);
-	p->stack_limit = sget(&k->et, L->stack_limit);
-	p->teb = sget(&k->et, L->teb);
+	p->kernel_stack = os_span_get(&k->et, L->kernel_stack);
+	p->stack_base = os_span_get(&k->et, L->stack_base);
+	p->stack_limit = os_span_get(&k->et, L->stack_limit);
+	p->teb = os_span_get(&k->et, L->teb);
 	p->proc = proc;
 	o->kernel_thread = o->is_idle || (L->teb.size ? !p->teb :
 					  o->pid == 4 || o->pid == 0);
@@ -429,7 +397,7 @@ static void owner_name(struct walk *k, char *name, size_t len,
 		       const char *dflt)
 {
 	const struct win_layout *L = &k->w->L;
-	uint64_t proc = sget(&k->et, L->process);
+	uint64_t proc = os_span_get(&k->et, L->process);
 	char buf[16];
 
 	snprintf(name, len, "%s", dflt);
@@ -491,13 +459,13 @@ static int add_proc(struct walk *k, uint64_t eprocess)
 	p = &k->procs[k->nprocs];
 	memset(p, 0, sizeof(*p));
 	p->addr = eprocess;
-	p->pid = (int64_t)sget(&k->ep, L->pid);
-	p->ppid = L->ppid.size ? (int64_t)sget(&k->ep, L->ppid) : -1;
-	memcpy(p->name, k->ep.buf + (L->image_name.off - k->ep.lo), nl);
+	p->pid = (int64_t)os_span_get(&k->ep, L->pid);
+	p->ppid = L->ppid.size ? (int64_t)os_span_get(&k->ep, L->ppid) : -1;
+	memcpy(p->name, os_span_ptr(&k->ep, L->image_name), nl);
 	p->name[nl] = 0;
-	p->dtb = sget(&k->ep, L->dtb);
-	p->user_dtb = sget(&k->ep, L->user_dtb);
-	p->peb = sget(&k->ep, L->peb);
+	p->dtb = os_span_get(&k->ep, L->dtb);
+	p->user_dtb = os_span_get(&k->ep, L->user_dtb);
+	p->peb = os_span_get(&k->ep, L->peb);
 	return (int)k->nprocs++;
 }
 
@@ -537,12 +505,12 @@ static void process_threads(struct walk *k, int proc, uint64_t head,
 			warn(k, "a broken back-link in a thread list", node);
 			return;
 		}
-		if ((int64_t)sget(&k->et, L->cid_pid) != k->procs[proc].pid) {
+		if ((int64_t)os_span_get(&k->et, L->cid_pid) != k->procs[proc].pid) {
 			warn(k, "a thread of another process in a thread list",
 			     ethread);
 			return;
 		}
-		tid = (int64_t)sget(&k->et, L->cid_tid);
+		tid = (int64_t)os_span_get(&k->et, L->cid_tid);
 		if (tid <= 0 || tid >= (int64_t)(1ll << 40) ||
 		    addrmap_get(&k->tids, (uint64_t)tid)) {
 			k->warnings++;
@@ -553,7 +521,7 @@ static void process_threads(struct walk *k, int proc, uint64_t head,
 			add_thread(k, ethread, proc, -1, name);
 		}
 		prev = node;
-		node = get_le(k->et.buf + (L->thread_entry.off - k->et.lo), 8);
+		node = get_le(os_span_ptr(&k->et, L->thread_entry), 8);
 	}
 }
 
@@ -595,9 +563,9 @@ static void processes(struct walk *k)
 		addrmap_put(&k->seen, eprocess, UINT32_MAX);
 		proc = add_proc(k, eprocess);
 		process_threads(k, proc, eprocess + L->thread_head.off,
-				sget(&k->ep, L->thread_head));
+				os_span_get(&k->ep, L->thread_head));
 		prev = node;
-		node = sget(&k->ep, L->links);
+		node = os_span_get(&k->ep, L->links);
 	}
 }
 
@@ -616,11 +584,11 @@ void win_tasks_release(struct win *w)
 int win_walk(struct win *w)
 {
 	const struct win_layout *L = &w->L;
-	const struct w_field *ef[] = {
+	const struct os_field *ef[] = {
 		&L->pid, &L->ppid, &L->links, &L->image_name, &L->thread_head,
 		&L->dtb, &L->user_dtb, &L->peb,
 	};
-	const struct w_field *tf[] = {
+	const struct os_field *tf[] = {
 		&L->cid_pid, &L->cid_tid, &L->thread_entry, &L->thread_name,
 		&L->state, &L->kernel_stack, &L->initial_stack, &L->stack_base,
 		&L->stack_limit, &L->teb, &L->process,
@@ -634,8 +602,8 @@ int win_walk(struct win *w)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&k, 0, sizeof(k));
 	k.w = w;
-	span_init(&k.ep, ef, sizeof(ef) / sizeof(ef[0]));
-	span_init(&k.et, tf, sizeof(tf) / sizeof(tf[0]));
+	os_span_init(&k.ep, ef, sizeof(ef) / sizeof(ef[0]));
+	os_span_init(&k.et, tf, sizeof(tf) / sizeof(tf[0]));
 	win_match_vcpus(w);
 	idle_threads(&k);
 	processes(&k);
@@ -646,7 +614,7 @@ int win_walk(struct win *w)
 		uint32_t n = cur ? addrmap_get(&k.seen, cur) : 0;
 
 		if (!n && cur && !k.stop && !read_ethread(&k, cur)) {
-			int64_t tid = (int64_t)sget(&k.et, L->cid_tid);
+			int64_t tid = (int64_t)os_span_get(&k.et, L->cid_tid);
 
 			/* not on any list (exiting, or a corrupt list) */
 			if (tid > 0 && tid < (int64_t)(1ll << 40) &&
@@ -683,8 +651,8 @@ int win_walk(struct win *w)
 	w->last.warnings = k.warnings;
 	log_dbg(LC_OS, "windows: %zu processes, %zu threads in %.3f ms (%" PRIu64 " guest reads)",
 		k.nprocs, k.n, w->last.ms, w->last.reads);
-	free(k.ep.buf);
-	free(k.et.buf);
+	os_span_free(&k.ep);
+	os_span_free(&k.et);
 	addrmap_free(&k.seen);
 	addrmap_free(&k.tids);
 	return 0;
@@ -759,13 +727,13 @@ int win_task_aspace(struct win *w, const struct os_task *t, struct aspace *as)
 void win_list_modules(struct win *w, struct strbuf *out)
 {
 	const struct win_layout *L = &w->L;
-	const struct w_field *mf[] = {
+	const struct os_field *mf[] = {
 		&L->ldr_links, &L->ldr_base, &L->ldr_size, &L->ldr_name,
 		&L->ldr_path,
 	};
 	uint64_t head = w->S.module_list, prev, node;
 	struct addrmap seen = ADDRMAP_INIT;
-	struct span s;
+	struct os_span s;
 	unsigned count = 0;
 
 	if (!head || L->ldr_links.size < 16 || !L->ldr_base.size ||
@@ -779,7 +747,7 @@ void win_list_modules(struct win *w, struct strbuf *out)
 			    head);
 		return;
 	}
-	span_init(&s, mf, sizeof(mf) / sizeof(mf[0]));
+	os_span_init(&s, mf, sizeof(mf) / sizeof(mf[0]));
 	strbuf_addf(out, "%-18s %-10s %-20s %s\n", "Base", "Size", "Name", "Path");
 	prev = head;
 	while (node != head) {
@@ -805,18 +773,18 @@ void win_list_modules(struct win *w, struct strbuf *out)
 			break;
 		}
 		addrmap_put(&seen, node, 1);
-		base = sget(&s, L->ldr_base);
+		base = os_span_get(&s, L->ldr_base);
 		if (win_read_unicode(w, entry + L->ldr_name.off, name, sizeof(name)))
 			snprintf(name, sizeof(name), "?");
 		if (!L->ldr_path.size ||
 		    win_read_unicode(w, entry + L->ldr_path.off, path, sizeof(path)))
 			path[0] = 0;
 		strbuf_addf(out, "0x%016" PRIx64 " 0x%08" PRIx64 " %-20s %s\n", base,
-			    sget(&s, L->ldr_size), name, path);
+			    os_span_get(&s, L->ldr_size), name, path);
 		prev = node;
-		node = sget(&s, L->ldr_links);
+		node = os_span_get(&s, L->ldr_links);
 	}
 	strbuf_addf(out, "%u drivers\n", count - (node == head ? 0 : 1));
-	free(s.buf);
+	os_span_free(&s);
 	addrmap_free(&seen);
 }

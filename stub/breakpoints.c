@@ -158,20 +158,6 @@ void bp_replant_all(struct session *s)
 		vmem_write_phys(s->mem, r->bps[i].gpa, &cc, 1, NULL);
 }
 
-int bp_read_original(struct session *s, uint64_t gpa, uint8_t *buf, size_t len)
-{
-	struct run_state *r = s->run;
-	size_t i;
-	int rc = vmem_read_phys(s->mem, gpa, buf, len, NULL);
-
-	if (rc < 0 || !r)
-		return rc;
-	for (i = 0; i < r->nbps; i++)
-		if (r->bps[i].gpa >= gpa && r->bps[i].gpa < gpa + len)
-			buf[r->bps[i].gpa - gpa] = r->bps[i].orig;
-	return 0;
-}
-
 /* Visits the physical pages behind [addr, addr+len) of as. */
 static void each_page(struct session *s, const struct aspace *as,
 		      uint64_t addr, size_t len,
@@ -215,6 +201,20 @@ void run_shadow_breakpoints(struct session *s, const struct aspace *as,
 	if (!s->run || !s->run->nbps)
 		return;
 	each_page(s, as, addr, len, shadow_page, buf);
+}
+
+int session_read_code(struct session *s, const struct x86_regs *r,
+		      uint8_t *buf, size_t len, size_t *got)
+{
+	struct aspace as;
+	int rc;
+
+	vmem_aspace_of(r, &as);
+	*got = 0;
+	rc = vmem_read(s->mem, &as, r->rip, buf, len, got);
+	if (*got)
+		run_shadow_breakpoints(s, &as, r->rip, buf, *got);
+	return rc;
 }
 
 struct write_ctx {

@@ -624,8 +624,9 @@ static void tf_hide_pushf(struct session *s, unsigned v)
 		i++;
 	if (vr->step_opcode[i] != 0x9c || vr->tf_was_set)
 		return;
-	if (session_vcpu_regs(s, v, &regs) < 0 || session_aspace(s, v + 1, &as) < 0)
+	if (session_vcpu_regs(s, v, &regs) < 0)
 		return;
+	vmem_aspace_of(&regs, &as);
 	if (vmem_read_u64(s->mem, &as, regs.gpr[X86_RSP], &flags) == 0 &&
 	    (flags & X86_RFLAGS_TF)) {
 		flags &= ~X86_RFLAGS_TF;
@@ -642,26 +643,20 @@ static int release_for_continue(struct session *s, unsigned v)
 	struct run_state *r = s->run;
 	struct vcpu_run *vr = &r->v[v];
 	struct target_response how;
+	uint8_t insn[16];
+	size_t got = 0;
 
 	memset(&how, 0, sizeof(how));
 	if (vr->ev.kind == TEV_SWBP && bp_find_gpa(r, event_gpa(&vr->ev))) {
 		/* sitting on one of our int3s: execute the guest's
 		 * instruction in its place, in Xen's emulator, so no other
 		 * vCPU can pass the breakpoint meanwhile */
-		uint8_t insn[16];
-
-		if (bp_read_original(s, event_gpa(&vr->ev), insn, 1) == 0) {
-			size_t got = 1;
-
-			/* the rest of the instruction may cross a page */
-			session_read_mem(s, v + 1, vr->ev.regs.rip, insn,
-					 sizeof(insn), &got);
-			bp_read_original(s, event_gpa(&vr->ev), insn, 1);
+		session_read_code(s, &vr->ev.regs, insn, sizeof(insn), &got);
+		if (got) {
 			how.emulate = true;
 			how.insn = insn;
-			how.insn_len = (unsigned)(got ? got : 1);
+			how.insn_len = (unsigned)got;
 		}
-		return release(s, v, &how);
 	}
 	return release(s, v, &how);
 }
@@ -673,7 +668,7 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 	unsigned v;
 	int rc;
 
-	if (plan != NULL && plan->vcpu != r->plan)
+	if (plan->vcpu != r->plan)
 		memcpy(r->plan, plan->vcpu, sizeof(*r->plan) * s->t->nr_vcpus);
 	/* vCPUs held before a restricted access execute it first, alone
 	 * (the others are still held) */
@@ -766,9 +761,8 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 			rc = target_get_regs(s->t, (unsigned)step, &regs);
 			if (rc == 0) {
 				memset(vr->step_opcode, 0, sizeof(vr->step_opcode));
-				session_read_mem(s, (uint64_t)step + 1, regs.rip,
-						 vr->step_opcode,
-						 sizeof(vr->step_opcode), &got);
+				session_read_code(s, &regs, vr->step_opcode,
+						  sizeof(vr->step_opcode), &got);
 				vr->tf_was_set = regs.rflags & X86_RFLAGS_TF;
 				regs.rflags |= X86_RFLAGS_TF;
 				journal_note(s->t->journal, "tf %d %d", step,

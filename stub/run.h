@@ -95,8 +95,5 @@ struct swbp *bp_find_gpa(struct run_state *r, uint64_t gpa);
 void bp_unplant_all(struct session *s);
 void bp_replant_all(struct session *s);
 void bp_forget_all(struct session *s);
-/* The guest's bytes at [gpa, gpa+len) with our int3s taken out. */
-int bp_read_original(struct session *s, uint64_t gpa, uint8_t *buf,
-		     size_t len);
 
 #endif

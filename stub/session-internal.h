@@ -50,6 +50,11 @@ void run_free(struct session *s);
  * a buffer just read from [addr, addr+len) of as. */
 void run_shadow_breakpoints(struct session *s, const struct aspace *as,
 			    uint64_t addr, void *buf, size_t len);
+/* Reads the instruction bytes at a vCPU's rip, in its own address space
+ * (whatever gdb's physical mode or CR3 override), as the guest wrote them
+ * (our int3s taken out). Returns what vmem_read() returns. */
+int session_read_code(struct session *s, const struct x86_regs *r,
+		      uint8_t *buf, size_t len, size_t *got);
 /* Writes guest memory, keeping planted breakpoints in place. */
 int run_write_mem(struct session *s, const struct aspace *as, uint64_t addr,
 		  const void *buf, size_t len);

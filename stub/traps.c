@@ -632,13 +632,10 @@ static bool match_data(struct session *s, const struct target_event *ev,
 	bool hit_found = false;
 
 	*decoded = false;
-	memset(&as, 0, sizeof(as));
-	as.mode = x86_paging_mode(r->cr0, r->cr4, r->efer);
-	as.cr3 = r->cr3;
-	as.phys = as.mode == X86_PAGING_NONE;
+	vmem_aspace_of(r, &as);
 	d = decoder(tr, x86_code_bits(r));
 	if (d)
-		vmem_read(s->mem, &as, r->rip, code, sizeof(code), &got);
+		session_read_code(s, r, code, sizeof(code), &got);
 	if (!d || !got || x86_decode(d, code, got, r, &insn) < 0)
 		return false;
 	*decoded = true;

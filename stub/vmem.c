@@ -278,6 +278,14 @@ int vmem_write_phys(struct vmem *m, uint64_t paddr, const void *buf,
 	return phys_rw(m, paddr, (void *)buf, len, done, true);
 }
 
+void vmem_aspace_of(const struct x86_regs *r, struct aspace *as)
+{
+	memset(as, 0, sizeof(*as));
+	as->mode = x86_regs_paging_mode(r);
+	as->cr3 = r->cr3;
+	as->phys = as->mode == X86_PAGING_NONE;
+}
+
 static int walk_read(void *ctx, uint64_t paddr, void *buf, size_t len)
 {
 	return vmem_read_phys(ctx, paddr, buf, len, NULL);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "arch/x86/paging.h"
+#include "arch/x86/regs.h"
 
 struct target;
 
@@ -49,6 +50,10 @@ int vmem_read_phys(struct vmem *m, uint64_t paddr, void *buf, size_t len,
 		   size_t *done);
 int vmem_write_phys(struct vmem *m, uint64_t paddr, const void *buf,
 		    size_t len, size_t *done);
+
+/* The address space a vCPU with registers r is in: its CR3 and paging
+ * mode, or physical while paging is off. */
+void vmem_aspace_of(const struct x86_regs *r, struct aspace *as);
 
 /* Translation of one address (x86_translate over the cache). */
 int vmem_translate(struct vmem *m, const struct aspace *as, uint64_t vaddr,

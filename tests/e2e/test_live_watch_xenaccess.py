@@ -10,8 +10,6 @@ breakpoint, write and altp2m_write modes)."""
 
 import os
 import re
-import signal
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -38,34 +36,6 @@ def _steps(loops):
     return steps
 
 
-def _start(ctx, sim, dom, mode):
-    where, why = xensim.fetch_utils()
-    if not where:
-        ctx.skip(why)
-    out = open(os.path.join(sim.dir, "xen-access-%s.out" % mode), "w+")
-    err = open(os.path.join(sim.dir, "xen-access-%s.err" % mode), "w+")
-    p = ctx.spawn([os.path.join(where, "xen-access"), str(dom), mode],
-                  env=sim.env(), stdout=out, stderr=err)
-    return p, out, err
-
-
-def _stop(p, out, err):
-    """SIGINT makes xen-access undo its settings and exit; bounded wait."""
-    if p.poll() is None:
-        os.kill(p.pid, signal.SIGINT)
-    try:
-        p.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
-    out.seek(0)
-    err.seek(0)
-    o, e = out.read(), err.read()
-    out.close()
-    err.close()
-    return p.returncode, o, e
-
-
 def _vcpu0(state):
     return state["vcpus"][0]
 
@@ -78,14 +48,14 @@ def test_xen_access_exec(ctx):
     with xensim.sim_for(ctx) as sim:
         dom = sim.create("ex", "--zero", "16")
         sim.workload(dom, 0, _steps(2))
-        p, out, err = _start(ctx, sim, dom, "exec")
+        p, out, err = xensim.start_xen_access(ctx, sim, dom, "exec")
         sim.wait(dom, lambda s: s["mem_access"]["default"] == "rw" and
                  any(r["access"] == "rw" for r in s["mem_access"]["host"]) or
                  p.poll() is not None, "xen-access to take execute permission away")
         sim.ctl("start", dom)
         st = sim.wait(dom, lambda s: _vcpu0(s)["state"] == "halted" or p.poll() is not None,
                       "the workload to finish")
-        rc, o, e = _stop(p, out, err)
+        rc, o, e = xensim.stop_xen_access(p, out, err)
         end = sim.state(dom)
     hits = re.findall(ACCESS_RE, o)
     ctx.check(rc == 0, "xen-access exits 0 after SIGINT", o[-1000:] + e[-2000:])
@@ -116,14 +86,14 @@ def test_xen_access_altp2m_exec(ctx):
     with xensim.sim_for(ctx) as sim:
         dom = sim.create("altx", "--zero", "16", "--altp2m", "external")
         sim.workload(dom, 0, _steps(1))
-        p, out, err = _start(ctx, sim, dom, "altp2m_exec")
+        p, out, err = xensim.start_xen_access(ctx, sim, dom, "altp2m_exec")
         sim.wait(dom, lambda s: (s["monitor"]["singlestep"] and
                                  _vcpu0(s)["altp2m_view"] == 1) or p.poll() is not None,
                  "xen-access to switch to its view", timeout=300)
         sim.ctl("start", dom)
         st = sim.wait(dom, lambda s: _vcpu0(s)["state"] == "halted" or p.poll() is not None,
                       "the workload to finish")
-        rc, o, e = _stop(p, out, err)
+        rc, o, e = xensim.stop_xen_access(p, out, err)
         r = sim.ctl("read", dom, "--gpa", "0x21010", "1")
         end = sim.state(dom)
     acc = [(h[0], int(h[1], 16), int(h[3], 16), h[9]) for h in re.findall(ACCESS_RE, o)]

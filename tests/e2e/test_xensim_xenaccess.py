@@ -5,42 +5,12 @@ and mem_access write events, as Xen's own reference client uses them."""
 
 import os
 import re
-import signal
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "xensim"))
 import xensim  # noqa: E402
 
 LOOPS = 12
-
-
-def _start_xen_access(ctx, sim, dom, mode):
-    where, why = xensim.fetch_utils()
-    if not where:
-        ctx.skip(why)
-    out = open(os.path.join(sim.dir, "xen-access-%s.out" % mode), "w+")
-    err = open(os.path.join(sim.dir, "xen-access-%s.err" % mode), "w+")
-    p = ctx.spawn([os.path.join(where, "xen-access"), str(dom), mode],
-                  env=sim.env(), stdout=out, stderr=err)
-    return p, out, err
-
-
-def _stop_xen_access(p, out, err):
-    """SIGINT makes xen-access undo its settings and exit; bounded wait."""
-    if p.poll() is None:
-        os.kill(p.pid, signal.SIGINT)
-    try:
-        p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
-    out.seek(0)
-    err.seek(0)
-    o, e = out.read(), err.read()
-    out.close()
-    err.close()
-    return p.returncode, o, e
 
 
 def _vcpu0(state):
@@ -59,13 +29,13 @@ def test_xen_access_breakpoint(ctx):
             {"op": "sleep", "ticks": 2},
             {"op": "loop", "times": LOOPS - 1},
         ])
-        p, out, err = _start_xen_access(ctx, sim, dom, "breakpoint")
+        p, out, err = xensim.start_xen_access(ctx, sim, dom, "breakpoint")
         sim.wait(dom, lambda s: s["monitor"]["software_breakpoint"] or
                  p.poll() is not None, "xen-access to enable breakpoint events")
         sim.ctl("start", dom)
         st = sim.wait(dom, lambda s: _vcpu0(s)["state"] == "halted" or
                       p.poll() is not None, "the workload to finish")
-        rc, o, e = _stop_xen_access(p, out, err)
+        rc, o, e = xensim.stop_xen_access(p, out, err)
         events = len(re.findall(r"(?m)^Breakpoint: rip=0000000000001000, gfn=1 \(vcpu 0\)$", o))
         c = _vcpu0(st)["counters"]
         ctx.check(rc == 0, "xen-access exits 0 after SIGINT", o[-1000:] + e[-2000:])
@@ -97,13 +67,13 @@ def test_xen_access_write(ctx):
                           "size": 4, "value": "0x%x" % (0xa0 + i)})
         steps += [{"op": "loop", "times": 1}, {"op": "halt"}]
         sim.workload(dom, 0, steps)
-        p, out, err = _start_xen_access(ctx, sim, dom, "write")
+        p, out, err = xensim.start_xen_access(ctx, sim, dom, "write")
         sim.wait(dom, lambda s: any(r["access"] == "rx" for r in s["mem_access"]["host"])
                  or p.poll() is not None, "xen-access to restrict guest memory")
         sim.ctl("start", dom)
         st = sim.wait(dom, lambda s: _vcpu0(s)["state"] == "halted" or
                       p.poll() is not None, "the workload to finish")
-        rc, o, e = _stop_xen_access(p, out, err)
+        rc, o, e = xensim.stop_xen_access(p, out, err)
         hits = re.findall(r"(?m)^PAGE ACCESS: (...) for GFN (\w+) \(offset (\w+)\) "
                           r"gla (\w+) \(valid: y; fault in gpt: n; fault with gla: y\)", o)
         ctx.check(rc == 0, "xen-access exits 0 after SIGINT", o[-1000:] + e[-2000:])
@@ -137,7 +107,7 @@ def test_xen_access_altp2m_write(ctx):
              "size": 4, "value": "0xa1"},
             {"op": "halt"},
         ])
-        p, out, err = _start_xen_access(ctx, sim, dom, "altp2m_write")
+        p, out, err = xensim.start_xen_access(ctx, sim, dom, "altp2m_write")
         sim.wait(dom, lambda s: (s["monitor"]["singlestep"] and
                                  _vcpu0(s)["altp2m_view"] == 1) or
                  p.poll() is not None, "xen-access to switch to its view",
@@ -145,7 +115,7 @@ def test_xen_access_altp2m_write(ctx):
         sim.ctl("start", dom)
         st = sim.wait(dom, lambda s: _vcpu0(s)["state"] == "halted" or
                       p.poll() is not None, "the workload to finish")
-        rc, o, e = _stop_xen_access(p, out, err)
+        rc, o, e = xensim.stop_xen_access(p, out, err)
         acc = re.findall(r"(?m)^PAGE ACCESS: -w- for GFN (\w+) .*\(vcpu 0 \[p\], altp2m view 1\)$", o)
         steps = re.findall(r"(?m)^Singlestep: rip=(\w+), vcpu 0, altp2m 0$", o)
         ctx.check([int(g, 16) for g in acc] == [0x20, 0x21],

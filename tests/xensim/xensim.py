@@ -185,3 +185,34 @@ if __name__ == "__main__":
         sys.exit(0)
     print("usage: xensim.py fetch-utils", file=sys.stderr)
     sys.exit(2)
+
+
+def start_xen_access(ctx, sim, dom, mode):
+    """Starts Debian's unmodified xen-access DOM MODE on the sim (skips the
+    test when xen-utils cannot be fetched); returns (process, out, err)."""
+    where, why = fetch_utils()
+    if not where:
+        ctx.skip(why)
+    out = open(os.path.join(sim.dir, "xen-access-%s.out" % mode), "w+")
+    err = open(os.path.join(sim.dir, "xen-access-%s.err" % mode), "w+")
+    p = ctx.spawn([os.path.join(where, "xen-access"), str(dom), mode],
+                  env=sim.env(), stdout=out, stderr=err)
+    return p, out, err
+
+
+def stop_xen_access(p, out, err):
+    """SIGINT makes xen-access undo its settings and exit (bounded wait);
+    returns (exit status, stdout, stderr)."""
+    if p.poll() is None:
+        os.kill(p.pid, signal.SIGINT)
+    try:
+        p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+    out.seek(0)
+    err.seek(0)
+    o, e = out.read(), err.read()
+    out.close()
+    err.close()
+    return p.returncode, o, e

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Address maps for the OS modules' list walks: open addressing with
- * linear probing, grown at half full, values non-zero.
+ * Helpers of the OS modules' list walks: address maps (open addressing
+ * with linear probing, grown at half full, values non-zero) and spans.
  */
-#include "os-awareness/addrmap.h"
+#include "os-awareness/walk.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +65,35 @@ void addrmap_free(struct addrmap *m)
 	free(m->key);
 	free(m->val);
 	memset(m, 0, sizeof(*m));
+}
+
+void os_span_init(struct os_span *s, const struct os_field *const *f, size_t n)
+{
+	uint32_t lo = UINT32_MAX, hi = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!f[i]->size)
+			continue;
+		if (f[i]->off < lo)
+			lo = f[i]->off;
+		if (f[i]->off + f[i]->size > hi)
+			hi = f[i]->off + f[i]->size;
+	}
+	s->lo = lo == UINT32_MAX ? 0 : lo;
+	s->len = hi > s->lo ? hi - s->lo : 1;
+	s->buf = xmalloc(s->len);
+}
+
+void os_span_free(struct os_span *s)
+{
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}
+
+uint64_t os_span_get(const struct os_span *s, struct os_field f)
+{
+	if (!f.size)
+		return 0;
+	return get_le(os_span_ptr(s, f), f.size > 8 ? 8 : f.size);
 }

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the OS modules' bounded walks of guest lists share: a map from
+ * guest addresses (or ids) to small non-zero numbers ("seen this node?",
+ * "which entry is it?"), and spans: the part of a guest structure holding
+ * every member a walk uses, read in one go.
+ */
+#ifndef XENSTUB_OS_WALK_H
+#define XENSTUB_OS_WALK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct addrmap {
+	uint64_t *key;
+	uint32_t *val;
+	size_t cap, n;
+};
+
+#define ADDRMAP_INIT { NULL, NULL, 0, 0 }
+
+/* The value stored with k, or 0 when k is absent. */
+uint32_t addrmap_get(const struct addrmap *m, uint64_t k);
+/* Stores v (non-zero) with k, replacing what was there. */
+void addrmap_put(struct addrmap *m, uint64_t k, uint32_t v);
+void addrmap_free(struct addrmap *m);
+
+/* A member of a guest structure; size 0 when the build has no such
+ * member. */
+struct os_field {
+	uint32_t off;
+	uint32_t size;
+};
+
+/* The bytes [lo, lo+len) of one structure. */
+struct os_span {
+	uint32_t lo, len;
+	uint8_t *buf;
+};
+
+/* Sizes the span to cover every field given (absent ones ignored). */
+void os_span_init(struct os_span *s, const struct os_field *const *f,
+		  size_t n);
+void os_span_free(struct os_span *s);
+/* A field's value (little-endian, its first 8 bytes at most), 0 when
+ * the field is absent. */
+uint64_t os_span_get(const struct os_span *s, struct os_field f);
+/* The bytes of a field within the span. */
+static inline const uint8_t *os_span_ptr(const struct os_span *s,
+					 struct os_field f)
+{
+	return s->buf + (f.off - s->lo);
+}
+
+#endif
