@@ -159,6 +159,10 @@ static int cmd_v2p(struct session *s, uint64_t tid, const char *args,
 	strbuf_addf(out, "virtual 0x%llx, %s paging, CR3 0x%llx\n",
 		    (unsigned long long)va, x86_paging_mode_name(as.mode),
 		    (unsigned long long)as.cr3);
+	if (w.nlevels && w.level[0].table != x86_cr3_root(as.mode, as.cr3))
+		strbuf_addf(out, "  (CR3 is the user table of a page-table isolation pair, which does not map it: "
+			    "walked through the kernel's table at 0x%llx)\n",
+			    (unsigned long long)w.level[0].table);
 	for (i = 0; i < w.nlevels; i++)
 		strbuf_addf(out, "  %-5s at 0x%llx = 0x%016llx\n",
 			    w.level[i].name,

@@ -72,6 +72,10 @@ enum sim_step_kind {
 	STEP_CPUID,	/* cpuid (2 bytes) */
 	STEP_WRITE_CR,	/* mov crN, imm */
 	STEP_VMCALL,	/* the guest-request hypercall */
+	STEP_INTERRUPT,	/* an external interrupt before the insn at rip */
+	STEP_IRET,	/* iretq: pops RIP, CS, RFLAGS, RSP, SS */
+	STEP_CLI,	/* cli */
+	STEP_STI,	/* sti */
 	STEP_SLEEP,	/* blocked like HLT for count ticks (not an insn) */
 	STEP_LOOP,	/* back to step 0, count times (0 = forever) */
 	STEP_HALT,	/* the workload ends; the vCPU idles */
@@ -107,6 +111,7 @@ struct sim_counters {
 	uint64_t db_delivered;	/* #DB taken by the guest */
 	uint64_t pf_delivered;	/* #PF taken by the guest */
 	uint64_t other_delivered;
+	uint64_t interrupts;	/* external interrupts delivered */
 	uint64_t events;	/* vm_event requests posted by this vCPU */
 	uint64_t reason[16];	/* ... by VM_EVENT_REASON_* */
 	uint64_t ring_waits;	/* times it waited for a ring slot */
@@ -151,6 +156,16 @@ struct sim_vcpu {
 	struct vm_event_regs_x86 gprs;
 	uint32_t emulate_flags;		/* v->arch.vm_event->emulate_flags */
 	struct sim_inject inject;	/* v->arch.hvm.inject_event */
+	/* An external interrupt being delivered; reinject: its delivery
+	 * caused a VM exit, so VM entry injects it again (the
+	 * IDT-vectoring information Xen copies back, vmx_idtv_reinject). */
+	struct {
+		bool pending;
+		bool reinject;
+		unsigned vector;
+	} intr;
+	size_t done_once;		/* 1 + a step Xen's emulator already
+					 * executed out of order, or 0 */
 
 	/* The scripted workload. */
 	struct sim_workload wl;
