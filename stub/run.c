@@ -66,6 +66,7 @@ static uint64_t now_ms(void)
 
 static int ensure_events(struct session *s, char **msg);
 static void hold_all(struct session *s);
+static int arm(struct session *s, unsigned v, bool on);
 
 /* ---- attach / detach ---- */
 
@@ -348,6 +349,17 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			r->st.steps++;
 			make_stop(st, ev->vcpu, 5, SR_NONE);
 			return 1;
+		}
+		if (s->running && r->plan[ev->vcpu] == RESUME_CONTINUE) {
+			/* from an arming that outlived its hold (the event
+			 * was on its way when the vCPU was disarmed): gdb let
+			 * this vCPU run, so it runs */
+			r->st.stale_steps++;
+			log_dbg(LC_TRAP, "single-step event of running vCPU %u dropped",
+				ev->vcpu);
+			arm(s, ev->vcpu, false);
+			release(s, ev->vcpu, NULL);
+			return 0;
 		}
 		r->st.holds++;
 		return 0; /* a hold: stays held */
@@ -1331,5 +1343,8 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 	if (r->st.unemulated)
 		strbuf_addf(out, "accesses Xen could not emulate, stepped instead: %llu\n",
 			    (unsigned long long)r->st.unemulated);
+	if (r->st.stale_steps)
+		strbuf_addf(out, "single-step events of running vCPUs let go: %llu\n",
+			    (unsigned long long)r->st.stale_steps);
 	traps_describe(s, out);
 }

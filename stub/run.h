@@ -68,6 +68,7 @@ struct run_stats {
 	uint64_t steps;
 	uint64_t holds;
 	uint64_t unemulated;
+	uint64_t stale_steps;		/* single-steps of running vCPUs */
 };
 
 struct run_state {
