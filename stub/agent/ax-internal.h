@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared between the files of stub/agent/ only: the printf of the agent
+ * (format checking at compile time, formatting at run time) and the one
+ * wrapper through which guest memory is read.
+ */
+#ifndef XENSTUB_AGENT_AX_INTERNAL_H
+#define XENSTUB_AGENT_AX_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stub/agent/ax.h"
+
+struct strbuf;
+
+/* Reads len bytes at addr through env's read_mem: 0, or -errno with a
+ * reason naming the address. */
+int ax_read_mem(struct ax_env *env, uint64_t addr, void *buf, size_t len,
+		char **msg);
+
+/*
+ * Checks a printf format (len bytes, no NUL) as gdb sends it: C escapes
+ * still in the text, conversions d i u o x X c s p with flags, width,
+ * precision and the length modifiers h l ll L z I64. Sets *nconv to the
+ * number of arguments it takes. 0, or -EINVAL / -E2BIG / -EOPNOTSUPP.
+ */
+int ax_printf_check(const char *fmt, size_t len, unsigned *nconv,
+		    char **msg);
+
+/*
+ * Appends the text of a checked format with args[0..nargs-1] (the first
+ * conversion takes args[0]) to out; %s reads the guest's memory through
+ * env. 0, or -errno (-EFAULT for a string that cannot be read, -E2BIG past
+ * AX_PRINTF_MAX bytes).
+ */
+int ax_printf_format(const char *fmt, size_t len, const uint64_t *args,
+		     unsigned nargs, struct ax_env *env, struct strbuf *out,
+		     char **msg);
+
+#endif
