@@ -172,7 +172,7 @@ int ax_parse_point_options(const char *s, size_t len,
 			p++;
 	}
 	if (out->nconds && p < end) {
-		if (*p != ';') {
+		if (*p != ';' || p + 1 == end) {
 			rc = unexpected(p, end, msg);
 			goto fail;
 		}

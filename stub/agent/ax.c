@@ -411,8 +411,9 @@ int ax_compile(const uint8_t *code, size_t len, struct ax_expr **out,
 	       char **msg)
 {
 	char *why = NULL;
+	int rc = compile(code, len, out, &why);
 
-	return give_msg(compile(code, len, out, &why), why, msg);
+	return give_msg(rc, why, msg);
 }
 
 void ax_free(struct ax_expr *x)
@@ -875,8 +876,9 @@ int ax_eval(const struct ax_expr *x, struct ax_env *env,
 	    struct ax_result *res, char **msg)
 {
 	char *why = NULL;
+	int rc = eval(x, env, res, &why);
 
-	return give_msg(eval(x, env, res, &why), why, msg);
+	return give_msg(rc, why, msg);
 }
 
 int ax_eval_conditions(struct ax_expr *const *conds, size_t n,
