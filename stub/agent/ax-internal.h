@@ -14,9 +14,18 @@
 
 struct strbuf;
 
-/* Reads len bytes at addr through env's read_mem: 0, or -errno with a
- * reason naming the address. */
-int ax_read_mem(struct ax_env *env, uint64_t addr, void *buf, size_t len,
+/* One evaluation: its environment and what it has used of the budgets
+ * that bound an evaluation's work besides its steps. */
+struct ax_run {
+	struct ax_env *env;
+	uint64_t read;		/* bytes of guest memory read */
+	uint64_t printed;	/* bytes printed */
+};
+
+/* Reads len bytes at addr through the environment's read_mem: 0, or
+ * -errno with a reason naming the address; -E2BIG past AX_READ_MAX bytes
+ * in one evaluation. */
+int ax_read_mem(struct ax_run *run, uint64_t addr, void *buf, size_t len,
 		char **msg);
 
 /*
@@ -31,11 +40,11 @@ int ax_printf_check(const char *fmt, size_t len, unsigned *nconv,
 /*
  * Appends the text of a checked format with args[0..nargs-1] (the first
  * conversion takes args[0]) to out; %s reads the guest's memory through
- * env. 0, or -errno (-EFAULT for a string that cannot be read, -E2BIG past
+ * run. 0, or -errno (-EFAULT for a string that cannot be read, -E2BIG past
  * AX_PRINTF_MAX bytes).
  */
 int ax_printf_format(const char *fmt, size_t len, const uint64_t *args,
-		     unsigned nargs, struct ax_env *env, struct strbuf *out,
+		     unsigned nargs, struct ax_run *run, struct strbuf *out,
 		     char **msg);
 
 #endif

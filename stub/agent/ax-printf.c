@@ -358,7 +358,7 @@ static int64_t sign(uint64_t v, unsigned bits)
  * Reads the guest string at addr: at most limit bytes, stopping at its NUL.
  * *more is true when limit bytes came without a NUL.
  */
-static int read_string(struct ax_env *env, uint64_t addr, size_t limit,
+static int read_string(struct ax_run *run, uint64_t addr, size_t limit,
 		       struct strbuf *s, bool *more, char **msg)
 {
 	uint8_t chunk[64];
@@ -376,7 +376,7 @@ static int read_string(struct ax_env *env, uint64_t addr, size_t limit,
 			n = 4096 - (a & 4095);
 		if (n > limit - got)
 			n = limit - got;
-		rc = ax_read_mem(env, a, chunk, n, msg);
+		rc = ax_read_mem(run, a, chunk, n, msg);
 		if (rc)
 			return rc;
 		for (i = 0; i < n; i++) {
@@ -392,9 +392,10 @@ static int read_string(struct ax_env *env, uint64_t addr, size_t limit,
 	return 0;
 }
 
-static int format_conv(const struct conv *c, uint64_t v, struct ax_env *env,
+static int format_conv(const struct conv *c, uint64_t v, struct ax_run *run,
 		       struct strbuf *out, char **msg)
 {
+	struct ax_env *env = run->env;
 	char spec[48];
 	unsigned bits = bits_of(c, env);
 	int rc;
@@ -441,7 +442,7 @@ static int format_conv(const struct conv *c, uint64_t v, struct ax_env *env,
 			add_spec(out, spec, "(null)");
 			return 0;
 		}
-		rc = read_string(env, v, c->has_prec ? c->prec : AX_STRING_MAX,
+		rc = read_string(run, v, c->has_prec ? c->prec : AX_STRING_MAX,
 				 &s, &more, msg);
 		if (!rc) {
 			if (more && !c->has_prec)
@@ -457,7 +458,7 @@ static int format_conv(const struct conv *c, uint64_t v, struct ax_env *env,
 }
 
 int ax_printf_format(const char *fmt, size_t len, const uint64_t *args,
-		     unsigned nargs, struct ax_env *env, struct strbuf *out,
+		     unsigned nargs, struct ax_run *run, struct strbuf *out,
 		     char **msg)
 {
 	struct fmt_walk w = { fmt, fmt + len, fmt };
@@ -471,16 +472,17 @@ int ax_printf_format(const char *fmt, size_t len, const uint64_t *args,
 				nargs);
 			return -EINVAL;
 		}
-		rc = format_conv(&c, args[i++], env, out, msg);
+		rc = format_conv(&c, args[i++], run, out, msg);
 		if (rc)
 			return rc;
-		if (out->len > AX_PRINTF_MAX)
+		if (run->printed + out->len > AX_PRINTF_MAX)
 			break;
 	}
 	if (rc < 0)
 		return rc;
-	if (out->len > AX_PRINTF_MAX) {
-		set_msg(msg, "printf output beyond %u bytes", AX_PRINTF_MAX);
+	if (run->printed + out->len > AX_PRINTF_MAX) {
+		set_msg(msg, "more than %u bytes printed in one evaluation",
+			AX_PRINTF_MAX);
 		return -E2BIG;
 	}
 	return 0;

@@ -473,12 +473,19 @@ static int no_op(const char *what, char **msg)
 	return -EOPNOTSUPP;
 }
 
-int ax_read_mem(struct ax_env *env, uint64_t addr, void *buf, size_t len,
+int ax_read_mem(struct ax_run *run, uint64_t addr, void *buf, size_t len,
 		char **msg)
 {
+	struct ax_env *env = run->env;
 	char *why = NULL;
 	int rc;
 
+	if (run->read + len > AX_READ_MAX) {
+		set_msg(msg, "more than %u bytes of guest memory read in one evaluation",
+			AX_READ_MAX);
+		return -E2BIG;
+	}
+	run->read += len;
 	if (!env->ops->read_mem)
 		return no_op("guest memory", msg);
 	rc = env->ops->read_mem(env, addr, buf, len, &why);
@@ -514,9 +521,10 @@ int ax_read_mem(struct ax_env *env, uint64_t addr, void *buf, size_t len,
 		rc_;                                                           \
 	})
 
-static int collect_string(struct ax_env *env, uint64_t addr, uint64_t size,
+static int collect_string(struct ax_run *run, uint64_t addr, uint64_t size,
 			  char **msg)
 {
+	struct ax_env *env = run->env;
 	uint64_t limit = size < AX_TRACENZ_MAX ? size : AX_TRACENZ_MAX;
 	uint64_t got = 0;
 	uint8_t chunk[64];
@@ -529,7 +537,7 @@ static int collect_string(struct ax_env *env, uint64_t addr, uint64_t size,
 			n = 4096 - (a & 4095);
 		if (n > limit - got)
 			n = limit - got;
-		rc = ax_read_mem(env, a, chunk, (size_t)n, msg);
+		rc = ax_read_mem(run, a, chunk, (size_t)n, msg);
 		if (rc)
 			return rc;
 		for (i = 0; i < n; i++)
@@ -546,14 +554,16 @@ static int collect_string(struct ax_env *env, uint64_t addr, uint64_t size,
 	return CALL(env, collect_mem, "collection", msg, addr, size);
 }
 
-static int do_printf(struct ax_env *env, const uint8_t *c,
+static int do_printf(struct ax_run *run, const uint8_t *c,
 		     const uint64_t *args, char **msg)
 {
+	struct ax_env *env = run->env;
 	struct strbuf out = STRBUF_INIT;
 	int rc;
 
 	rc = ax_printf_format((const char *)c + 4, (size_t)get_be(c + 2, 2) - 1,
-			      args, c[1], env, &out, msg);
+			      args, c[1], run, &out, msg);
+	run->printed += out.len;
 	if (!rc)
 		rc = CALL(env, print, "printing", msg, out.buf, out.len);
 	strbuf_release(&out);
@@ -591,12 +601,16 @@ static int eval(const struct ax_expr *x, struct ax_env *env,
 	struct ax_env env0 = { .ops = &none };
 	uint64_t stack[AX_STACK_MAX], a, b;
 	const uint8_t *code = x->code;
+	struct ax_run run;
 	unsigned max_steps, steps = 0;
 	size_t pc = 0, sp = 0;
 	int rc = 0;
 
 	if (!env)
 		env = &env0;
+	run.env = env;
+	run.read = 0;
+	run.printed = 0;
 	max_steps = env->max_steps ? env->max_steps : AX_STEPS_DEFAULT;
 	if (res)
 		memset(res, 0, sizeof(*res));
@@ -718,7 +732,7 @@ static int eval(const struct ax_expr *x, struct ax_env *env,
 			uint8_t buf[8];
 
 			NEED(1);
-			rc = ax_read_mem(env, TOP, buf, size, msg);
+			rc = ax_read_mem(&run, TOP, buf, size, msg);
 			if (rc)
 				goto failed;
 			TOP = get_le(buf, size);
@@ -819,7 +833,7 @@ static int eval(const struct ax_expr *x, struct ax_env *env,
 			NEED(2);
 			b = stack[--sp];
 			a = stack[--sp];
-			rc = collect_string(env, a, b, msg);
+			rc = collect_string(&run, a, b, msg);
 			if (rc)
 				goto failed;
 			break;
@@ -840,7 +854,7 @@ static int eval(const struct ax_expr *x, struct ax_env *env,
 			sp -= 2;
 			for (i = 0; i < nargs; i++)
 				args[i] = stack[--sp];
-			rc = do_printf(env, c, args, msg);
+			rc = do_printf(&run, c, args, msg);
 			if (rc)
 				goto failed;
 			break;

@@ -26,8 +26,11 @@ struct strbuf;
 /* Bounds at evaluation. */
 #define AX_STEPS_DEFAULT 100000u /* instructions one evaluation may execute */
 #define AX_STRING_MAX 4096u	/* bytes a printf %s reads at most ("..." follows) */
-#define AX_PRINTF_MAX 65536u	/* bytes one printf may produce */
 #define AX_TRACENZ_MAX 65536u	/* bytes tracenz scans for the NUL */
+/* What all of one evaluation may print, and read from guest memory (refN,
+ * %s, tracenz), so that a loop cannot make it last for long. */
+#define AX_PRINTF_MAX 65536u
+#define AX_READ_MAX (1u << 20)
 
 /* Opcodes, as gdb's manual numbers them ("Bytecode Descriptions"). */
 enum ax_op {
@@ -190,8 +193,8 @@ struct ax_result {
  * -EFAULT: a memory read failed (the reason names the address),
  * -EDOM: division or remainder by zero,
  * -ELOOP: more than max_steps instructions (a loop),
- * -E2BIG: printf output beyond AX_PRINTF_MAX, tracenz without a NUL in
- *         AX_TRACENZ_MAX bytes,
+ * -E2BIG: more than AX_PRINTF_MAX bytes printed or AX_READ_MAX bytes read,
+ *         tracenz without a NUL in AX_TRACENZ_MAX bytes,
  * -EOPNOTSUPP: a callback the instruction needs is NULL,
  * or whatever a callback returned. res may be NULL.
  */

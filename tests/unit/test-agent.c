@@ -50,6 +50,7 @@ struct fake {
 	struct strbuf log;	/* "mem ADDR LEN;" "tsv N;" "setv N V;" in order */
 	struct strbuf printed;
 	unsigned prints, reads;
+	bool fail_print;
 };
 
 static struct fake *fake_of(struct ax_env *env)
@@ -133,7 +134,14 @@ static int f_collect_mem(struct ax_env *env, uint64_t addr, uint64_t len,
 {
 	struct fake *f = fake_of(env);
 
-	(void)msg;
+	if (len > 0x100000) {
+		*msg = xstrdup("no room in the trace buffer");
+		return -ENOSPC;
+	}
+	if (addr == 0xdead) {
+		*msg = xstrdup("address refused");
+		return -EACCES;
+	}
 	strbuf_addf(&f->log, "mem 0x%llx %llu;", (unsigned long long)addr,
 		    (unsigned long long)len);
 	return 0;
@@ -144,6 +152,8 @@ static int f_collect_tsv(struct ax_env *env, unsigned num, char **msg)
 	struct fake *f = fake_of(env);
 
 	(void)msg;
+	if (num >= 8)
+		return -ENOENT;	/* and no reason */
 	strbuf_addf(&f->log, "tsv %u;", num);
 	return 0;
 }
@@ -153,8 +163,11 @@ static int f_print(struct ax_env *env, const char *text, size_t len,
 {
 	struct fake *f = fake_of(env);
 
-	(void)msg;
 	assert_true(len <= AX_PRINTF_MAX);
+	if (f->fail_print) {
+		*msg = xstrdup("console closed");
+		return -EPIPE;
+	}
 	f->prints++;
 	strbuf_add(&f->printed, text, len);
 	return 0;
@@ -681,6 +694,53 @@ static void test_tracenz_bounds(void **state)
 	assert_string_equal(F->log.buf, "mem 0x4000000000 65536;");
 }
 
+static void test_callback_failures(void **state)
+{
+	char *msg;
+
+	(void)state;
+	assert_int_equal(run_err(CODE(C8(1), AX_OP_SETV, BE16(9), END), &msg),
+			 -ENOENT);
+	assert_has(msg, "setv 9 at 2: no variable 9");
+	free(msg);
+	assert_int_equal(run_err(CODE(C8(1), C64(1ull << 30), AX_OP_TRACE, C8(0),
+				      END), &msg), -ENOSPC);
+	assert_has(msg, "trace at 11: no room in the trace buffer");
+	free(msg);
+	assert_int_equal(run_err(CODE(AX_OP_CONST16, BE16(0xdead), AX_OP_TRACE16,
+				      BE16(0xffff), END), &msg), -EACCES);
+	assert_has(msg, "trace16 65535 at 3: address refused");
+	free(msg);
+	/* a callee without a reason: the module gives one */
+	assert_int_equal(run_err(CODE(AX_OP_TRACEV, BE16(8), C8(0), END), &msg),
+			 -ENOENT);
+	assert_has(msg, "tracev 8 at 0: collection failed");
+	free(msg);
+	assert_int_equal(run_err(CODE(C64(ENDLESS_BASE), C64(1ull << 30),
+				      AX_OP_TRACENZ, C8(0), END), &msg), -E2BIG);
+	free(msg);
+	F->fail_print = true;
+	assert_int_equal(run_err(CODE(C8(0), C8(0), AX_OP_PRINTF, 0, BE16(2), 'a',
+				      0, END), &msg), -EPIPE);
+	assert_has(msg, "printf 0 at 4: console closed");
+	free(msg);
+}
+
+static void test_tracenz_across_pages(void **state)
+{
+	char s[40];
+
+	(void)state;
+	/* a string across a page boundary, read page by page */
+	memset(s, 'p', sizeof(s));
+	s[sizeof(s) - 1] = 0;
+	poke(0x2000 - 20, s, sizeof(s));
+	assert_int_equal(run(CODE(AX_OP_CONST16, BE16(0x2000 - 20), C8(100),
+				  AX_OP_TRACENZ, C8(0), END)), 0);
+	assert_string_equal(F->log.buf, "mem 0x1fec 40;");
+	assert_int_equal(F->reads, 2);
+}
+
 /* ---- printf ---- */
 
 /* A printf of fmt (a C string) with the given argument values (pushed in
@@ -851,6 +911,7 @@ static void test_printf_refused(void **state)
 	refused_printf("%n", 1, -EINVAL, "%n");
 	refused_printf("%*d", 2, -EINVAL, "'*'");
 	refused_printf("%.*d", 2, -EINVAL, "'*'");
+	refused_printf("%l*d", 2, -EINVAL, "'*'");
 	refused_printf("%lc", 1, -EOPNOTSUPP, "wide");
 	refused_printf("%ls", 1, -EOPNOTSUPP, "wide");
 	refused_printf("%hhd", 1, -EINVAL, "unknown conversion 'h'");
@@ -905,8 +966,55 @@ static void test_printf_output_bound(void **state)
 	n = printf_code(fmt, args, 250, code, 8192);
 	x = compile_ok(code, (size_t)n);
 	assert_int_equal(ax_eval(x, &F->env, NULL, &msg), -E2BIG);
-	assert_has(msg, "beyond 65536 bytes");
+	assert_has(msg, "more than 65536 bytes printed");
 	assert_int_equal(F->prints, 0);
+	free(msg);
+	ax_free(x);
+	free(code);
+}
+
+static void test_budgets_of_loops(void **state)
+{
+	uint8_t *code = xmalloc(2048);
+	struct ax_result res;
+	struct ax_expr *x;
+	char *msg = NULL;
+	size_t n = 0;
+
+	(void)state;
+	/* 0: const8 0; 2: const8 0; 4: printf 0 "<1000 x>"; goto 0: each
+	 * turn prints 1000 bytes, and the 66th would pass AX_PRINTF_MAX */
+	code[n++] = AX_OP_CONST8;
+	code[n++] = 0;
+	code[n++] = AX_OP_CONST8;
+	code[n++] = 0;
+	code[n++] = AX_OP_PRINTF;
+	code[n++] = 0;
+	code[n++] = 1001 >> 8;
+	code[n++] = 1001 & 0xff;
+	memset(code + n, 'x', 1000);
+	n += 1000;
+	code[n++] = 0;
+	code[n++] = AX_OP_GOTO;
+	code[n++] = 0;
+	code[n++] = 0;
+	x = compile_ok(code, n);
+	assert_int_equal(ax_eval(x, &F->env, &res, &msg), -E2BIG);
+	assert_has(msg, "more than 65536 bytes printed in one evaluation");
+	assert_int_equal(F->prints, 65);
+	assert_int_equal(F->printed.len, 65000);
+	free(msg);
+	msg = NULL;
+	ax_free(x);
+	/* tracenz of 64 KiB in a loop: stopped by AX_READ_MAX, not by the
+	 * steps (16 turns of 4 instructions) */
+	x = compile_ok(CODE(C64(ENDLESS_BASE), C64(AX_TRACENZ_MAX), AX_OP_TRACENZ,
+			    AX_OP_GOTO, BE16(0)));
+	F->reads = 0;
+	assert_int_equal(ax_eval(x, &F->env, &res, &msg), -E2BIG);
+	assert_has(msg, "more than 1048576 bytes of guest memory read");
+	assert_int_equal(F->reads, AX_READ_MAX / 64);
+	assert_int_equal(res.steps, 4 * 17 - 1);
 	free(msg);
 	ax_free(x);
 	free(code);
@@ -1812,11 +1920,14 @@ int main(void)
 		T(test_tsv),
 		T(test_collection_order),
 		T(test_tracenz_bounds),
+		T(test_callback_failures),
+		T(test_tracenz_across_pages),
 		T(test_printf_integers),
 		T(test_printf_guest_widths),
 		T(test_printf_strings),
 		T(test_printf_refused),
 		T(test_printf_output_bound),
+		T(test_budgets_of_loops),
 		T(test_step_bound),
 		T(test_stack_bound),
 		T(test_malformed),
