@@ -7,6 +7,7 @@
 #ifndef XENSTUB_AGENT_AX_INTERNAL_H
 #define XENSTUB_AGENT_AX_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,10 +33,11 @@ int ax_read_mem(struct ax_run *run, uint64_t addr, void *buf, size_t len,
  * Checks a printf format (len bytes, no NUL) as gdb sends it: C escapes
  * still in the text, conversions d i u o x X c s p with flags, width,
  * precision and the length modifiers h l ll L z I64. Sets *nconv to the
- * number of arguments it takes. 0, or -EINVAL / -E2BIG / -EOPNOTSUPP.
+ * number of arguments it takes, *strings to whether one is a %s (read
+ * from guest memory). 0, or -EINVAL / -E2BIG / -EOPNOTSUPP.
  */
 int ax_printf_check(const char *fmt, size_t len, unsigned *nconv,
-		    char **msg);
+		    bool *strings, char **msg);
 
 /*
  * Appends the text of a checked format with args[0..nargs-1] (the first

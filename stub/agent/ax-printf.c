@@ -272,15 +272,19 @@ static int next_piece(struct fmt_walk *w, struct strbuf *lit, struct conv *c,
 	return 0;
 }
 
-int ax_printf_check(const char *fmt, size_t len, unsigned *nconv, char **msg)
+int ax_printf_check(const char *fmt, size_t len, unsigned *nconv,
+		    bool *strings, char **msg)
 {
 	struct fmt_walk w = { fmt, fmt + len, fmt };
 	struct conv c;
 	unsigned n = 0;
 	int rc;
 
-	while ((rc = next_piece(&w, NULL, &c, msg)) > 0)
+	*strings = false;
+	while ((rc = next_piece(&w, NULL, &c, msg)) > 0) {
 		n++;
+		*strings |= c.conv == 's';
+	}
 	if (rc < 0)
 		return rc;
 	*nconv = n;

@@ -164,9 +164,11 @@ static size_t insn_size(const uint8_t *code, size_t len, size_t pc,
 	return n;
 }
 
-static int check_printf(const uint8_t *code, size_t pc, char **msg)
+static int check_printf(const uint8_t *code, size_t pc, unsigned *uses,
+			char **msg)
 {
 	unsigned nargs = code[pc + 1], nconv;
+	bool strings;
 	size_t slen = (size_t)get_be(code + pc + 2, 2);
 	const char *fmt = (const char *)code + pc + 4;
 	int rc;
@@ -176,7 +178,7 @@ static int check_printf(const uint8_t *code, size_t pc, char **msg)
 			pc);
 		return -EINVAL;
 	}
-	rc = ax_printf_check(fmt, slen - 1, &nconv, msg);
+	rc = ax_printf_check(fmt, slen - 1, &nconv, &strings, msg);
 	if (rc) {
 		prefix_msg(msg, "bad format", "printf at %zu", pc);
 		return rc;
@@ -186,6 +188,7 @@ static int check_printf(const uint8_t *code, size_t pc, char **msg)
 			pc, nconv, nconv == 1 ? "" : "s", nargs);
 		return -EINVAL;
 	}
+	*uses |= AX_USES_PRINTF | (strings ? AX_USES_MEM : 0);
 	return 0;
 }
 
@@ -222,10 +225,9 @@ static int decode(const uint8_t *code, size_t len, uint8_t *start,
 			}
 			break;
 		case AX_OP_PRINTF:
-			rc = check_printf(code, pc, msg);
+			rc = check_printf(code, pc, uses, msg);
 			if (rc)
 				return rc;
-			*uses |= AX_USES_PRINTF | AX_USES_MEM;
 			break;
 		case AX_OP_REG:
 			*uses |= AX_USES_REG;

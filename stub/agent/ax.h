@@ -92,7 +92,7 @@ enum ax_op {
  * what it cannot offer (e.g. collection in a breakpoint condition). */
 enum ax_uses {
 	AX_USES_REG = 1u << 0,		/* reg */
-	AX_USES_MEM = 1u << 1,		/* refN, tracenz, printf (for %s) */
+	AX_USES_MEM = 1u << 1,		/* refN, tracenz, printf with a %s */
 	AX_USES_GETV = 1u << 2,		/* getv */
 	AX_USES_SETV = 1u << 3,		/* setv */
 	AX_USES_COLLECT = 1u << 4,	/* trace, trace_quick, trace16, tracenz, tracev */

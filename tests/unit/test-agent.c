@@ -1189,8 +1189,12 @@ static void test_what_it_uses(void **state)
 	assert_int_equal(x->uses, AX_USES_MEM | AX_USES_GETV | AX_USES_SETV);
 	ax_free(x);
 	x = compile_ok(CODE(C8(0), C8(0), AX_OP_PRINTF, 0, BE16(2), 'a', 0, END));
-	assert_int_equal(x->uses, AX_USES_PRINTF | AX_USES_MEM);
+	assert_int_equal(x->uses, AX_USES_PRINTF);
 	assert_false(x->gives_value);
+	ax_free(x);
+	x = compile_ok(CODE(C8(0), C8(0), C8(0), AX_OP_PRINTF, 1, BE16(3), '%',
+			    's', 0, END));
+	assert_int_equal(x->uses, AX_USES_PRINTF | AX_USES_MEM);
 	ax_free(x);
 	/* a value on one path only */
 	x = compile_ok(CODE(C8(1), AX_OP_IF_GOTO, BE16(8), C8(2), END, END));
