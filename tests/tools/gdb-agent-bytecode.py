@@ -8,8 +8,9 @@ against the library) and offers ConditionalBreakpoints+, BreakpointCommands+
 and tracepoints; the stub logs every Z and QTDP packet and answers OK.
 The bytes recorded in tests/unit/test-agent.c come from this tool.
 
-Usage: gdb-agent-bytecode.py [--build build] [--bits 64|32] [--gdb gdb]
-       [COMMAND...]
+Usage: gdb-agent-bytecode.py [--build build] [--bits 64|32] [--trace]
+       [--gdb gdb] [COMMAND...]
+(after `make`: it links print-tdesc.c against build/libxenstub.a)
 Each COMMAND is a gdb command run after connecting (the defaults below when
 none is given); the tool prints each command and the packets it caused.
 """
@@ -204,13 +205,13 @@ def main():
         # Tracepoint commands build on each other: one gdb for all of them.
         # Otherwise one gdb per command, so that no breakpoint made by an
         # earlier command is sent again with the next one.
-        sessions = [cmds] if args.trace else [[c] for c in cmds]
-        for k, session in enumerate(sessions):
-            run_session(args.gdb, xml, session, os.path.join(tmp, "s%d" % k))
+        runs = [cmds] if args.trace else [[c] for c in cmds]
+        for k, cmds_k in enumerate(runs):
+            run_gdb(args.gdb, xml, cmds_k, os.path.join(tmp, "run%d" % k))
     return 0
 
 
-def run_session(gdb, xml, cmds, tmp):
+def run_gdb(gdb, xml, cmds, tmp):
     os.makedirs(tmp)
     log = os.path.join(tmp, "packets.log")
     open(log, "w").close()
