@@ -40,9 +40,9 @@ static int windows_task_regs(struct os *os, const struct os_task *t,
 }
 
 static int windows_task_aspace(struct os *os, const struct os_task *t,
-			       struct aspace *as)
+			       struct aspace *as, struct strbuf *why)
 {
-	return win_task_aspace(to_win(os), t, as);
+	return win_task_aspace(to_win(os), t, as, why);
 }
 
 static const struct os_task *task_at(const struct win *w, uint64_t addr)
