@@ -67,10 +67,11 @@ for th in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
 '''
 
 
-def gdb_bytes(ctx, target, commands, args=(), env=None, timeout=300):
+def gdb_bytes(ctx, target, commands, args=(), env=None, timeout=300, python=None):
     """One batch gdb session on `target remote | xenstub ARGS - TARGET`,
     with xenstub's and gdb's stderr merged into stdout, kept as bytes (a
-    raw byte must be seen as it is). Runs THREADS_PY first. Returns (rc,
+    raw byte must be seen as it is). Runs THREADS_PY first, then the
+    Python script python if given, then commands. Returns (rc,
     all bytes, [what each command printed, or None], [thread rows])."""
     mark = "@@hostile-%d@@"
     script = ctx.tmpfile("hostile-threads.py")
@@ -81,6 +82,11 @@ def gdb_bytes(ctx, target, commands, args=(), env=None, timeout=300):
             "-ex", "set remotetimeout 120",
             "-ex", "target remote | " + " ".join([ctx.xenstub] + list(args) + ["-", target]),
             "-ex", "source " + script]
+    if python is not None:
+        extra = ctx.tmpfile("hostile-extra.py")
+        with open(extra, "w") as f:
+            f.write(python)
+        argv += ["-x", extra]
     for i, c in enumerate(commands):
         argv += ["-ex", "echo \\n" + mark % i + "\\n", "-ex", c]
     argv += ["-ex", "echo \\n" + mark % len(commands) + "\\n"]
@@ -428,3 +434,72 @@ def test_hostile_mm(ctx):
                       "pid %d: monitor v2p refuses to translate, and says why" % pid, v2p)
     finally:
         os.unlink(path)
+
+
+# On a live guest the list is rebuilt at every stop: the guest renames a
+# process and gives it an impossible pid while it runs.
+LIVE_PY = r'''
+import gdb, json, os, signal, subprocess, threading, time
+ctl = [os.environ["XSCTL"], "--socket", os.environ["XENSIM_SOCKET"]]
+subprocess.run(ctl + ["start", os.environ["XSDOM"]], check=True, capture_output=True)
+def stop():
+    # until vCPU 0 has done both writes (bounded), then interrupt
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        s = json.loads(subprocess.run(ctl + ["state", os.environ["XSDOM"]], check=True,
+                                      capture_output=True, text=True).stdout)
+        if s["vcpus"][0]["counters"]["steps"] >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=stop).start()
+gdb.execute("continue")
+print("AFTER THE GUEST RAN")
+gdb.execute("source " + os.environ["THREADS_SCRIPT"])
+'''
+
+
+def test_hostile_live(ctx):
+    """On a live (xensim) guest: a process renames itself to a terminal
+    escape and gets pid -999999 while it runs; at the next stop gdb shows
+    the new name escaped and a fallback thread id, never vCPU 0's."""
+    import live_support as LS
+    fx = ctx.fixture()
+    t = fx.truth
+    if "task_struct" not in t["marker"]:
+        ctx.skip("the fixture's truth.json does not give the marker's task_struct")
+    task = int(t["marker"]["task_struct"], 16)
+    comm, pidf = field(fx, task, "comm"), field(fx, task, "pid")
+    new = b"\x1b[2J\xe9\n\0\0"
+    with LS.xensim.sim_for(ctx) as sim:
+        dom = LS.make_domain(ctx, sim)
+        sim.workload(dom, 0, [
+            {"rip": LS.h(LS.CODE), "len": 4, "access": "write", "va": LS.h(comm), "size": 8,
+             "value": LS.h(int.from_bytes(new, "little"))},
+            {"rip": LS.h(LS.CODE + 4), "len": 4, "access": "write", "va": LS.h(pidf), "size": 4,
+             "value": LS.h(-999999 & 0xffffffff)},
+            {"op": "loop"}])
+        env = sim.env({"XSCTL": sim.ctl_bin, "XSDOM": str(dom),
+                       "THREADS_SCRIPT": ctx.tmpfile("hostile-threads.py")})
+        rc, out, parts, rows = gdb_bytes(ctx, "xen:web01", ["info threads", "monitor ps"], env=env,
+                                         python=LIVE_PY)
+        ctx.check(rc == 0 and b"AFTER THE GUEST RAN" in out, "gdb ran, the guest ran and stopped",
+                  dec(out)[-3000:])
+        half = out.split(b"AFTER THE GUEST RAN", 1)
+        n_before = half[0].count(b"THREAD {") if len(half) == 2 else 0
+        before, after = rows[:n_before], rows[n_before:]
+        ctx.check(len(before) > 10 and len(after) == len(before),
+                  "as many threads after the guest ran as before (%d)" % len(before),
+                  (len(before), len(after)))
+        ctx.check(b"not well-formed" not in out and not raw_controls(out),
+                  "no XML error, no raw control byte in gdb's output", repr(out[-3000:]))
+        mk = [r for r in after if "tid -999999 " in (r.get("details") or "")]
+        ctx.check(len(mk) == 1 and mk[0]["name"] == shown(new.split(b"\0")[0]) and
+                  mk[0]["tid"] > OS_TID_FALLBACK and "[impossible pid]" in mk[0]["details"],
+                  "the renamed process: name %s, a fallback id, a note" % shown(new.split(b"\0")[0]), mk)
+        tids = [r["tid"] for r in after]
+        ctx.check(len(set(tids)) == len(tids) and tids[:2] == [1, 2] and
+                  after[0]["name"].startswith("vCPU 0"),
+                  "thread ids unique, 1 and 2 still the vCPUs", tids)
+        ctx.check(any(r["tid"] == OS_TID_BASE + t["marker"]["pid"] for r in before),
+                  "before: the marker process had its own id", [r for r in before if "marker" in r["name"]])
