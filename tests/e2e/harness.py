@@ -353,8 +353,10 @@ class Context:
         argv = ["gdb", "-q", "-n", "-nx"]
         if batch:
             argv.append("-batch")
+        # gdb gives a remote 2 s to answer by default: on a loaded machine
+        # xenstub's OS detection (a profile to parse) can take longer
         argv += ["-ex", "set pagination off", "-ex", "set confirm off",
-                 "-ex", "set width 0"]
+                 "-ex", "set width 0", "-ex", "set remotetimeout 60"]
         for c in pre:
             argv += ["-ex", c]
         if target is not None:
