@@ -146,8 +146,19 @@ static int cmd_v2p(struct session *s, uint64_t tid, const char *args,
 	}
 	rc = session_aspace(s, tid, &as);
 	if (rc < 0) {
-		strbuf_addf(out, "v2p: no address space for thread %llu: %s\n",
-			    (unsigned long long)tid, strerror(-rc));
+		const struct thread_info *ti = session_find_thread(s, tid);
+		struct strbuf why = STRBUF_INIT;
+
+		/* a task's: its OS module says what is wrong with it */
+		if (ti && ti->task && s->os &&
+		    s->os->ops->task_aspace(s->os, ti->task, &as, &why) < 0 &&
+		    why.len)
+			strbuf_addf(out, "v2p: no address space for thread %llu: %s\n",
+				    (unsigned long long)tid, why.buf);
+		else
+			strbuf_addf(out, "v2p: no address space for thread %llu: %s\n",
+				    (unsigned long long)tid, strerror(-rc));
+		strbuf_release(&why);
 		return rc;
 	}
 	if (as.phys) {
