@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86/paging.h"
-#include "arch/x86/regs.h"
 #include "stub/log.h"
 #include "tests/xensim/simd.h"
 
@@ -266,13 +264,16 @@ struct walk_ctx {
 	uint64_t gpa;
 };
 
-static int walk_read(void *opaque, uint64_t paddr, void *buf, size_t len)
+/* A page-table read of the simulated CPU: the frame must be populated
+ * and, when checked, readable in the vCPU's p2m (EPT). */
+static int walk_read(void *opaque, uint64_t gpa, unsigned size,
+		     uint64_t *entry)
 {
 	struct walk_ctx *w = opaque;
-	uint64_t gfn = paddr >> SIM_PAGE_SHIFT;
+	uint64_t gfn = gpa >> SIM_PAGE_SHIFT;
 	uint8_t *p = sim_gfn_ptr(w->v->d, gfn);
 
-	w->gpa = paddr;
+	w->gpa = gpa;
 	if (!p) {
 		w->missing = true;
 		return -ENXIO;
@@ -289,31 +290,33 @@ static int walk_read(void *opaque, uint64_t paddr, void *buf, size_t len)
 			return -EACCES;
 		}
 	}
-	memcpy(buf, p + (paddr & (SIM_PAGE_SIZE - 1)), len);
+	*entry = get_le(p + (gpa & (SIM_PAGE_SIZE - 1)), size);
 	return 0;
 }
 
-static enum x86_paging_mode vcpu_paging(const struct hvm_hw_cpu *r)
+/* What the vCPU's walks depend on: its control registers and the CPU. */
+static void vcpu_mmu(const struct sim_vcpu *v, struct sim_mmu *m)
 {
-	return x86_paging_mode(r->cr0, r->cr4, r->msr_efer);
+	m->cr0 = v->r.cr0;
+	m->cr3 = v->r.cr3;
+	m->cr4 = v->r.cr4;
+	m->efer = v->r.msr_efer;
+	m->maxphyaddr = SIM_MAXPHYSADDR;
+	m->amd = v->d->vendor == SIM_AMD;
 }
 
 int sim_gva_to_gfn(struct sim_vcpu *v, uint64_t va, uint64_t *gfn)
 {
 	struct walk_ctx w = { .v = v };
-	struct x86_walk out;
-	enum x86_paging_mode mode = vcpu_paging(&v->r);
+	struct sim_walk out;
+	struct sim_mmu m;
 	int rc;
 
-	if (mode == X86_PAGING_NONE) {
-		*gfn = (va & 0xffffffffull) >> SIM_PAGE_SHIFT;
-		return 0;
-	}
-	rc = x86_translate(mode, v->r.cr3, va, SIM_MAXPHYSADDR, walk_read, &w,
-			   &out);
+	vcpu_mmu(v, &m);
+	rc = sim_walk(&m, va, walk_read, &w, &out);
 	if (rc)
 		return rc;
-	*gfn = out.paddr >> SIM_PAGE_SHIFT;
+	*gfn = out.gpa >> SIM_PAGE_SHIFT;
 	return 0;
 }
 
@@ -338,20 +341,15 @@ static enum tres translate(struct sim_vcpu *v, uint64_t va, unsigned need,
 			   bool check_gpt, bool *nogpt, uint64_t *gpa)
 {
 	struct hvm_hw_cpu *r = &v->r;
-	enum x86_paging_mode mode = vcpu_paging(r);
+	struct sim_mmu m;
 	unsigned tries;
 
-	if (mode == X86_PAGING_NONE) {
-		*gpa = va & 0xffffffffull;
-		return T_OK;
-	}
+	vcpu_mmu(v, &m);
 	for (tries = 0; tries < 8; tries++) {
 		struct walk_ctx w = { .v = v, .check = check_gpt && !*nogpt };
-		struct x86_walk out;
-		int rc = x86_translate(mode, r->cr3, va, SIM_MAXPHYSADDR,
-				       walk_read, &w, &out);
-		bool fault;
+		struct sim_walk out;
 
+		sim_walk(&m, va, walk_read, &w, &out);
 		if (w.misconfig) {
 			crash(v, "EPT misconfiguration: a write-only (w or wx) access entry");
 			return T_STOP;
@@ -373,27 +371,38 @@ static enum tres translate(struct sim_vcpu *v, uint64_t va, unsigned need,
 				   ", which is not populated", va, w.gpa);
 			return T_STOP;
 		}
-		fault = rc != 0;
-		if (!fault) {
-			bool wp = (r->cr0 & X86_CR0_WP) || cpl(r) == 3;
-
-			if ((need & MEM_ACCESS_W) && !out.writable && wp)
-				fault = true;
-			if ((need & MEM_ACCESS_X) && out.nx)
-				fault = true;
-			if (cpl(r) == 3 && !out.user)
-				fault = true;
+		if (out.fault == SIM_WALK_NONCANONICAL) {
+			/* A #GP for the guest: the script is wrong. */
+			v->c.other_delivered++;
+			stop_fault(v, "general protection fault: 0x%" PRIx64
+				   " is not canonical", va);
+			return T_STOP;
 		}
-		if (fault) {
+		if (out.fault != SIM_WALK_OK ||
+		    !sim_walk_permits(&m, &out, need, cpl(r))) {
 			/* The guest takes #PF: in a scripted workload that
 			 * means the script is wrong, so it stops there. */
 			v->c.pf_delivered++;
 			r->cr2 = va;
-			stop_fault(v, "page fault at 0x%" PRIx64 " (%s)", va,
-				   rc ? "not mapped" : "protection");
+			if (out.fault == SIM_WALK_OK)
+				stop_fault(v, "page fault at 0x%" PRIx64
+					   " (protection)", va);
+			else if (out.fault == SIM_WALK_NOT_PRESENT)
+				stop_fault(v, "page fault at 0x%" PRIx64
+					   " (not mapped: the %s at 0x%" PRIx64
+					   " is not present)", va,
+					   sim_walk_level_name(out.level),
+					   out.entry_gpa[out.level]);
+			else
+				stop_fault(v, "page fault at 0x%" PRIx64
+					   " (a reserved bit is set in the %s 0x%"
+					   PRIx64 " at 0x%" PRIx64 ")", va,
+					   sim_walk_level_name(out.level),
+					   out.entry[out.level],
+					   out.entry_gpa[out.level]);
 			return T_STOP;
 		}
-		*gpa = out.paddr;
+		*gpa = out.gpa;
 		return T_OK;
 	}
 	stop_fault(v, "the page walk of 0x%" PRIx64 " keeps faulting", va);
