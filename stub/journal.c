@@ -36,9 +36,15 @@
 struct journal {
 	int fd;
 	int dirfd;
+	char key[200];
 	char name[256];
 	char path[512];
+	size_t lines;		/* since the file was last written whole */
 };
+
+/* A journal is rewritten with just what is still changed past this
+ * many lines, so that no session outgrows what --recover reads. */
+#define JOURNAL_COMPACT_LINES	100000
 
 const char *journal_dir(const char *option)
 {
@@ -254,6 +260,11 @@ static const char *parse_record(struct parser *ps, const char *line)
 			free(e);
 			return "not an address and a byte";
 		}
+		/* xenstub plants only in a guest it stopped */
+		if (!st->pauses && !st->ring) {
+			free(e);
+			return "an int3 planted in a guest xenstub had not stopped";
+		}
 		e->a = n[0];
 		e->orig = (uint8_t)n[1];
 		slot = tsearch(e, &ps->int3, key_cmp);
@@ -286,6 +297,10 @@ static const char *parse_record(struct parser *ps, const char *line)
 		if (!nums(line + 6, "xxx", lim_access, n)) {
 			free(e);
 			return "not a view, a frame and an access value";
+		}
+		if (!st->pauses && !st->ring) {
+			free(e);
+			return "a frame restricted in a guest xenstub had not stopped";
 		}
 		e->a = n[1];
 		e->b = n[0];
@@ -473,7 +488,8 @@ int journal_parse(const char *buf, size_t len, const char *key,
  * another open file, its xenstub lives (st->pid_alive); else we hold it
  * now (st->locked). Then parses it.
  */
-static int read_at(int dirfd, const char *key, struct journal_state *st, char **msg)
+static int read_at(int dirfd, const char *dir_for_msg, const char *key,
+		   struct journal_state *st, char **msg, int retries)
 {
 	char name[256];
 	struct stat sb;
@@ -522,10 +538,18 @@ static int read_at(int dirfd, const char *key, struct journal_state *st, char **
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		st->pid_alive = true;
 		close(fd);
-	} else {
-		st->locked = true;
-		st->lock_fd = fd;
+		return 0;
 	}
+	/* a journal its xenstub replaced by a compacted one meanwhile is
+	 * unlinked, no longer locked: read the new one */
+	if (fstat(fd, &sb) == 0 && sb.st_nlink == 0 && retries < 8) {
+		close(fd);
+		journal_state_free(st);
+		journal_path(st->path, sizeof(st->path), dir_for_msg, key);
+		return read_at(dirfd, dir_for_msg, key, st, msg, retries + 1);
+	}
+	st->locked = true;
+	st->lock_fd = fd;
 	return 0;
 }
 
@@ -540,7 +564,7 @@ int journal_read(const char *dir, const char *key, struct journal_state *st,
 	dirfd = open_dir(dir, false, msg);
 	if (dirfd < 0)
 		return errno == ENOENT ? -ENOENT : -EINVAL;
-	rc = read_at(dirfd, key, st, msg);
+	rc = read_at(dirfd, dir, key, st, msg, 0);
 	close(dirfd);
 	return rc;
 }
@@ -597,7 +621,7 @@ struct journal *journal_open(const char *dir, const char *key, char **msg)
 		return NULL;
 	memset(&old, 0, sizeof(old));
 	journal_path(old.path, sizeof(old.path), dir, key);
-	rc = read_at(dirfd, key, &old, &why);
+	rc = read_at(dirfd, dir, key, &old, &why, 0);
 	if (rc == -EINVAL) {
 		*msg = xstrfmt("%s; move it away, or remove it once the guest is known to be as it was", why);
 		free(why);
@@ -630,6 +654,7 @@ struct journal *journal_open(const char *dir, const char *key, char **msg)
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->dirfd = dirfd;
+	snprintf(j->key, sizeof(j->key), "%s", key);
 	journal_name(j->name, sizeof(j->name), key);
 	journal_path(j->path, sizeof(j->path), dir, key);
 	/* made whole and locked under a private name, then linked into place:
@@ -667,6 +692,107 @@ fail:
 	return NULL;
 }
 
+/* The records that leave st, after the header. */
+static void state_records(const struct journal_state *st, struct strbuf *sb)
+{
+	bool bracket = st->pauses == 0 && !st->ring && (st->nint3 || st->naccess);
+	unsigned v, i;
+	size_t k;
+
+	for (i = 0; i < st->pauses; i++)
+		strbuf_addstr(sb, "pause\n");
+	if (st->ring)
+		strbuf_addstr(sb, "ring on\n");
+	if (st->altp2m)
+		strbuf_addstr(sb, "altp2m on\n");
+	for (v = 0; v < st->nvcpu; v++) {
+		const struct journal_vcpu *jv = &st->vcpu[v];
+
+		if (jv->single_step)
+			strbuf_addf(sb, "ss %u on\n", v);
+		if (jv->dr_saved)
+			strbuf_addf(sb, "dr %u %llx %llx %llx %llx %llx %llx\n", v,
+				    (unsigned long long)jv->dr[0], (unsigned long long)jv->dr[1],
+				    (unsigned long long)jv->dr[2], (unsigned long long)jv->dr[3],
+				    (unsigned long long)jv->dr[6], (unsigned long long)jv->dr[7]);
+		if (jv->tf_set)
+			strbuf_addf(sb, "tf %u %d\n", v, jv->tf_was ? 1 : 0);
+	}
+	/* plants are made in a stopped guest: so they read */
+	if (bracket)
+		strbuf_addstr(sb, "pause\n");
+	for (k = 0; k < st->nint3; k++)
+		strbuf_addf(sb, "int3 %llx %02x\n", (unsigned long long)st->int3[k].gpa,
+			    st->int3[k].orig);
+	for (k = 0; k < st->naccess; k++)
+		strbuf_addf(sb, "access %u %llx %x\n", st->access[k].view,
+			    (unsigned long long)st->access[k].gfn, st->access[k].orig);
+	if (bracket)
+		strbuf_addstr(sb, "unpause\n");
+}
+
+/*
+ * Rewrites the journal with what is still changed: a new file, locked,
+ * then renamed over the old one (a reader that still holds the old one
+ * sees it unlinked and reads again). On any failure the old file stays.
+ */
+static void journal_compact(struct journal *j)
+{
+	struct journal_state st;
+	struct strbuf sb = STRBUF_INIT;
+	char tmp[300], *why = NULL, *buf = NULL;
+	struct stat sbuf;
+	size_t got = 0;
+	int rfd, fd = -1;
+
+	j->lines = 0;
+	rfd = openat(j->dirfd, j->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (rfd < 0 || fstat(rfd, &sbuf) < 0 || (size_t)sbuf.st_size > JOURNAL_MAX_BYTES)
+		goto out;
+	buf = xmalloc((size_t)sbuf.st_size + 1);
+	while (got < (size_t)sbuf.st_size) {
+		ssize_t n = read(rfd, buf + got, (size_t)sbuf.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	memset(&st, 0, sizeof(st));
+	snprintf(st.path, sizeof(st.path), "%s", j->path);
+	if (journal_parse(buf, got, j->key, &st, &why) < 0) {
+		log_warn(LC_MAIN, "the journal could not be compacted: %s", why);
+		goto out;
+	}
+	strbuf_addf(&sb, "xenstub-journal 1 pid=%ld target=%s\n", (long)getpid(), j->key);
+	state_records(&st, &sb);
+	journal_state_free(&st);
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.new", j->name, (long)getpid());
+	unlinkat(j->dirfd, tmp, 0);
+	fd = openat(j->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
+		    0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+	    write(fd, sb.buf, sb.len) != (ssize_t)sb.len ||
+	    renameat(j->dirfd, tmp, j->dirfd, j->name) < 0) {
+		log_warn(LC_MAIN, "the journal %s could not be compacted: %s", j->path, strerror(errno));
+		if (fd >= 0) {
+			unlinkat(j->dirfd, tmp, 0);
+			close(fd);
+		}
+		goto out;
+	}
+	close(j->fd);
+	j->fd = fd;
+	log_dbg(LC_MAIN, "journal %s compacted to %zu bytes", j->path, sb.len);
+out:
+	free(why);
+	free(buf);
+	strbuf_release(&sb);
+	if (rfd >= 0)
+		close(rfd);
+}
+
 void journal_note(struct journal *j, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -682,6 +808,8 @@ void journal_note(struct journal *j, const char *fmt, ...)
 		log_warn(LC_MAIN, "the journal %s could not be written: %s", j->path,
 			 strerror(errno));
 	strbuf_release(&sb);
+	if (++j->lines >= JOURNAL_COMPACT_LINES)
+		journal_compact(j);
 }
 
 void journal_close(struct journal *j, bool everything_undone)

@@ -78,7 +78,7 @@ struct journal_state {
 #define JOURNAL_MAX_LINES	4000000
 #define JOURNAL_MAX_BYTES	((size_t)256 << 20)
 #define JOURNAL_MAX_VCPUS	4096
-#define JOURNAL_MAX_PAUSES	16
+#define JOURNAL_MAX_PAUSES	8
 
 /* Reads the journal of key. 0 with *st; -ENOENT when there is none;
  * -EINVAL with *msg when it is unreadable or holds anything xenstub
