@@ -262,7 +262,7 @@ def test_unix_socket_replaces_no_file(ctx):
     with open(path, "w") as f:
         f.write("keep me\n")
     p, log = _run_listening(ctx, fx, path)
-    ctx.check(p.wait(30) == 1 and "not a socket" in log, "a regular file at PATH is refused", log)
+    ctx.check(L.wait_exit(p, 30) == 1 and "not a socket" in log, "a regular file at PATH is refused", log)
     ctx.check(open(path).read() == "keep me\n", "and left as it was")
 
 
@@ -291,7 +291,7 @@ def test_unix_socket_stale_and_live(ctx):
     p, log = _run_listening(ctx, fx, path)
     ctx.check(p.poll() is None and "Listening on" in log, "a stale socket of ours is replaced", log)
     q, log2 = _run_listening(ctx, fx, path)
-    ctx.check(q.wait(30) == 1 and "listens" in log2,
+    ctx.check(L.wait_exit(q, 30) == 1 and "listens" in log2,
               "a socket someone listens on is not taken over", log2)
     ctx.check(p.poll() is None and os.path.exists(path), "the first xenstub keeps its socket")
     _stop(p)
@@ -304,7 +304,7 @@ def test_unix_socket_folder_writable_by_others(ctx):
     os.chmod(d, 0o777)
     path = os.path.join(d, "s")
     p, log = _run_listening(ctx, fx, path)
-    ctx.check(p.wait(30) == 1 and "writable by others" in log,
+    ctx.check(L.wait_exit(p, 30) == 1 and "writable by others" in log,
               "a folder anyone may write (not sticky) is refused", log)
     ctx.check(not os.path.exists(path), "and nothing is created there")
     # sticky (like /tmp): fine for a socket of ours, not over someone's
@@ -317,7 +317,7 @@ def test_unix_socket_folder_writable_by_others(ctx):
     other.close()
     os.chown(path, 65534, 65534)
     p, log = _run_listening(ctx, fx, path)
-    ctx.check(p.wait(30) == 1 and "belongs to uid 65534" in log,
+    ctx.check(L.wait_exit(p, 30) == 1 and "belongs to uid 65534" in log,
               "in a sticky folder a socket of another user is not replaced", log)
     ctx.check(os.lstat(path).st_uid == 65534, "and stays")
 
