@@ -21,6 +21,7 @@ void rsp_init(struct rsp *r, rsp_write_fn write, void *ctx, size_t max_packet)
 	strbuf_init(&r->pkt, 0);
 	strbuf_init(&r->out, 0);
 	strbuf_init(&r->scratch, 0);
+	strbuf_init(&r->prev, 0);
 }
 
 void rsp_release(struct rsp *r)
@@ -29,6 +30,7 @@ void rsp_release(struct rsp *r)
 	strbuf_release(&r->pkt);
 	strbuf_release(&r->out);
 	strbuf_release(&r->scratch);
+	strbuf_release(&r->prev);
 }
 
 void rsp_feed(struct rsp *r, const void *bytes, size_t n)
@@ -123,6 +125,8 @@ enum rx_state { RX_IDLE = 0, RX_DATA, RX_ESC, RX_RUN, RX_CS1, RX_CS2 };
 
 static void rx_start(struct rsp *r)
 {
+	/* the '$' just consumed */
+	r->rx_start_pos = r->st.bytes_in - (r->in.len - r->in_pos) - 1;
 	strbuf_reset(&r->pkt);
 	r->rx = RX_DATA;
 	r->rx_sum = 0;
@@ -173,7 +177,18 @@ static int rx_finish(struct rsp *r, int lo)
 		log_warn(LC_RSP, "malformed packet dropped (an escape or run-length with nothing to act on)");
 		return RSP_MALFORMED;
 	}
+	if (!r->noack && r->rx_start_pos < r->replied_at && r->prev.len == r->pkt.len &&
+	    !memcmp(r->prev.buf, r->pkt.buf, r->pkt.len) && r->prev_answered) {
+		/* sent again before our ack of it could arrive: acked, and
+		 * already answered */
+		r->st.resent_by_gdb++;
+		log_dbg(LC_RSP, "a copy of the last packet, sent before our ack reached gdb: not answered again");
+		return RSP_NONE;
+	}
 	r->st.packets_in++;
+	strbuf_reset(&r->prev);
+	strbuf_add(&r->prev, r->pkt.buf, r->pkt.len);
+	r->prev_answered = false;
 	log_packet("<-", r->pkt.buf, r->pkt.len);
 	return RSP_PACKET;
 }
@@ -298,5 +313,11 @@ int rsp_send(struct rsp *r, const void *data, size_t len)
 	strbuf_setlen(&r->out, (size_t)(o - r->out.buf));
 	strbuf_addf(&r->out, "#%02x", sum & 0xff);
 	r->st.packets_out++;
+	/* the first packet out after a packet in is its answer (console
+	 * output before it is part of it) */
+	if (!r->prev_answered) {
+		r->prev_answered = true;
+		r->replied_at = r->st.bytes_in;
+	}
 	return send_raw(r, r->out.buf, r->out.len);
 }

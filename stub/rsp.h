@@ -33,6 +33,7 @@ struct rsp_stats {
 	uint64_t packets_in, packets_out;
 	uint64_t bytes_in, bytes_out;
 	uint64_t bad_checksums, retransmits, oversize, garbage;
+	uint64_t resent_by_gdb;	/* copies of a packet gdb sent again */
 };
 
 struct rsp {
@@ -51,6 +52,13 @@ struct rsp {
 	int rx_hi;		/* first checksum digit */
 	size_t rx_raw;		/* bytes since '$' */
 	bool rx_oversize, rx_malformed;
+	/* gdb sends a packet again when our ack is late (a slow start): a
+	 * copy of the last packet that came before our reply to it is not
+	 * answered twice */
+	uint64_t rx_start_pos;	/* where in the stream the packet began */
+	uint64_t replied_at;	/* bytes received when we last replied */
+	struct strbuf prev;	/* the last packet delivered */
+	bool prev_answered;
 	/* output */
 	struct strbuf out;	/* the last framed packet, for '-' */
 	struct strbuf scratch;

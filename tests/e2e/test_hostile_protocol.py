@@ -128,3 +128,19 @@ def test_escape_right_before_the_checksum(ctx):
         ctx.check(c.cmd("qAttached") == b"1", "%s: the session goes on" % mode)
         c.close()
     p.terminate()
+
+
+def test_packet_sent_again_during_a_slow_start(ctx):
+    """gdb sends a packet again when its ack is late (here: xenstub starts
+    3 s after gdb with remotetimeout 2, so qSupported goes out twice or
+    more before xenstub reads it). Each copy that came before xenstub's
+    answer is the same request: answered once, or gdb takes the second
+    answer for the reply to its next packet."""
+    fx = ctx.fixture()
+    cmd = "sh -c 'sleep 3; exec %s --os=none - core:%s'" % (ctx.xenstub, fx.memory)
+    r = ctx.gdb(["info threads", "x/s 0x%x" % fx.symbol("linux_banner")],
+                pre=["set remotetimeout 2"], merge_stderr=True,
+                remote="| " + cmd)
+    ctx.check("replied unexpectedly" not in r.out and 'Thread 2 "vCPU 1"' in r.out and
+              "Linux version" in r.out,
+              "the session is sound: threads listed, memory read", r)

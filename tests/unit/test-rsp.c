@@ -826,6 +826,41 @@ static void test_oversize_stream_is_bounded(void **state)
 	assert_true(peak <= 2 * 4096 + 64);
 }
 
+static void test_copy_sent_before_our_ack_is_answered_once(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf sb = STRBUF_INIT;
+
+	/* gdb's ack timed out while xenstub was starting: it sent qSupported
+	 * again, and both copies wait in the input */
+	frame_str(&sb, "qSupported:swbreak+");
+	frame_str(&sb, "qSupported:swbreak+");
+	rsp_feed(&f->r, sb.buf, sb.len);
+	expect_packet_str(f, "qSupported:swbreak+");
+	assert_int_equal(rsp_send_str(&f->r, "PacketSize=1000"), 0);
+	assert_int_equal(rsp_next(&f->r), RSP_NONE);
+	assert_int_equal(f->r.st.resent_by_gdb, 1);
+	/* the same packet after our answer is a new request */
+	feed_frame(f, "qSupported:swbreak+");
+	expect_packet_str(f, "qSupported:swbreak+");
+	assert_int_equal(rsp_send_str(&f->r, "PacketSize=1000"), 0);
+	/* and a packet that came before the answer but differs is served */
+	feed_frame(f, "g");
+	feed_frame(f, "?");
+	expect_packet_str(f, "g");
+	expect_packet_str(f, "?");
+	/* no-ack mode has no retransmissions: copies are requests */
+	f->r.noack = true;
+	strbuf_reset(&sb);
+	frame_str(&sb, "qC");
+	frame_str(&sb, "qC");
+	rsp_feed(&f->r, sb.buf, sb.len);
+	expect_packet_str(f, "qC");
+	assert_int_equal(rsp_send_str(&f->r, "QC1"), 0);
+	expect_packet_str(f, "qC");
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +896,7 @@ int main(void)
 		cmocka_unit_test(test_unhex),
 		cmocka_unit_test(test_parse_hex),
 		cmocka_unit_test_setup_teardown(test_escape_before_hash_is_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_sent_before_our_ack_is_answered_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unterminated_packet_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversize_stream_is_bounded, setup, teardown),
 	};
