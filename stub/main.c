@@ -279,6 +279,34 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/*
+ * The files the OS module will read, when they exist, must be regular
+ * files (a folder for --profile-dir): a FIFO would hold open() until
+ * someone writes to it,
+ * while signals already wait for the event loop. Checked without
+ * blocking, before anything is changed in the guest.
+ */
+static int check_input_file(const char *opt, const char *path, bool dir)
+{
+	struct stat st;
+	int fd;
+
+	if (!path)
+		return 0;
+	/* what cannot be opened the OS module reports (and goes on without) */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) {
+		fprintf(stderr, "xenstub: %s %s: not a %s\n", opt, path,
+			dir ? "folder" : "regular file");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* ---- transports ---- */
 
 /* The socket xenstub bound, so that it removes that one only. */
@@ -762,6 +790,12 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &o))
 		return 2;
 
+	if (check_input_file("--symbols", o.so.symbols_path, false) ||
+	    check_input_file("--profile", o.so.profile_path, false) ||
+	    check_input_file("--profile-dir", o.so.profile_dir, true)) {
+		stdio_linger(&o);
+		return 1;
+	}
 	rc = target_open(o.target, &o.tp, &t, &msg);
 	if (rc < 0) {
 		fprintf(stderr, "xenstub: %s\n", msg ? msg : strerror(-rc));

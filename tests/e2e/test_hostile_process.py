@@ -163,6 +163,11 @@ def test_fifo_dump_is_refused(ctx):
               "a FIFO as the dump is refused at once, saying why", r)
     r = ctx.run_xenstub(["--once", ":0", "raw:" + fifo], timeout=30)
     ctx.check(r.rc == 1 and "not a regular file" in r.err, "and as a raw image", r)
+    fx = ctx.fixture()
+    for opt in ("--symbols", "--profile", "--profile-dir"):
+        r = ctx.run_xenstub(["--once", opt, fifo, ":0", "core:" + fx.memory], timeout=30)
+        ctx.check(r.rc == 1 and ("not a regular file" in r.err or "not a folder" in r.err),
+                  "a FIFO as %s is refused at once, saying why" % opt, r)
 
 
 def test_sigterm_before_the_loop(ctx):
