@@ -375,3 +375,10 @@ def test_listening_fails_early(ctx):
                             env=sim.env(), timeout=30)
         ctx.check(r.rc == 1 and "Listening" not in r.err and "nosuchdomain" in r.err,
                   "a missing domain is an error before listening", r)
+
+
+def test_recover_of_a_target_that_cannot_be_opened(ctx):
+    """--recover has no COMM: a target that cannot be opened is an error
+    (it used to crash while deciding whether to wait for gdb)."""
+    r = ctx.run_xenstub(["--recover", "core:" + ctx.tmpfile("missing.elf")])
+    ctx.check(r.rc == 1 and "cannot open" in r.err, "--recover says why and exits 1", r)
