@@ -78,10 +78,12 @@ test: all
 	$(MAKE) e2e-test
 
 # What CI runs: every test, every test again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, then the real Xen 4.17 under QEMU (root).
+# UndefinedBehaviorSanitizer, every libFuzzer harness for a minute, then
+# the real Xen 4.17 under QEMU (root).
 check:
 	$(MAKE) test
 	$(MAKE) test SAN=1 O=build-san
+	$(MAKE) fuzz-check
 	$(MAKE) xen-test
 
 bench: all

@@ -159,8 +159,9 @@ int session_open(struct target *t, const struct session_opts *o,
 				 why ? why : "no journal");
 		free(why);
 	}
-	rc = session_attach(s, msg);
-	if (rc < 0)
+	if (o->attach_later && session_is_live(s))
+		s->running = true;
+	else if ((rc = session_attach(s, msg)) < 0)
 		goto fail;
 
 	memset(&env, 0, sizeof(env));
