@@ -353,8 +353,11 @@ class Context:
         argv = ["gdb", "-q", "-n", "-nx"]
         if batch:
             argv.append("-batch")
+        # gdb gives up on a reply after 2 s by default and then pairs every
+        # later reply with the wrong request: on a loaded machine xenstub
+        # (and xensimd behind it) can take longer than that
         argv += ["-ex", "set pagination off", "-ex", "set confirm off",
-                 "-ex", "set width 0"]
+                 "-ex", "set width 0", "-ex", "set remotetimeout 60"]
         for c in pre:
             argv += ["-ex", c]
         if target is not None:
