@@ -10,6 +10,11 @@ WARN ?= -Wall -Wextra -Werror
 STD := -std=gnu11
 O ?= build
 PYTHON ?= python3
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+# test modules run at once by e2e-test (tests/e2e/run.py --jobs)
+E2E_JOBS ?= $(NPROC)
+# seconds per libFuzzer harness in make check (make fuzz-check alone: 60)
+CHECK_FUZZ_SECONDS ?= 20
 
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -47,7 +52,7 @@ ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(O)/%.o)
 FRONT_OBJS := $(FRONT_SRCS:%.c=$(O)/%.o)
 PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
 
-.PHONY: all test check unit-test e2e-test bench clean distclean fixtures demo
+.PHONY: all test check unit-test e2e-test bench clean distclean fixtures demo xen-tests
 
 all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%) $(EXTRA_TARGETS)
 
@@ -71,20 +76,36 @@ unit-test: $(UNIT_TESTS:%=$(O)/tests/unit/%)
 	done; exit $$fail
 
 e2e-test: all $(TEST_DEPS)
-	$(PYTHON) tests/e2e/run.py --build $(O)
+	$(PYTHON) tests/e2e/run.py --build $(O) --jobs $(E2E_JOBS)
 
 test: all
 	$(MAKE) unit-test
 	$(MAKE) e2e-test
 
 # What CI runs: every test, every test again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, every libFuzzer harness for a minute, then
-# the real Xen 4.17 under QEMU (root).
+# UndefinedBehaviorSanitizer, every libFuzzer harness for CHECK_FUZZ_SECONDS,
+# then the real-Xen suites at once (root). Builds use every CPU; the
+# end-to-end tests run E2E_JOBS modules at once.
 check:
+	$(MAKE) -j$(NPROC) all
 	$(MAKE) test
+	$(MAKE) -j$(NPROC) all SAN=1 O=build-san
 	$(MAKE) test SAN=1 O=build-san
-	$(MAKE) fuzz-check
-	$(MAKE) xen-test
+	$(MAKE) -j$(NPROC) fuzz
+	$(MAKE) fuzz-check FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+	$(MAKE) xen-tests
+
+# The real-Xen suites (each boots Xen in an emulator, one thread each). What
+# they share is prepared first; then they run at once, each with its output
+# in $(O)/xen-tests/SUITE.log, shown whole when it ends; fails if any fails.
+# A suite is a make target; XEN_PREPARED lists the shared preparation
+# targets the suites depend on (done once, before them).
+XEN_SUITES := xen-test
+XEN_PREPARED := xen-test-prepare
+
+xen-tests: $(XEN_PREPARED)
+	$(PYTHON) tests/tools/concurrently.py --logs $(O)/xen-tests \
+		$(foreach s,$(XEN_SUITES),'$(s)=$(MAKE) $(XEN_PREPARED:%=-o %) $(s)')
 
 bench: all
 	$(PYTHON) tests/bench/run.py --build $(O)
