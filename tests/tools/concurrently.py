@@ -6,8 +6,10 @@ commands never mix. The exit status is 1 when any command failed.
 `make xen-tests` runs the real-Xen suites with it (each is one emulator
 thread).
 
-Usage: concurrently.py --logs DIR NAME=COMMAND [NAME=COMMAND ...]
-Each COMMAND runs under sh with stdout and stderr in DIR/NAME.log."""
+Usage: concurrently.py --logs DIR [--live NAME] NAME=COMMAND [NAME=COMMAND ...]
+Each COMMAND runs under sh with stdout and stderr in DIR/NAME.log, but
+the --live one, which writes to this program's stdout and stderr as it
+goes; the other logs are then shown after it ended."""
 
 import argparse
 import os
@@ -17,10 +19,21 @@ import sys
 import time
 
 
+def show(name, log, rc, took):
+    """What a command printed (from its log), and how it ended."""
+    if log is not None:
+        print("==== %s: exit status %d after %d s; its output (%s):" % (name, rc, took, log))
+        with open(log, "rb") as f:
+            sys.stdout.write(f.read().decode(errors="replace"))
+    print("==== %s: exit status %d after %d s" % (name, rc, took), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--logs", required=True, help="the folder for the NAME.log files")
+    ap.add_argument("--live", metavar="NAME",
+                    help="the command whose output is shown as it comes")
     ap.add_argument("jobs", nargs="+", metavar="NAME=COMMAND")
     args = ap.parse_args()
     jobs = []
@@ -31,6 +44,8 @@ def main():
         if name in (n for n, _ in jobs):
             ap.error("%s is named twice" % name)
         jobs.append((name, cmd))
+    if args.live is not None and args.live not in (n for n, _ in jobs):
+        ap.error("--live %s: no command has that name" % args.live)
     os.makedirs(args.logs, exist_ok=True)
 
     running = {}          # pid -> (name, log path, Popen, start time)
@@ -51,14 +66,22 @@ def main():
     signal.signal(signal.SIGHUP, stop)
 
     for name, cmd in jobs:
-        log = os.path.join(args.logs, name + ".log")
-        with open(log, "wb") as f:
-            p = subprocess.Popen(["sh", "-c", cmd], stdout=f, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        if name == args.live:
+            log = None
+            print("%s: started (%s), its output follows" % (name, cmd), flush=True)
+            p = subprocess.Popen(["sh", "-c", cmd], stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        else:
+            log = os.path.join(args.logs, name + ".log")
+            print("%s: started (%s), its output goes to %s" % (name, cmd, log), flush=True)
+            with open(log, "wb") as f:
+                p = subprocess.Popen(["sh", "-c", cmd], stdout=f, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
         running[p.pid] = (name, log, p, time.monotonic())
-        print("%s: started (%s), its output goes to %s" % (name, cmd, log), flush=True)
 
     failed = []
+    ended = []            # logged commands that ended while the live one ran
+    live = args.live
     while running:
         try:
             pid, status = os.wait()
@@ -69,13 +92,13 @@ def main():
         name, log, p, t0 = running.pop(pid)
         rc = os.waitstatus_to_exitcode(status)
         p.returncode = rc
-        took = time.monotonic() - t0
-        print("==== %s: exit status %d after %d s; its output (%s):" % (name, rc, took, log))
-        with open(log, "rb") as f:
-            sys.stdout.write(f.read().decode(errors="replace"))
-        print("==== %s: end of output (exit status %d after %d s)" % (name, rc, took), flush=True)
         if rc != 0:
             failed.append(name)
+        ended.append((name, log, rc, time.monotonic() - t0))
+        if name == live:
+            live = None
+        while ended and live is None:
+            show(*ended.pop(0))
     if failed:
         print("failed: %s" % ", ".join(failed), flush=True)
     if stopped:
