@@ -83,16 +83,16 @@ test: all
 	$(MAKE) e2e-test
 
 # What CI runs: every test, every test again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, every libFuzzer harness for CHECK_FUZZ_SECONDS,
-# then the real-Xen suites at once (root). Builds use every CPU; the
-# end-to-end tests run E2E_JOBS modules at once.
+# UndefinedBehaviorSanitizer, every libFuzzer harness for CHECK_FUZZ_SECONDS
+# (NPROC of them at once), then the real-Xen suites at once (root). Builds
+# use every CPU; the end-to-end tests run E2E_JOBS modules at once.
 check:
 	$(MAKE) -j$(NPROC) all
 	$(MAKE) test
 	$(MAKE) -j$(NPROC) all SAN=1 O=build-san
 	$(MAKE) test SAN=1 O=build-san
 	$(MAKE) -j$(NPROC) fuzz
-	$(MAKE) fuzz-check FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+	$(MAKE) fuzz-check FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) FUZZ_JOBS=$(NPROC)
 	$(MAKE) xen-tests
 
 # The real-Xen suites (each boots Xen in an emulator, one thread each). What
