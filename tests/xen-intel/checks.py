@@ -29,7 +29,7 @@ COMPARED = dict([(n, n) for n in ("rip", "rsp", "cr3", "rax", "rbx", "rcx", "rdx
                                   "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
                                   "r15", "cr0", "cr2", "cr4", "cs", "ss", "ds", "es")] +
                 [("eflags", "flags")])
-GUEST_TROUBLE = re.compile(r"Kernel panic|BUG:|Oops|WARNING:|general protection|int3: |"
+GUEST_TROUBLE = re.compile(r"Kernel panic|BUG:|Oops|WARNING: CPU:|general protection|int3: |"
                            r"stack-protector|segfault")
 # what Xen says when it crashes a guest (its console, not the guest's)
 XEN_GUEST_CRASH = re.compile(r"vmentry failure|Invalid guest state|domain_crash|"
@@ -39,8 +39,12 @@ PLAIN = "-v --os=none"
 # what the guest's kernel symbols are needed for
 NEEDED_SYMS = ("_text", "linux_banner", "jiffies_64", "idt_table", "init_stack",
                "__x64_sys_newuname", "__x64_sys_clock_nanosleep", "__x64_sys_getppid",
-               "asm_sysvec_xen_hvm_callback", "__per_cpu_offset", "__preempt_count",
-               "cpu_number")
+               "__x64_sys_reboot", "asm_sysvec_xen_hvm_callback", "__per_cpu_offset",
+               "__preempt_count")
+# per-CPU variables written once at boot: a watch on one of them, in the
+# page of __preempt_count (written all the time), sees only let-throughs
+PERCPU_QUIET = ("sev_vmsa", "cea_exception_stacks", "injectm", "cpu_devices", "this_cpu_off",
+                "cpu_number")
 # the callback vector of Xen's event channels (Xen: "upcall vector f3")
 XEN_CALLBACK_VECTOR = 0xf3
 
@@ -262,38 +266,55 @@ class Suite:
 
     # ---- one xenstub + gdb session ----
 
-    def start_xenstub(self, target, opts):
-        """Starts xenstub in dom0 listening on its loopback, and the nc
-        bridge from the gdb serial port to it. Returns what xenstub said."""
-        rc, out = self.m.sh(
-            "rm -f /tmp/xs.log /tmp/xs.rc /tmp/nc.pid\n"
-            "setsid sh -c 'xenstub %s --once 127.0.0.1:%d %s >/tmp/xs.log 2>&1; echo $? >/tmp/xs.rc'"
-            " </dev/null >/dev/null 2>&1 &\n"
-            "i=0; while ! grep -q 'Listening on' /tmp/xs.log 2>/dev/null && [ ! -f /tmp/xs.rc ]; do\n"
-            "  i=$((i + 1)); [ $i -gt 600 ] && break; sleep 0.1; done\n"
-            "cat /tmp/xs.log\n"
-            "[ -f /tmp/xs.rc ] && { echo \"xenstub exited with status $(cat /tmp/xs.rc)\"; exit 1; }\n"
-            "setsid nc 127.0.0.1 %d </dev/ttyS3 >/dev/ttyS3 2>/dev/null &\n"
-            "echo $! >/tmp/nc.pid\n" % (opts, XS_PORT, target, XS_PORT), timeout=120)
-        return rc, out
+    def start_xenstub(self, target, opts, link):
+        """Starts xenstub in dom0 on the gdb serial port: link "stdio"
+        (xenstub's stdin and stdout are the port), or "tcp" (xenstub
+        listens on dom0's loopback and nc bridges the port to it, so that
+        killing nc drops the connection). Returns (status, what xenstub said
+        when ready)."""
+        if link == "stdio":
+            run = ("setsid sh -c 'xenstub %s - %s </dev/ttyS3 >/dev/ttyS3 2>/tmp/xs.log; "
+                   "echo $? >/tmp/xs.rc' </dev/null >/dev/null 2>&1 &\n" % (opts, target))
+            ready = "attached"
+        else:
+            run = ("setsid sh -c 'xenstub %s --once 127.0.0.1:%d %s >/tmp/xs.log 2>&1; "
+                   "echo $? >/tmp/xs.rc' </dev/null >/dev/null 2>&1 &\n" % (opts, XS_PORT, target))
+            ready = "Listening on"
+        cmd = ("rm -f /tmp/xs.log /tmp/xs.rc /tmp/nc.pid\n" + run +
+               "i=0; while ! grep -q '%s' /tmp/xs.log 2>/dev/null && [ ! -f /tmp/xs.rc ]; do\n"
+               "  i=$((i + 1)); [ $i -gt 600 ] && break; sleep 0.1; done\n"
+               "cat /tmp/xs.log\n"
+               "[ -f /tmp/xs.rc ] && { echo \"xenstub exited with status $(cat /tmp/xs.rc)\"; exit 1; }\n"
+               % ready)
+        if link == "tcp":
+            cmd += ("setsid nc 127.0.0.1 %d </dev/ttyS3 >/dev/ttyS3 2>/dev/null &\n"
+                    "echo $! >/tmp/nc.pid\n" % XS_PORT)
+        return self.m.sh(cmd, timeout=120)
 
-    def end_xenstub(self, wait=60):
-        """After gdb: waits for xenstub to end; if it does not, drops its
-        connection (kills the nc bridge), as a closed socket would. Returns
-        (exit status or None, its log)."""
+    def end_xenstub(self, closed, wait=60):
+        """After gdb: when gdb closed its connection (closed) and xenstub is
+        on TCP, the bridge closes xenstub's too, as a socket would. Then
+        waits for xenstub to end; if it does not, drops its connection, or
+        for a serial link, sends it SIGTERM (and says so). Returns (exit
+        status or None, its log)."""
         rc, out = self.m.sh(
+            ("[ -f /tmp/nc.pid ] && kill $(cat /tmp/nc.pid) 2>/dev/null\n" if closed else "") +
             "i=0; while pidof xenstub >/dev/null && [ $i -lt %d ]; do i=$((i + 1)); sleep 0.2; done\n"
-            "if pidof xenstub >/dev/null; then echo 'XI: xenstub still runs: dropping its connection'; "
-            "kill $(cat /tmp/nc.pid) 2>/dev/null; i=0; "
-            "while pidof xenstub >/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.2; done; fi\n"
+            "if pidof xenstub >/dev/null; then\n"
+            "  if [ -f /tmp/nc.pid ]; then echo 'XI: xenstub still runs: dropping its connection'; "
             "kill $(cat /tmp/nc.pid) 2>/dev/null\n"
+            "  else echo 'XI: xenstub still runs after gdb ended: SIGTERM'; kill $(pidof xenstub); fi\n"
+            "  i=0; while pidof xenstub >/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.2; done\n"
+            "fi\n"
+            "[ -f /tmp/nc.pid ] && kill $(cat /tmp/nc.pid) 2>/dev/null\n"
             "pidof xenstub >/dev/null && echo 'XI: xenstub still runs'\n"
             "echo \"XI: status $(cat /tmp/xs.rc 2>/dev/null)\"\n"
             "tail -c 30000 /tmp/xs.log" % (wait * 5), timeout=wait + 60)
         m = re.search(r"^XI: status (\d+)$", out, re.M)
         return (int(m.group(1)) if m else None), out
 
-    def gdb(self, scenario, target=None, xs_opts=PLAIN, timeout=600, during=None, **args):
+    def gdb(self, scenario, target=None, xs_opts=PLAIN, timeout=600, during=None, link="stdio",
+            **args):
         """Runs one gdbside.py scenario against a new xenstub. Returns
         (result dict or None, gdb's output, xenstub's status and log).
         during(proc), if given, runs while gdb does (for ways out that
@@ -301,7 +322,7 @@ class Suite:
         self.sessions += 1
         target = target or "xen:%s" % self.guest.name
         t = time.monotonic()
-        rc, out = self.start_xenstub(target, xs_opts)
+        rc, out = self.start_xenstub(target, xs_opts, link)
         if rc != 0:
             return None, "xenstub did not start:\n" + out, (None, out)
         relay = self.m.gdb_port()
@@ -331,7 +352,8 @@ class Suite:
         if self.ctl.error:
             raise self.ctl.error
         text = (outbuf[0] if outbuf else b"").decode(errors="replace") + extra
-        xs = self.end_xenstub()
+        relay.thread.join(3)  # it sees gdb's end of the connection
+        xs = self.end_xenstub(relay.closed_by_gdb.is_set())
         with open(os.path.join(self.m.out, "session-%02d-%s.log" % (self.sessions, scenario)),
                   "w") as f:
             f.write("%s\n--- xenstub started ---\n%s\n--- gdb ---\n%s\n--- xenstub "
@@ -450,8 +472,9 @@ class Suite:
                               out):
             return False
         ok = g.wait(g.ready, 600, every=3)
-        self.note("%s (domain %s) %s after %.0f s" % (g.name, g.domid, "ready" if ok else "not ready",
-                                                     time.monotonic() - t))
+        self.note("%s (domain %s) %s after %.0f s (Bochs CPU %.0f s so far)"
+                  % (g.name, g.domid, "ready" if ok else "not ready", time.monotonic() - t,
+                     self.m.cpu_seconds()))
         if not self.res.check(ok, "%s: its init prints the ready line" % g.name,
                               g.console()[-3000:]):
             return False
@@ -754,12 +777,14 @@ def check_many(s):
 
 
 def exits_setup(s):
+    """The points every way out leaves behind: an int3 that never hits
+    (reboot), a write watch on read-only data, an execute trap on a
+    function's frame; at a stop, also an int3 that hits often."""
     g = s.guest
-    fn = g.sym("__x64_sys_clock_nanosleep")
-    banner = g.sym("linux_banner")
-    hb = g.sym("__x64_sys_getppid")
-    points = ["break *%#x" % fn, "watch *(int *)%#x" % banner, "hbreak *%#x" % hb]
-    return fn, banner, hb, points
+    rare, often = g.sym("__x64_sys_reboot"), g.sym("__x64_sys_clock_nanosleep")
+    banner, hb = g.sym("linux_banner"), g.sym("__x64_sys_getppid")
+    points = ["break *%#x" % rare, "watch *(int *)%#x" % banner, "hbreak *%#x" % hb]
+    return rare, often, banner, hb, points
 
 
 EXITS = [
@@ -776,10 +801,15 @@ EXITS = [
 
 
 def check_exits(s):
+    """Every way out, with points in place (breakpoint always-inserted),
+    at a breakpoint stop (every vCPU held) or while the guest runs:
+    afterwards xenstub's exit status, then Xen's view: the monitor ring
+    free, the frames unrestricted, the guest's own bytes under the int3s,
+    the domain not paused and both vCPUs running."""
     res, g = s.res, s.guest
-    fn, banner, hb, points = exits_setup(s)
-    frames = s.gfns_of([fn, banner, hb])
-    orig, out0 = s.xen_read(fn, 8)
+    rare, often, banner, hb, points = exits_setup(s)
+    frames = s.gfns_of([rare, often, banner, hb])
+    orig = {a: s.xen_read(a, 8) for a in (rare, often)}
     for name, at, text in EXITS:
         if s.only and "exits" not in s.only and name not in s.only:
             continue
@@ -787,7 +817,7 @@ def check_exits(s):
             return
         what = "exit: %s" % text
 
-        def during(p, name=name):
+        def during(p, name=name, at=at):
             """The way out that happens outside gdb, once it is ready."""
             if name in ("detach", "kill"):
                 return ""
@@ -812,12 +842,18 @@ def check_exits(s):
                 os.killpg(p.pid, signal.SIGKILL)
             return "\n[%s sent: %s]" % (name, out.strip())
 
-        r, out, xs = s.gdb("exit", how=name, at=at, points=points, wait=120, during=during,
-                           timeout=600, vcpus=g.vcpus)
-        stopped = r and r.get("stop", {}).get("bps")
+        pts = points + (["break *%#x" % often] if at == "stop" else [])
+        # a dropped connection needs one to drop: xenstub on TCP, bridged
+        r, out, xs = s.gdb("exit", how=name, at=at, points=pts, wait=120, during=during,
+                           timeout=600, vcpus=g.vcpus,
+                           link="tcp" if name in ("gdb-killed", "dropped") else "stdio")
         if at == "stop" and name in ("detach", "kill"):
+            stopped = r and r.get("stop", {}).get("bps")
             res.check(r is not None and stopped, "%s: gdb session, stopped at the breakpoint" % what,
                       out)
+        elif at == "running" and name != "gdb-killed":
+            res.check(r is not None and not r.get("stop") and "[%s sent" % name in out,
+                      "%s: the guest ran until xenstub got the signal" % what, out[-3000:])
         status, log = xs
         if name == "kill9":
             st = g.state()
@@ -836,10 +872,11 @@ def check_exits(s):
         res.check(not bad and None not in frames.values(),
                   "%s: Xen reports the watched and trapped frames unrestricted (rwx)" % what,
                   "%s\n%s" % (bad, pout))
-        now, out2 = s.xen_read(fn, 8)
-        res.check(orig and now == orig,
-                  "%s: Xen shows the guest's own bytes at the breakpoint (no int3 left)" % what,
-                  "before %s\nafter  %s\n%s" % (orig, now, out2))
+        for a, (b0, out0) in orig.items():
+            now, out2 = s.xen_read(a, 8)
+            res.check(b0 and now == b0,
+                      "%s: Xen shows the guest's own bytes under the int3 at %s" % (what, h(a)),
+                      "before %s\nafter  %s\n%s" % (b0, now, out2))
         s.runs(what)
 
 
@@ -977,16 +1014,18 @@ def check_rate(s):
     let-through rate against min-listener's on the same frame. Printed, not
     asserted."""
     res, g = s.res, s.guest
-    pco, pc, cn = g.sym("__per_cpu_offset"), g.sym("__preempt_count"), g.sym("cpu_number")
+    pco, pc = g.sym("__per_cpu_offset"), g.sym("__preempt_count")
+    quiet_syms = [n for n in PERCPU_QUIET if g.sym(n) is not None and g.sym(n) >> 12 == pc >> 12]
+    if not quiet_syms:
+        res.skip("rate", "no per-CPU variable written once at boot shares __preempt_count's page")
+        return
     r0, out0, _ = s.gdb("memread", addrs=[pco], len=8, vcpus=g.vcpus)
     if not res.check(r0 is not None, "rate: __per_cpu_offset[0] read", out0):
         return
-    off0 = int.from_bytes(bytes.fromhex(r0["bytes"]["%#x" % pco]), "little")
-    hot, quiet = off0 + pc, off0 + cn
-    if hot >> 12 != quiet >> 12:
-        res.skip("rate", "cpu_number and __preempt_count are on different pages (%s, %s)"
-                 % (h(quiet), h(hot)))
-        return
+    off0 = le(r0["bytes"]["%#x" % pco])
+    hot, quiet = off0 + pc, off0 + g.sym(quiet_syms[0])
+    s.note("rate: watching %s of CPU 0 (%s), in the page of __preempt_count (%s)"
+           % (quiet_syms[0], h(quiet), h(hot)))
     seconds = 20
     r, out, _ = s.gdb("rate", point="watch *(int *)%#x" % quiet, seconds=seconds,
                       vcpus=g.vcpus, v2p=[hot])

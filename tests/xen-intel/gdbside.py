@@ -56,13 +56,24 @@ def ticks(name):
     return host({"ticks": name})["ticks"]
 
 
-def xenctx(domid, vcpu):
-    """Registers of a vCPU as Debian's xenctx prints them (name -> int)."""
-    rc, out = dom0("xenctx -a %d %d" % (domid, vcpu))
+def parse_xenctx(out):
     vals = {}
     for name, val in re.findall(r"\b([a-z][a-z0-9_]*):\s*([0-9a-f]{4,16})\b", out):
         vals.setdefault(name, int(val, 16))
-    return {"rc": rc, "regs": vals, "text": out[-3000:]}
+    return vals
+
+
+def xenctx(domid, vcpu):
+    """Registers of a vCPU as Debian's xenctx prints them (name -> int)."""
+    rc, out = dom0("xenctx -a %d %d" % (domid, vcpu))
+    return {"rc": rc, "regs": parse_xenctx(out), "text": out[-3000:]}
+
+
+def xenctx_all(domid, vcpus):
+    """{vCPU: registers} by xenctx, for several vCPUs in one dom0 command."""
+    rc, out = dom0("; ".join("echo '== %d'; xenctx -a %d %d" % (v, domid, v) for v in vcpus))
+    parts = re.split(r"^== (\d+)$", out, flags=re.M)
+    return {int(parts[i]): parse_xenctx(parts[i + 1]) for i in range(1, len(parts) - 1, 2)}
 
 
 def attach(a):
@@ -155,20 +166,26 @@ def translate(addrs):
 def insns_ending_at(pc, refs=()):
     """Decodings of the instruction that ends at pc: for each length 1..15,
     the text of the instruction at pc-len if the next one starts at pc.
-    refs: addresses whose appearance in the text is noted."""
+    refs: addresses whose appearance in the text is noted. The bytes are
+    read once, through a cached memory region."""
     found = []
-    for k in range(1, 16):
-        try:
-            lines = ex("x/2i %#x" % (pc - k)).strip().splitlines()
-        except gdb.error:
-            continue
-        if len(lines) < 2:
-            continue
-        m = re.match(r"\s*(?:=>\s*)?(0x[0-9a-f]+)", lines[1])
-        if m and int(m.group(1), 16) == pc:
-            text = re.sub(r"^\s*(=>\s*)?", "", lines[0])
-            found.append({"len": k, "text": text,
-                          "refs": [r for r in refs if ("%#x" % r) in text.lower()]})
+    ex("set mem inaccessible-by-default off")
+    ex("mem %#x %#x ro cache" % (pc - 16, pc + 16))
+    try:
+        for k in range(1, 16):
+            try:
+                lines = ex("x/2i %#x" % (pc - k)).strip().splitlines()
+            except gdb.error:
+                continue
+            if len(lines) < 2:
+                continue
+            m = re.match(r"\s*(?:=>\s*)?(0x[0-9a-f]+)", lines[1])
+            if m and int(m.group(1), 16) == pc:
+                text = re.sub(r"^\s*(=>\s*)?", "", lines[0])
+                found.append({"len": k, "text": text,
+                              "refs": [r for r in refs if ("%#x" % r) in text.lower()]})
+    finally:
+        ex("delete mem")
     return found
 
 
@@ -306,16 +323,18 @@ def one_stop(a, ph, res_stops):
         return False
     if ph.get("insns"):
         r["insns_before"] = insns_ending_at(r["pc"], ph.get("refs", []))
-    try:
-        r["ksym"] = ex("monitor ksym %#x" % r["pc"]).strip()
-    except gdb.error as e:
-        r["ksym"] = "error: %s" % e
+    if ph.get("ksym"):
+        try:
+            r["ksym"] = ex("monitor ksym %#x" % r["pc"]).strip()
+        except gdb.error as e:
+            r["ksym"] = "error: %s" % e
     if ph.get("mem"):
         try:
             r["mem"] = read(ph["mem"], ph.get("mem_len", 8)).hex()
         except gdb.error as e:
             r["mem"] = "error: %s" % e
-    r["vcpu_regs"] = all_vcpu_regs(a["vcpus"])
+    if ph.get("regs"):
+        r["vcpu_regs"] = all_vcpu_regs(a["vcpus"])
     r["xenctx"] = xenctx(a["domid"], r["vcpu"])["regs"]
     return True
 
@@ -376,8 +395,7 @@ def sc_hold(a):
     me = res["vcpu"] = cur_vcpu()
     others = [v for v in range(n) if v != me]
     res["ticks_0"] = ticks(a["guest"])
-    res["before"] = {"gdb": all_vcpu_regs(n),
-                     "xenctx": {v: xenctx(a["domid"], v)["regs"] for v in range(n)}}
+    res["before"] = {"gdb": all_vcpu_regs(n), "xenctx": xenctx_all(a["domid"], range(n))}
     steps = []
     for _ in range(a["count"]):
         pc = reg("pc")
@@ -398,8 +416,9 @@ def sc_hold(a):
             select_vcpu(v)
             step["others_gdb"][v] = reg("rip")
         select_vcpu(me)
-        step["others_xenctx"] = {v: xenctx(a["domid"], v)["regs"].get("rip") for v in others}
-        step["me_xenctx"] = xenctx(a["domid"], me)["regs"].get("rip")
+        ctx = xenctx_all(a["domid"], range(n))
+        step["others_xenctx"] = {v: ctx.get(v, {}).get("rip") for v in others}
+        step["me_xenctx"] = ctx.get(me, {}).get("rip")
         steps.append(step)
     res["steps"] = steps
     time.sleep(a.get("quiet", 0))
@@ -515,6 +534,8 @@ def sc_kpti(a):
         res["detach"] = detach()
         return res
     res["vcpu"] = found
+    # inserted as they are set: a refusal shows at once
+    ex("set breakpoint always-inserted on")
     select_vcpu(found)
     res["cr3"] = reg("cr3")
     res["xenctx"] = xenctx(a["domid"], found)["regs"]

@@ -10,10 +10,11 @@
 #   XI-VERSION <the guest's /proc/version>
 #   XI-KPTI <the meltdown line of /sys/devices/system/cpu/vulnerabilities>
 #   XI-CPUS <number of online CPUs>
-#   XI-SYM <name> <address>        kernel symbols from /proc/kallsyms: all the
-#                                  checks need with xi.kallsyms=full on the
-#                                  kernel's command line (reading kallsyms is
-#                                  slow under emulation), else only _text
+#   XI-SYM <name> <address>        kernel symbols from /proc/kallsyms: those
+#                                  the checks need and every per-CPU one, with
+#                                  xi.kallsyms=full on the kernel's command
+#                                  line (reading kallsyms is slow under
+#                                  emulation), else only _text
 #   XI-KALLSYMS <uptime before the symbols> <uptime after>
 #   XI-READY
 #   XI-TICK <n> <hostname> <loops on CPU 0> <loops on CPU 1>   every second
@@ -33,7 +34,7 @@ ncpu=$(grep -c ^processor /proc/cpuinfo)
 echo "XI-CPUS $ncpu"
 t0=$(cut -d' ' -f1 /proc/uptime)
 if grep -q xi.kallsyms=full /proc/cmdline; then
-	grep -E ' (_text|linux_banner|jiffies_64|idt_table|init_uts_ns|init_stack|init_task|__x64_sys_newuname|__x64_sys_clock_nanosleep|__x64_sys_getppid|asm_sysvec_xen_hvm_callback|asm_sysvec_apic_timer_interrupt|asm_sysvec_reschedule_ipi|asm_sysvec_call_function_single|asm_common_interrupt|__per_cpu_offset|__preempt_count|cpu_number|this_cpu_off|current_task|default_idle|do_idle|pv_native_safe_halt|xen_hvm_callback_vector)$' /proc/kallsyms |
+	grep -E '^0000000000[0-9a-f]{6} | (_text|linux_banner|jiffies_64|idt_table|init_stack|__x64_sys_newuname|__x64_sys_clock_nanosleep|__x64_sys_getppid|__x64_sys_reboot|asm_sysvec_xen_hvm_callback|__per_cpu_offset)$' /proc/kallsyms |
 		while read -r addr type name; do echo "XI-SYM $name $addr"; done
 else
 	grep -m 1 ' _text$' /proc/kallsyms | while read -r addr type name; do echo "XI-SYM $name $addr"; done

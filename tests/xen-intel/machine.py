@@ -132,6 +132,16 @@ class Machine:
             self.proc.kill()  # our own Bochs, by its pid
             self.proc.wait()
 
+    def cpu_seconds(self):
+        """CPU time Bochs used so far (user + system): the wall time it
+        would have taken on a core of its own."""
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            return 0.0
+
     def elapsed(self):
         return now() - self.t0 if self.t0 else 0
 

@@ -64,7 +64,7 @@ done
 for f in "$build/xenstub" "$build/tests/bench/min-listener" "$build/tests/xen-intel/xen-probe"; do
 	[ -x "$f" ] || die "$f is not built (run make first)"
 done
-[ -f "$tarball" ] || die "Bochs' source $tarball is missing"
+[ -f "$tarball" ] || die "Bochs' source $tarball is missing (XEN_INTEL_BOCHS_TARBALL: bochs-emu/Bochs at commit 783b58fd6 as a tar.xz, sha256 $BOCHS_SHA256)"
 rootfs=$qcache/rootfs
 [ -f "$rootfs/.xen-test-stamp" ] || die "$rootfs is not prepared (make xen-test-prepare does it)"
 

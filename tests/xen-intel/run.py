@@ -49,7 +49,7 @@ def one_run(args, attempt, t0):
         print("xen-test-intel: booting Xen under Bochs (attempt %d); Xen's console in %s"
               % (attempt, m.console_path), flush=True)
         took = m.start(args.boot_timeout)
-        res.note("dom0 serves commands after %.0f s" % took)
+        res.note("dom0 serves commands after %.0f s (Bochs CPU %.0f s)" % (took, m.cpu_seconds()))
         suite = checks.Suite(m, res, args.build, args.cache, args.only)
         ksyms_path = os.path.join(args.cache, "kallsyms-%s" % args.kernel)
         cached = load_syms(ksyms_path)
@@ -85,7 +85,7 @@ def one_run(args, attempt, t0):
                 continue
             if not suite.ensure_guest(name):
                 break
-            t = time.monotonic()
+            t, c = time.monotonic(), m.cpu_seconds()
             res.note("check %s" % name)
             try:
                 fn(suite)
@@ -93,7 +93,8 @@ def one_run(args, attempt, t0):
                 raise
             except Exception:  # a defect of the check itself: said, counted
                 res.check(False, "check %s ran to its end" % name, traceback.format_exc())
-            res.note("check %s took %.0f s" % (name, time.monotonic() - t))
+            res.note("check %s took %.0f s (Bochs CPU %.0f s)"
+                     % (name, time.monotonic() - t, m.cpu_seconds() - c))
         # the end: nothing left behind, nothing went wrong in the guest or Xen
         rc, out = m.sh("pidof xenstub nc min-listener")
         res.check(not out.strip(), "no xenstub, nc or min-listener is left running in dom0",
@@ -105,7 +106,7 @@ def one_run(args, attempt, t0):
         trouble = suite.xen_console_trouble(0)
         res.check(not trouble, "Xen's console shows no guest crash (vmentry failure, "
                   "domain_crash, triple fault)", trouble or "")
-        res.note("%d gdb sessions" % suite.sessions)
+        res.note("%d gdb sessions; Bochs CPU %.0f s in all" % (suite.sessions, m.cpu_seconds()))
         return res, suite
     finally:
         if suite:
