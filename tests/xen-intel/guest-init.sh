@@ -40,11 +40,12 @@ else
 	grep -m 1 ' _text$' /proc/kallsyms | while read -r addr type name; do echo "XI-SYM $name $addr"; done
 fi
 echo "XI-KALLSYMS $t0 $(cut -d' ' -f1 /proc/uptime)"
-# a user-space loop per CPU, a quarter of the time: counts in a file on tmpfs
+# a user-space loop per CPU, spinning a little then sleeping: counts in a
+# file on tmpfs
 i=0
 while [ $i -lt "$ncpu" ]; do
 	taskset -c $i sh -c 'n=0; while :; do
-		j=0; while [ $j -lt 200 ]; do j=$((j + 1)); done
+		j=0; while [ $j -lt 30 ]; do j=$((j + 1)); done
 		n=$((n + 1)); echo $n >/tmp/loop'$i'; sleep 0.3; done' &
 	i=$((i + 1))
 done

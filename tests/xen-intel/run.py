@@ -16,6 +16,7 @@ Usage: run.py --out DIR --cache DIR [--only NAMES] [--timeout SECONDS] [-v]
 import argparse
 import os
 import re
+import signal
 import sys
 import time
 import traceback
@@ -142,6 +143,9 @@ def main():
             args.kernel = re.search(r"^linux-image-(\S+)$", f.read(), re.M).group(1)
     except (OSError, AttributeError):
         args.kernel = "unknown"
+    # SIGTERM (a bounded make, CI) ends the run through the cleanups: Bochs
+    # and gdb are killed by their pids
+    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
     t0 = time.monotonic()
     for attempt in (1, 2):
         try:

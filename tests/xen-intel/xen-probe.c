@@ -8,9 +8,10 @@
  * disabled again at once), and guest memory read through a foreign mapping
  * (whether an int3 byte was left behind).
  *
- * Usage: xen-probe access DOMID GFN [COUNT]   one line per frame: "gfn 0x... rwx"
- *        xen-probe monitor DOMID              "monitor ring: free" or the error
- *        xen-probe read DOMID GFN OFFSET LEN  "bytes <hex>" (within the frame)
+ * Usage: xen-probe access DOMID GFN...          one line per frame: "gfn 0x... rwx"
+ *        xen-probe monitor DOMID               "monitor ring: free" or the error
+ *        xen-probe read DOMID GFN:OFFSET:LEN... one line per range (within a frame):
+ *                                              "read 0x<gfn>:0x<offset> <hex>"
  * Exit status: 0 when every call succeeded, 1 otherwise, 2 for bad usage.
  */
 #include <errno.h>
@@ -52,7 +53,7 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int probe_access(xc_interface *xch, uint32_t domid, uint64_t gfn, uint64_t count)
+static int probe_access(xc_interface *xch, uint32_t domid, const uint64_t *gfns, int n)
 {
 	int status = 0;
 	uint32_t port;
@@ -62,16 +63,15 @@ static int probe_access(xc_interface *xch, uint32_t domid, uint64_t gfn, uint64_
 		printf("monitor ring: busy or refused: %s\n", strerror(errno));
 		return 1;
 	}
-
-	for (uint64_t i = 0; i < count; i++) {
+	for (int i = 0; i < n; i++) {
 		xenmem_access_t a;
 
-		if (xc_get_mem_access(xch, domid, gfn + i, &a) < 0) {
-			printf("gfn 0x%" PRIx64 " error %s\n", gfn + i, strerror(errno));
+		if (xc_get_mem_access(xch, domid, gfns[i], &a) < 0) {
+			printf("gfn 0x%" PRIx64 " error %s\n", gfns[i], strerror(errno));
 			status = 1;
 			continue;
 		}
-		printf("gfn 0x%" PRIx64 " %s\n", gfn + i, access_name(a));
+		printf("gfn 0x%" PRIx64 " %s\n", gfns[i], access_name(a));
 	}
 	munmap(ring, XC_PAGE_SIZE);
 	if (xc_monitor_disable(xch, domid) < 0) {
@@ -99,70 +99,92 @@ static int probe_monitor(xc_interface *xch, uint32_t domid)
 	return 0;
 }
 
-static int probe_read(uint32_t domid, uint64_t gfn, uint64_t offset, uint64_t len)
+/* Reads one GFN:OFFSET:LEN range through a foreign mapping. */
+static int probe_read(xenforeignmemory_handle *fmem, uint32_t domid, const char *spec)
 {
-	xenforeignmemory_handle *fmem = xenforeignmemory_open(NULL, 0);
-	xen_pfn_t pfn = (xen_pfn_t)gfn;
+	uint64_t gfn, offset, len;
+	char *end;
+	xen_pfn_t pfn;
 	int err = 0;
 	uint8_t *p;
 
-	if (!fmem) {
-		printf("read: opening libxenforeignmemory: %s\n", strerror(errno));
-		return 1;
-	}
+	errno = 0;
+	gfn = strtoull(spec, &end, 0);
+	if (errno || *end != ':')
+		goto bad;
+	offset = strtoull(end + 1, &end, 0);
+	if (errno || *end != ':')
+		goto bad;
+	len = strtoull(end + 1, &end, 0);
+	if (errno || *end || offset >= XC_PAGE_SIZE || len == 0 || len > XC_PAGE_SIZE - offset)
+		goto bad;
+	pfn = (xen_pfn_t)gfn;
 	p = xenforeignmemory_map(fmem, domid, PROT_READ, 1, &pfn, &err);
 	if (!p || err) {
-		printf("read: mapping gfn 0x%" PRIx64 ": %s\n", gfn, strerror(p ? (err < 0 ? -err : err) : errno));
+		printf("read 0x%" PRIx64 ":0x%" PRIx64 " error %s\n", gfn, offset,
+		       strerror(p ? (err < 0 ? -err : err) : errno));
 		if (p)
 			xenforeignmemory_unmap(fmem, p, 1);
-		xenforeignmemory_close(fmem);
 		return 1;
 	}
-	printf("bytes ");
+	printf("read 0x%" PRIx64 ":0x%" PRIx64 " ", gfn, offset);
 	for (uint64_t i = 0; i < len; i++)
 		printf("%02x", p[offset + i]);
 	printf("\n");
 	xenforeignmemory_unmap(fmem, p, 1);
-	xenforeignmemory_close(fmem);
 	return 0;
+bad:
+	printf("read %s: not GFN:OFFSET:LEN within one frame\n", spec);
+	return 1;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: xen-probe access DOMID GFN [COUNT]\n"
+	fprintf(stderr, "usage: xen-probe access DOMID GFN...\n"
 			"       xen-probe monitor DOMID\n"
-			"       xen-probe read DOMID GFN OFFSET LEN\n");
+			"       xen-probe read DOMID GFN:OFFSET:LEN...\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t domid, gfn, count = 1, offset, len;
+	uint64_t domid, gfns[256];
+	xenforeignmemory_handle *fmem;
 	xc_interface *xch;
-	int status;
+	int status = 0, n;
 
 	if (argc < 3 || parse_u64(argv[2], &domid) < 0 || domid > UINT32_MAX)
 		return usage();
 	if (strcmp(argv[1], "read") == 0) {
-		if (argc != 6 || parse_u64(argv[3], &gfn) < 0 || parse_u64(argv[4], &offset) < 0 ||
-		    parse_u64(argv[5], &len) < 0 || offset >= XC_PAGE_SIZE || len == 0 ||
-		    len > XC_PAGE_SIZE - offset)
+		if (argc < 4)
 			return usage();
-		return probe_read((uint32_t)domid, gfn, offset, len);
+		fmem = xenforeignmemory_open(NULL, 0);
+		if (!fmem) {
+			fprintf(stderr, "xen-probe: opening libxenforeignmemory: %s\n", strerror(errno));
+			return 1;
+		}
+		for (int i = 3; i < argc; i++)
+			status |= probe_read(fmem, (uint32_t)domid, argv[i]);
+		xenforeignmemory_close(fmem);
+		return status;
 	}
-	if ((strcmp(argv[1], "access") == 0 &&
-	     (argc < 4 || argc > 5 || parse_u64(argv[3], &gfn) < 0 ||
-	      (argc == 5 && (parse_u64(argv[4], &count) < 0 || count == 0)))) ||
-	    (strcmp(argv[1], "monitor") == 0 && argc != 3) ||
-	    (strcmp(argv[1], "access") != 0 && strcmp(argv[1], "monitor") != 0))
+	if (strcmp(argv[1], "access") == 0) {
+		n = argc - 3;
+		if (n < 1 || n > (int)(sizeof(gfns) / sizeof(gfns[0])))
+			return usage();
+		for (int i = 0; i < n; i++)
+			if (parse_u64(argv[3 + i], &gfns[i]) < 0)
+				return usage();
+	} else if (strcmp(argv[1], "monitor") != 0 || argc != 3) {
 		return usage();
+	}
 	xch = xc_interface_open(NULL, NULL, 0);
 	if (!xch) {
 		fprintf(stderr, "xen-probe: opening libxenctrl: %s\n", strerror(errno));
 		return 1;
 	}
 	if (strcmp(argv[1], "access") == 0)
-		status = probe_access(xch, (uint32_t)domid, gfn, count);
+		status = probe_access(xch, (uint32_t)domid, gfns, argc - 3);
 	else
 		status = probe_monitor(xch, (uint32_t)domid);
 	xc_interface_close(xch);
