@@ -231,7 +231,7 @@ class Guest:
         return "?(%s)" % out.strip()
 
     def xenctx(self, vcpu):
-        rc, out = self.m.sh("xenctx -a %d %d" % (self.domid, vcpu))
+        rc, out = self.m.sh("xenctx -a -l 0 %d %d" % (self.domid, vcpu))
         regs = {}
         for n, x in re.findall(r"\b([a-z][a-z0-9_]*):\s*([0-9a-f]{4,16})\b", out):
             regs.setdefault(n, int(x, 16))

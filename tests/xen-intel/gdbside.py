@@ -64,16 +64,18 @@ def parse_xenctx(out):
 
 
 def xenctx(domid, vcpu):
-    """Registers of a vCPU as Debian's xenctx prints them (name -> int)."""
-    rc, out = dom0("xenctx -a %d %d" % (domid, vcpu))
+    """Registers of a vCPU as Debian's xenctx prints them (name -> int);
+    -l 0: no stack dump."""
+    rc, out = dom0("xenctx -a -l 0 %d %d" % (domid, vcpu))
     return {"rc": rc, "regs": parse_xenctx(out), "text": out[-3000:]}
 
 
 def xenctx_all(domid, vcpus):
-    """{vCPU: registers} by xenctx, for several vCPUs in one dom0 command."""
-    rc, out = dom0("; ".join("echo '== %d'; xenctx -a %d %d" % (v, domid, v) for v in vcpus))
-    parts = re.split(r"^== (\d+)$", out, flags=re.M)
-    return {int(parts[i]): parse_xenctx(parts[i + 1]) for i in range(1, len(parts) - 1, 2)}
+    """{vCPU: registers} by one xenctx for every vCPU (-C)."""
+    rc, out = dom0("xenctx -a -C -l 0 %d" % domid)
+    parts = re.split(r"^vcpu(\d+):$", out, flags=re.M)
+    got = {int(parts[i]): parse_xenctx(parts[i + 1]) for i in range(1, len(parts) - 1, 2)}
+    return {v: got.get(v, {}) for v in vcpus}
 
 
 def attach(a):

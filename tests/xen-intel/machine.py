@@ -56,9 +56,8 @@ class Machine:
     """One boot of Bochs. start() returns once dom0 serves commands;
     stop() kills Bochs (its pid only)."""
 
-    def __init__(self, out, bochs_dir, iso, cpus=1, verbose=False):
+    def __init__(self, out, bochs_dir, iso, cpus=1):
         self.out, self.bochs_dir, self.iso, self.cpus = out, bochs_dir, iso, cpus
-        self.verbose = verbose
         self.console_path = os.path.join(out, "console.log")
         self.log_path = os.path.join(out, "bochs.log")
         self.proc = None

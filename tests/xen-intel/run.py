@@ -10,7 +10,8 @@ A failure of the emulator itself (Bochs dies or freezes, Xen or dom0
 panics) is said as such and the whole run is retried once on a fresh boot;
 it never counts as a pass.
 
-Usage: run.py --out DIR --cache DIR [--only NAMES] [--timeout SECONDS] [-v]
+Usage: run.py --out DIR --build DIR --cache DIR [--only NAMES] [--boot-timeout SECONDS]
+              [--bochs-dir DIR --cpus N]
 """
 
 import argparse
@@ -44,7 +45,7 @@ def one_run(args, attempt, t0):
     """One boot and every check. Returns (Results, None) or raises
     EmulatorFailure."""
     res = checks.Results(t0)
-    m = Machine(args.out, args.bochs, args.iso, verbose=args.verbose)
+    m = Machine(args.out, args.bochs, args.iso, cpus=args.cpus)
     suite = None
     try:
         print("xen-test-intel: booting Xen under Bochs (attempt %d); Xen's console in %s"
@@ -125,11 +126,14 @@ def main():
     ap.add_argument("--cache", required=True, help="the suite's cache (Bochs, kernel symbols)")
     ap.add_argument("--only", default="", help="run only these checks, comma-separated")
     ap.add_argument("--boot-timeout", type=int, default=600)
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--bochs-dir", help="another Bochs build (its binary and BIOS files), "
+                    "e.g. an --enable-smp one")
+    ap.add_argument("--cpus", type=int, default=1, help="emulated CPUs (an SMP Bochs for more than 1)")
     args = ap.parse_args()
     args.out = os.path.abspath(args.out)
     args.cache = os.path.abspath(args.cache)
-    args.bochs = os.path.join(args.cache, "bochs")
+    args.bochs = os.path.abspath(args.bochs_dir) if args.bochs_dir else \
+        os.path.join(args.cache, "bochs")
     args.iso = os.path.join(args.out, "xen-intel.iso")
     if args.only and not re.fullmatch(r"[a-z0-9,-]+", args.only):
         print("xen-test-intel: --only takes comma-separated names, not %r" % args.only)
