@@ -489,7 +489,7 @@ static bool ends_with(const char *s, const char *suffix)
 static char *profile_in_dir(struct finder *f, const char *dir)
 {
 	static const char *const subs[] = { "", "/linux" };
-	char rel[72];
+	char rel[72], shown[96];
 	size_t i;
 
 	guess_release(f, rel, sizeof(rel));
@@ -512,7 +512,8 @@ static char *profile_in_dir(struct finder *f, const char *dir)
 		if (found)
 			return found;
 	}
-	why_add(f, "no profile for Linux %s in %s", rel, dir);
+	guest_text(shown, sizeof(shown), rel, strlen(rel), false, false);
+	why_add(f, "no profile for Linux %s in %s", shown, dir);
 	return NULL;
 }
 
@@ -777,6 +778,20 @@ static uint64_t sym(struct lx *lx, const char *names)
 	return 0;
 }
 
+/* init_task's task list is a ring whose first and last tasks link back
+ * to it: what offsets that do not fit this kernel would not give. */
+static bool init_links_ok(struct lx *lx, uint64_t init_task)
+{
+	uint64_t head = init_task + lx->L.tasks.off, next, prev, v;
+
+	if (!lx->L.tasks.size || lx_read_ptr(lx, head, &next) ||
+	    lx_read_ptr(lx, head + lx->ptr, &prev) || next == head ||
+	    !lx_kptr_ok(lx, next) || !lx_kptr_ok(lx, prev))
+		return false;
+	return !lx_read_ptr(lx, next + lx->ptr, &v) && v == head &&
+	       !lx_read_ptr(lx, prev, &v) && v == head;
+}
+
 static int kernel_data(struct finder *f)
 {
 	struct lx *lx = f->lx;
@@ -785,7 +800,7 @@ static int kernel_data(struct finder *f)
 	uint32_t n = 0;
 	int64_t num;
 	unsigned c;
-	char comm[17] = "";
+	char comm[17] = "", shown[72];
 	uint8_t pid[4];
 
 	S->init_task = sym(lx, "init_task");
@@ -849,14 +864,21 @@ static int kernel_data(struct finder *f)
 		return -EFAULT;
 	}
 	comm[16] = 0;
-	if (strncmp(comm, "swapper", 7) || (pid[0] | pid[1] | pid[2] | pid[3])) {
-		why_add(f, "init_task at 0x%llx does not look like it (comm '%.16s', pid %u): the %s do not match this kernel",
-			(unsigned long long)S->init_task, comm,
+	guest_text(shown, sizeof(shown), comm, strlen(comm), false, false);
+	/* its name is the guest's to change: a renamed one must still be a
+	 * ring of tasks linked back to it */
+	if ((pid[0] | pid[1] | pid[2] | pid[3]) ||
+	    (strncmp(comm, "swapper", 7) && !init_links_ok(lx, S->init_task))) {
+		why_add(f, "init_task at 0x%llx does not look like it (comm '%s', pid %u): the %s do not match this kernel",
+			(unsigned long long)S->init_task, shown,
 			pid[0] | pid[1] << 8 | pid[2] << 16 | (uint32_t)pid[3] << 24,
 			lx->type_src.len && lx->isf ? "profile and symbols" :
 			"types and symbols");
 		return -EINVAL;
 	}
+	if (strncmp(comm, "swapper", 7))
+		strbuf_addf(&lx->notes, "init_task is named '%s', not swapper/0 (its task list links were checked instead)\n",
+			    shown);
 	/* per-CPU areas */
 	if (S->nr_cpu_ids && !lx_read(lx, S->nr_cpu_ids, &n, 4)) {
 		uint8_t *b = (uint8_t *)&n;
@@ -942,8 +964,9 @@ static void check_profile_banner(struct finder *f)
 
 		while (n < len && n < 200 && data[n] && data[n] != '\n')
 			n++;
-		strbuf_addf(&lx->notes, "warning: the profile was made for another build: its banner is '%.*s'\n",
-			    (int)n, (const char *)data);
+		strbuf_addstr(&lx->notes, "warning: the profile was made for another build: its banner is '");
+		strbuf_add_guest(&lx->notes, data, n);
+		strbuf_addstr(&lx->notes, "'\n");
 		log_warn(LC_OS, "linux: the profile's linux_banner differs from the kernel's in memory: offsets may be wrong");
 	}
 	free(data);
@@ -970,7 +993,7 @@ int lx_detect(const struct os_env *env, struct os **out, struct strbuf *why)
 	struct lx *lx = xcalloc(1, sizeof(*lx));
 	struct finder f;
 	struct timespec t0, t1;
-	char *dir_profile = NULL;
+	char *dir_profile = NULL, rel_shown[96];
 	unsigned v;
 	int rc;
 
@@ -1004,8 +1027,10 @@ int lx_detect(const struct os_env *env, struct os **out, struct strbuf *why)
 		char rel[72] = "";
 
 		vmci_get(&f.vmci, "OSRELEASE", rel, sizeof(rel));
-		strbuf_addf(&lx->notes, "VMCOREINFO at physical 0x%llx (OSRELEASE=%s)\n",
-			    (unsigned long long)f.vmci_pa, rel);
+		strbuf_addf(&lx->notes, "VMCOREINFO at physical 0x%llx (OSRELEASE=",
+			    (unsigned long long)f.vmci_pa);
+		strbuf_add_guest(&lx->notes, rel, strlen(rel));
+		strbuf_addstr(&lx->notes, ")\n");
 	}
 	rc = find_kernel_aspace(&f);
 	if (rc)
@@ -1044,8 +1069,10 @@ int lx_detect(const struct os_env *env, struct os **out, struct strbuf *why)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	lx->detect_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	guest_text(rel_shown, sizeof(rel_shown), lx->release,
+		   strlen(lx->release), false, false);
 	log_info(LC_OS, "linux: %s, %zu tasks (found in %.1f ms)",
-		 lx->release[0] ? lx->release : "kernel", lx->base.ntasks,
+		 lx->release[0] ? rel_shown : "kernel", lx->base.ntasks,
 		 lx->detect_ms);
 	free(dir_profile);
 	strbuf_release(&f.vmci);

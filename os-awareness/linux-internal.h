@@ -20,6 +20,7 @@ struct btf;
 struct isf;
 
 #define LX_MAX_TASKS (1u << 20)
+#define LX_PID_MAX (4u << 20)		/* PID_MAX_LIMIT: no pid is larger */
 #define LX_MAX_CPUS 8192u
 
 /* Every offset the module uses, from BTF or an ISF profile. */
@@ -60,6 +61,7 @@ struct lx_task {
 	bool on_other_cpu;	/* running, but on no vCPU we could match */
 	bool have_cr3;
 	uint64_t cr3;		/* cached physical page-table root */
+	bool aspace_warned;	/* its bad address space was logged */
 };
 
 struct lx_refresh_stats {
@@ -67,6 +69,7 @@ struct lx_refresh_stats {
 	double ms;
 	uint64_t reads, frames_mapped, map_calls;
 	unsigned warnings;
+	unsigned fallback_ids;	/* tasks with impossible or taken pids */
 };
 
 struct lx {
@@ -120,7 +123,9 @@ int lx_walk(struct lx *lx);
 /* The state letter /proc would show for these __state / exit_state. */
 char lx_state_letter(uint64_t state, uint64_t exit_state);
 int lx_task_regs(struct lx *lx, const struct os_task *t, struct x86_regs *r);
-int lx_task_aspace(struct lx *lx, const struct os_task *t, struct aspace *as);
+/* A task's address space: 0, or -errno with why (may be NULL). */
+int lx_task_aspace(struct lx *lx, const struct os_task *t, struct aspace *as,
+		   struct strbuf *why);
 /* Frees the task list. */
 void lx_tasks_release(struct lx *lx);
 

@@ -99,9 +99,10 @@ struct walk {
 	struct lx_task *tp;
 	size_t n, cap;
 	struct addrmap seen;	/* task addresses listed */
-	struct addrmap tids;	/* gdb thread ids given */
+	struct os_tids tids;	/* gdb thread ids given */
 	struct os_span span;	/* of task_struct */
 	unsigned warnings;
+	unsigned fallbacks;	/* tasks given a fallback id */
 	bool stop;
 };
 
@@ -174,21 +175,45 @@ static int read_task(struct walk *w, uint64_t addr, struct trec *t)
 	return 0;
 }
 
+/* Gives the task being added (index w->n) its gdb thread id: its pid's,
+ * its CPU's for an idle task, or a fallback id with a note and a
+ * warning (the first few of a walk) when that is impossible or taken. */
+static void give_tid(struct walk *w, struct os_task *o, int idle_cpu)
+{
+	uint64_t want = idle_cpu >= 0 ? os_tid_idle(idle_cpu) :
+			os_tid_of(o->thread_id, LX_PID_MAX);
+	uint32_t holder;
+	enum os_tid_kind k = os_tids_give(&w->tids, want, (uint32_t)(w->n + 1),
+					  &o->tid, &holder);
+
+	if (k == OS_TID_OK)
+		return;
+	o->note = idle_cpu >= 0 ? (k == OS_TID_TAKEN ? "duplicate CPU" :
+						       "impossible CPU") :
+		  k == OS_TID_TAKEN ? "duplicate pid" : "impossible pid";
+	if (++w->fallbacks > 8)
+		return;
+	if (k == OS_TID_TAKEN)
+		log_warn(LC_OS, "linux: task 0x%llx (%s) has %s %lld, which task 0x%llx (%s) has too: shown as thread %llu",
+			 (unsigned long long)o->addr, o->name,
+			 idle_cpu >= 0 ? "CPU" : "pid",
+			 idle_cpu >= 0 ? (long long)idle_cpu : (long long)o->thread_id,
+			 (unsigned long long)w->tasks[holder - 1].addr,
+			 w->tasks[holder - 1].name, (unsigned long long)o->tid);
+	else
+		log_warn(LC_OS, "linux: task 0x%llx (%s) has %s %lld, which no task can have: shown as thread %llu",
+			 (unsigned long long)o->addr, o->name,
+			 idle_cpu >= 0 ? "CPU" : "pid",
+			 idle_cpu >= 0 ? (long long)idle_cpu : (long long)o->thread_id,
+			 (unsigned long long)o->tid);
+}
+
 static void add(struct walk *w, const struct trec *t, const char *proc_name,
 		int idle_cpu)
 {
 	struct os_task *o;
 	struct lx_task *p;
-	uint64_t tid = os_tid(idle_cpu >= 0 ? 0 : (uint64_t)(int64_t)(int32_t)t->pid,
-			      idle_cpu >= 0 ? (unsigned)idle_cpu : 0);
 
-	/* gdb needs one thread per id: a second task claiming one is
-	 * corrupt or a race, and is left out */
-	if (addrmap_get(&w->tids, tid)) {
-		warn(w, "a second task with the same thread id", t->addr);
-		addrmap_put(&w->seen, t->addr, addrmap_get(&w->tids, tid));
-		return;
-	}
 	if (w->n == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 256;
 		w->tasks = xrealloc(w->tasks, st_mult(w->cap, sizeof(*w->tasks)));
@@ -202,9 +227,12 @@ static void add(struct walk *w, const struct trec *t, const char *proc_name,
 	o->pid = (int64_t)(int32_t)t->tgid;
 	o->thread_id = (int64_t)(int32_t)t->pid;
 	o->is_idle = idle_cpu >= 0;
-	o->tid = tid;
-	snprintf(o->name, sizeof(o->name), "%s", t->comm);
-	snprintf(o->proc_name, sizeof(o->proc_name), "%s", proc_name);
+	/* comm is the guest's bytes: shown escaped, whole (16 bytes fit) */
+	guest_text(o->name, sizeof(o->name), t->comm, strnlen(t->comm, 16),
+		   false, false);
+	guest_text(o->proc_name, sizeof(o->proc_name), proc_name,
+		   strnlen(proc_name, 16), false, false);
+	give_tid(w, o, idle_cpu);
 	if (w->lx->L.state.size)
 		snprintf(o->state, sizeof(o->state), "%c",
 			 lx_state_letter(t->state, t->exit_state));
@@ -222,7 +250,6 @@ static void add(struct walk *w, const struct trec *t, const char *proc_name,
 	p->on_other_cpu = t->on_cpu != 0;
 	p->ppid = -1;
 	addrmap_put(&w->seen, t->addr, (uint32_t)(w->n + 1));
-	addrmap_put(&w->tids, tid, (uint32_t)(w->n + 1));
 	w->n++;
 }
 
@@ -544,13 +571,17 @@ out:
 	lx->last.frames_mapped = vs->frames_mapped - frames0;
 	lx->last.map_calls = vs->map_calls - maps0;
 	lx->last.warnings = w.warnings;
+	lx->last.fallback_ids = w.fallbacks;
+	if (w.fallbacks > 8)
+		log_warn(LC_OS, "linux: %u more tasks with impossible or duplicate ids have fallback thread ids",
+			 w.fallbacks - 8);
 	log_dbg(LC_OS, "linux: %zu tasks in %.3f ms: %llu guest reads, %llu frames mapped in %llu calls",
 		w.n, lx->last.ms, (unsigned long long)lx->last.reads,
 		(unsigned long long)lx->last.frames_mapped,
 		(unsigned long long)lx->last.map_calls);
 	os_span_free(&w.span);
 	addrmap_free(&w.seen);
-	addrmap_free(&w.tids);
+	os_tids_free(&w.tids);
 	return rc;
 }
 
@@ -613,30 +644,85 @@ int lx_task_regs(struct lx *lx, const struct os_task *t, struct x86_regs *r)
 	return 0;
 }
 
-int lx_task_aspace(struct lx *lx, const struct os_task *t, struct aspace *as)
+/*
+ * The physical page-table root of a task: its mm's pgd (active_mm's for a
+ * kernel thread, init_mm's when it has neither), checked as the kernel
+ * would have it: an mm in kernel memory that can be read, whose pgd is a
+ * page-aligned kernel address the kernel's tables translate into a frame
+ * the guest has. 0, or -EFAULT with why.
+ */
+static int task_root(struct lx *lx, const struct lx_task *p, uint64_t *root,
+		     struct strbuf *why)
+{
+	const char *which = p->mm ? "mm" : p->active_mm ? "active_mm" : "init_mm";
+	uint64_t mm = p->mm ? p->mm : p->active_mm ? p->active_mm : lx->S.init_mm;
+	uint64_t pgd, pa, align = lx->kas.mode == X86_PAGING_PAE ? 32 : 4096;
+	uint8_t b[8];
+
+	if (!lx_kptr_ok(lx, mm)) {
+		strbuf_addf(why, "its %s 0x%llx is not a kernel address", which,
+			    (unsigned long long)mm);
+		return -EFAULT;
+	}
+	if (lx_read_ptr(lx, mm + lx->L.mm_pgd.off, &pgd)) {
+		strbuf_addf(why, "its %s 0x%llx cannot be read", which,
+			    (unsigned long long)mm);
+		return -EFAULT;
+	}
+	if (!lx_kptr_ok(lx, pgd) || (pgd & (align - 1))) {
+		strbuf_addf(why, "its %s 0x%llx has pgd 0x%llx, which is not a page-aligned kernel address",
+			    which, (unsigned long long)mm, (unsigned long long)pgd);
+		return -EFAULT;
+	}
+	if (lx_pa(lx, pgd, &pa)) {
+		strbuf_addf(why, "its %s 0x%llx has pgd 0x%llx, which the kernel's page tables do not map",
+			    which, (unsigned long long)mm, (unsigned long long)pgd);
+		return -EFAULT;
+	}
+	if (x86_cr3_root(lx->kas.mode, pa) != pa ||
+	    vmem_read_phys(lx->base.env.mem, pa, b, sizeof(b), NULL)) {
+		strbuf_addf(why, "its %s 0x%llx has pgd 0x%llx at physical 0x%llx, which is not in the guest's memory",
+			    which, (unsigned long long)mm, (unsigned long long)pgd,
+			    (unsigned long long)pa);
+		return -EFAULT;
+	}
+	*root = pa;
+	return 0;
+}
+
+int lx_task_aspace(struct lx *lx, const struct os_task *t, struct aspace *as,
+		   struct strbuf *why)
 {
 	struct lx_task *p = (struct lx_task *)task_priv(lx, t);
-	uint64_t mm, pgd;
+	struct strbuf msg = STRBUF_INIT;
 	int rc;
 
-	if (!p)
+	if (!p) {
+		if (why)
+			strbuf_addstr(why, "not a task of the last walk");
 		return -ESRCH;
+	}
 	if (!p->have_cr3) {
-		mm = p->mm ? p->mm : p->active_mm ? p->active_mm : lx->S.init_mm;
-		if (!mm || !lx->L.mm_pgd.size) {
+		if (!lx->L.mm_pgd.size ||
+		    (!p->mm && !p->active_mm && !lx->S.init_mm)) {
+			/* a kernel thread, or no mm_struct layout: the
+			 * kernel's own tables */
 			*as = lx->kas;
 			return 0;
 		}
-		if (!lx_kptr_ok(lx, mm))
-			return -EFAULT;
-		rc = lx_read_ptr(lx, mm + lx->L.mm_pgd.off, &pgd);
-		if (rc)
+		rc = task_root(lx, p, &p->cr3, &msg);
+		if (rc) {
+			/* never another task's tables: nothing is read */
+			if (!p->aspace_warned)
+				log_warn(LC_OS, "linux: the address space of %s (pid %lld) cannot be used: %s; its memory is not read",
+					 t->name, (long long)t->thread_id, msg.buf);
+			p->aspace_warned = true;
+			if (why)
+				strbuf_addf(why, "the address space of %s (pid %lld) cannot be used: %s",
+					    t->name, (long long)t->thread_id, msg.buf);
+			strbuf_release(&msg);
 			return rc;
-		if (!lx_kptr_ok(lx, pgd))
-			return -EFAULT;
-		rc = lx_pa(lx, pgd, &p->cr3);
-		if (rc)
-			return rc;
+		}
 		p->have_cr3 = true;
 	}
 	as->phys = false;

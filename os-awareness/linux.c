@@ -41,9 +41,9 @@ static int linux_task_regs(struct os *os, const struct os_task *t,
 }
 
 static int linux_task_aspace(struct os *os, const struct os_task *t,
-			     struct aspace *as)
+			     struct aspace *as, struct strbuf *why)
 {
-	return lx_task_aspace(to_lx(os), t, as);
+	return lx_task_aspace(to_lx(os), t, as, why);
 }
 
 static const struct os_task *task_at(struct lx *lx, uint64_t addr)
@@ -62,10 +62,18 @@ static void linux_describe(struct os *os, struct strbuf *out)
 	const struct lx_refresh_stats *st = &lx->last;
 	unsigned v;
 
-	strbuf_addf(out, "Linux %s\n", lx->release[0] ? lx->release :
-		    "(release unknown)");
-	if (lx->banner[0])
-		strbuf_addf(out, "  banner: %s\n", lx->banner);
+	/* the release and banner are the guest's text */
+	strbuf_addstr(out, "Linux ");
+	if (lx->release[0])
+		strbuf_add_guest(out, lx->release, strlen(lx->release));
+	else
+		strbuf_addstr(out, "(release unknown)");
+	strbuf_addch(out, '\n');
+	if (lx->banner[0]) {
+		strbuf_addstr(out, "  banner: ");
+		strbuf_add_guest(out, lx->banner, strlen(lx->banner));
+		strbuf_addch(out, '\n');
+	}
 	strbuf_addf(out, "  kernel page tables: %s\n", lx->kas_src.buf);
 	if (lx->S.text)
 		strbuf_addf(out, "  kernel image: _text 0x%" PRIx64 "%s", lx->S.text,
@@ -104,6 +112,10 @@ static void linux_describe(struct os *os, struct strbuf *out)
 	strbuf_addf(out, "  tasks: %u processes, %u threads, %u idle tasks%s\n",
 		    st->processes, st->threads, st->idle,
 		    st->warnings ? " (the walk stopped early: see the log)" : "");
+	if (st->fallback_ids)
+		strbuf_addf(out, "  %u tasks with impossible or duplicate ids: shown as threads %llu and up (see the log)\n",
+			    st->fallback_ids,
+			    (unsigned long long)OS_TID_FALLBACK + 1);
 	strbuf_addf(out, "  last refresh: %.3f ms, %" PRIu64 " guest reads, %" PRIu64
 		    " frames mapped in %" PRIu64 " calls; detection took %.1f ms\n",
 		    st->ms, st->reads, st->frames_mapped, st->map_calls,
@@ -279,8 +291,12 @@ static int linux_command(struct os *os, const char *cmd, const char *args,
 		strbuf_addf(out, "0x%" PRIx64 ": below every kernel symbol\n", a);
 		return -EINVAL;
 	}
-	strbuf_addf(out, "0x%" PRIx64 " is %s+0x%" PRIx64 " (%c)\n", a,
-		    symtab_name(&lx->syms, s), a - s->addr, s->type);
+	/* kallsyms names are the guest's text */
+	strbuf_addf(out, "0x%" PRIx64 " is ", a);
+	strbuf_add_guest(out, symtab_name(&lx->syms, s),
+			 strlen(symtab_name(&lx->syms, s)));
+	strbuf_addf(out, "+0x%" PRIx64 " (%c)\n", a - s->addr,
+		    s->type >= 0x20 && s->type < 0x7f ? s->type : '?');
 	return 0;
 }
 

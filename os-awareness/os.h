@@ -4,7 +4,10 @@
  * Windows). A module finds the kernel in guest memory, lists its tasks,
  * and gives each task's registers and address space. Modules read guest
  * memory only through the guest-memory layer, so they work the same on
- * dumps and live guests; every walk of a guest list is bounded.
+ * dumps and live guests; every walk of a guest list is bounded. The
+ * guest may be hostile: every piece of its text a module hands out (task
+ * names, monitor output, log lines) is escaped as guest text (see
+ * guest_text() in stub/strbuf.h), and every thread id is valid.
  */
 #ifndef XENSTUB_OS_H
 #define XENSTUB_OS_H
@@ -21,26 +24,52 @@
  * gdb thread ids of OS tasks. vCPUs are threads 1..N. A task whose OS
  * thread id (Linux pid, Windows Cid.UniqueThread) is T > 0 is thread
  * OS_TID_BASE + T, so "Thread 1000412" is Linux pid 412. Idle tasks all
- * have id 0; the one of CPU c is thread OS_TID_BASE - c.
+ * have id 0; the one of CPU c (c < OS_TID_IDLE_CPUS) is thread
+ * OS_TID_BASE - c. Whatever the guest's data says, ids are unique and
+ * never 0, -1 or a vCPU's: a task whose id is impossible (beyond what its
+ * kernel can give, see os_tid_of()) or already another task's gets the
+ * next fallback id, OS_TID_FALLBACK + n (n = 1, 2, ... in the order of
+ * the walk), and a note. Every id stays below 2^31: gdb sends thread ids
+ * back as 32-bit signed numbers.
  */
 #define OS_TID_BASE 1000000ull
-static inline uint64_t os_tid(uint64_t os_thread_id, unsigned idle_cpu)
+#define OS_TID_IDLE_CPUS 8192u
+#define OS_TID_MAX_ID (1ull << 26)	/* the largest T any kernel gives */
+#define OS_TID_FALLBACK 100000000ull	/* above OS_TID_BASE + OS_TID_MAX_ID */
+#define OS_TID_MAX_FALLBACKS (1u << 24)
+
+/* The gdb thread id of OS thread id id, valid in 1..max (max <=
+ * OS_TID_MAX_ID): 0 when id is out of that range. */
+static inline uint64_t os_tid_of(int64_t id, uint64_t max)
 {
-	return os_thread_id ? OS_TID_BASE + os_thread_id :
-			      OS_TID_BASE - idle_cpu;
+	return id >= 1 && (uint64_t)id <= max && (uint64_t)id <= OS_TID_MAX_ID ?
+	       OS_TID_BASE + (uint64_t)id : 0;
 }
 
+/* The gdb thread id of the idle task of CPU cpu, 0 when cpu is out of
+ * range. */
+static inline uint64_t os_tid_idle(int64_t cpu)
+{
+	return cpu >= 0 && cpu < OS_TID_IDLE_CPUS ? OS_TID_BASE - (uint64_t)cpu : 0;
+}
+
+/* Guest text in a task's name fields is display text (guest_text() in
+ * stub/strbuf.h): printable ASCII, a 16-byte Linux comm always whole. */
+#define OS_NAME_LEN 80
+
 struct os_task {
-	uint64_t tid;		/* gdb thread id, from os_tid() */
+	uint64_t tid;		/* gdb thread id (see above) */
 	uint64_t addr;		/* task_struct / _ETHREAD address */
 	int64_t pid;		/* process id (Linux tgid) */
 	int64_t thread_id;	/* thread id (Linux pid) */
-	char name[64];		/* thread name */
-	char proc_name[64];	/* its process's name */
+	char name[OS_NAME_LEN];		/* thread name (display text) */
+	char proc_name[OS_NAME_LEN];	/* its process's name (display text) */
 	char state[32];		/* "R", "S", "D", "Waiting", ... */
 	int vcpu;		/* vCPU it runs on, or -1 */
 	bool kernel_thread;
 	bool is_idle;
+	const char *note;	/* what is wrong with its data ("impossible
+				 * pid"...), static text, or NULL */
 };
 
 /* What the engine gives an OS module. */
@@ -88,9 +117,12 @@ struct os_ops {
 	 * stay invalid. 0 or -errno. Never NULL. */
 	int (*task_regs)(struct os *os, const struct os_task *t,
 			 struct x86_regs *r);
-	/* The task's address space. 0 or -errno. Never NULL. */
+	/* The task's own address space, its page-table root checked as the
+	 * guest's kernel would have it. 0, or -errno with why (may be NULL)
+	 * saying what is wrong; the caller must then read nothing for the
+	 * task (no other task's tables stand in). Never NULL. */
 	int (*task_aspace)(struct os *os, const struct os_task *t,
-			   struct aspace *as);
+			   struct aspace *as, struct strbuf *why);
 	/* "monitor os": what was found and where from. Never NULL. */
 	void (*describe)(struct os *os, struct strbuf *out);
 	/* "monitor ps": a table of processes. Never NULL. */

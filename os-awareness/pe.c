@@ -252,16 +252,20 @@ static int read_rsds(pe_read_fn read, void *ctx, const struct pe_image *img,
 			return -EINVAL;
 		}
 	memcpy(out->pdb_path, path, n + 1);
+	guest_text(out->path_shown, sizeof(out->path_shown), path, n, false,
+		   false);
 	base = path;
 	for (p = path; *p; p++)
 		if (*p == '\\' || *p == '/')
 			base = p + 1;
 	if (strlen(base) >= sizeof(out->pdb_name) || !pe_safe_file_name(base)) {
 		strbuf_addf(why, "the RSDS record's PDB name '%s' is not a usable file name",
-			    out->pdb_path);
+			    out->path_shown);
 		return -EINVAL;
 	}
 	snprintf(out->pdb_name, sizeof(out->pdb_name), "%s", base);
+	guest_text(out->name_shown, sizeof(out->name_shown), base, strlen(base),
+		   false, false);
 	return 0;
 }
 

@@ -50,6 +50,8 @@ struct pe_codeview {
 	char guid_str[33];
 	char pdb_path[260];		/* as recorded, e.g. "ntkrnlmp.pdb" */
 	char pdb_name[128];		/* its last path component */
+	/* both as guest text (guest_text()), for messages */
+	char path_shown[300], name_shown[160];
 };
 
 /*

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Helpers of the OS modules' list walks: address maps (open addressing
- * with linear probing, grown at half full, values non-zero) and spans.
+ * with linear probing, grown at half full, values non-zero), the thread
+ * ids given in a walk, and spans.
  */
 #include "os-awareness/walk.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "os-awareness/os.h"
 #include "stub/strbuf.h"
 
 static size_t slot(const struct addrmap *m, uint64_t k)
@@ -65,6 +67,31 @@ void addrmap_free(struct addrmap *m)
 	free(m->key);
 	free(m->val);
 	memset(m, 0, sizeof(*m));
+}
+
+enum os_tid_kind os_tids_give(struct os_tids *m, uint64_t want,
+			      uint32_t owner, uint64_t *tid, uint32_t *holder)
+{
+	uint32_t had = want ? addrmap_get(&m->given, want) : 0;
+
+	*holder = had;
+	if (want && !had) {
+		addrmap_put(&m->given, want, owner);
+		*tid = want;
+		return OS_TID_OK;
+	}
+	/* above every regular id: never taken by one */
+	do
+		*tid = OS_TID_FALLBACK + ++m->fallbacks;
+	while (addrmap_get(&m->given, *tid));
+	addrmap_put(&m->given, *tid, owner);
+	return want ? OS_TID_TAKEN : OS_TID_IMPOSSIBLE;
+}
+
+void os_tids_free(struct os_tids *m)
+{
+	addrmap_free(&m->given);
+	m->fallbacks = 0;
 }
 
 void os_span_init(struct os_span *s, const struct os_field *const *f, size_t n)

@@ -2,8 +2,9 @@
 /*
  * What the OS modules' bounded walks of guest lists share: a map from
  * guest addresses (or ids) to small non-zero numbers ("seen this node?",
- * "which entry is it?"), and spans: the part of a guest structure holding
- * every member a walk uses, read in one go.
+ * "which entry is it?"), the gdb thread ids given (unique and valid
+ * whatever the guest says), and spans: the part of a guest structure
+ * holding every member a walk uses, read in one go.
  */
 #ifndef XENSTUB_OS_WALK_H
 #define XENSTUB_OS_WALK_H
@@ -24,6 +25,30 @@ uint32_t addrmap_get(const struct addrmap *m, uint64_t k);
 /* Stores v (non-zero) with k, replacing what was there. */
 void addrmap_put(struct addrmap *m, uint64_t k, uint32_t v);
 void addrmap_free(struct addrmap *m);
+
+/*
+ * The gdb thread ids given in one walk (see os.h): each id once, a
+ * fallback id for a task whose own id is impossible or taken.
+ */
+struct os_tids {
+	struct addrmap given;	/* gdb thread id -> owner */
+	uint64_t fallbacks;	/* fallback ids given */
+};
+
+#define OS_TIDS_INIT { ADDRMAP_INIT, 0 }
+
+enum os_tid_kind {
+	OS_TID_OK = 0,		/* the task has the id it asked for */
+	OS_TID_IMPOSSIBLE,	/* want was 0: a fallback id */
+	OS_TID_TAKEN,		/* another task has want: a fallback id */
+};
+
+/* Gives owner (non-zero, e.g. its index + 1) the id want (from
+ * os_tid_of() or os_tid_idle(); 0 when impossible) or a fallback id, in
+ * *tid; when want was taken, *holder is the owner that has it. */
+enum os_tid_kind os_tids_give(struct os_tids *m, uint64_t want,
+			      uint32_t owner, uint64_t *tid, uint32_t *holder);
+void os_tids_free(struct os_tids *m);
 
 /* A member of a guest structure; size 0 when the build has no such
  * member. */

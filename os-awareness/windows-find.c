@@ -233,7 +233,7 @@ static void how_to_make(struct strbuf *why, const struct pe_codeview *cv)
 {
 	strbuf_addf(why, "; make it with Volatility 3 on a machine that can reach Microsoft's symbol server: "
 		    "python3 -m volatility3.framework.symbols.windows.pdbconv -p %s -g %s%X -o %s-%u.json.xz",
-		    cv->pdb_name, cv->guid_str, cv->age, cv->guid_str, cv->age);
+		    cv->name_shown, cv->guid_str, cv->age, cv->guid_str, cv->age);
 }
 
 /* "the Windows kernel ntkrnlmp.pdb (GUID ..., age 1) at 0x..." */
@@ -241,7 +241,7 @@ static void kernel_name(const struct win *w, struct strbuf *out)
 {
 	if (w->have_cv)
 		strbuf_addf(out, "the Windows kernel %s (GUID %s, age %u) at 0x%" PRIx64,
-			    w->cv.pdb_name, w->cv.guid_str, w->cv.age, w->kbase);
+			    w->cv.name_shown, w->cv.guid_str, w->cv.age, w->kbase);
 	else
 		strbuf_addf(out, "the Windows kernel at 0x%" PRIx64, w->kbase);
 }
@@ -266,8 +266,8 @@ static int load_table(struct win *w, const char *path, struct strbuf *why)
 	if (w->have_cv && (strcasecmp(w->profile_guid, w->cv.guid_str) ||
 			   w->profile_age != w->cv.age)) {
 		why_add(why, "%s does not match the kernel in memory: the table is for GUID %s age %u, the kernel %s is GUID %s age %u and needs %s/%s-%u.json.xz",
-			path, w->profile_guid, w->profile_age, w->cv.pdb_name,
-			w->cv.guid_str, w->cv.age, w->cv.pdb_name,
+			path, w->profile_guid, w->profile_age, w->cv.name_shown,
+			w->cv.guid_str, w->cv.age, w->cv.name_shown,
 			w->cv.guid_str, w->cv.age);
 		how_to_make(why, &w->cv);
 		goto fail;
@@ -345,7 +345,7 @@ static int find_table(struct finder *f)
 	strbuf_addf(&why, "%s%s: expected %s/windows/%s/%s-%u.json.xz (or .json)",
 		    env->profile_dir ? " in " : " (neither --profile-dir nor --profile given)",
 		    env->profile_dir ? env->profile_dir : "",
-		    env->profile_dir ? env->profile_dir : "PROFILE_DIR", w->cv.pdb_name,
+		    env->profile_dir ? env->profile_dir : "PROFILE_DIR", w->cv.name_shown,
 		    w->cv.guid_str, w->cv.age);
 	how_to_make(&why, &w->cv);
 	strbuf_addstr(&why, ", then give --profile-dir DIR or --profile FILE");
@@ -523,7 +523,7 @@ int win_detect(const struct os_env *env, struct os **out, struct strbuf *why)
 	w->detect_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	log_info(LC_OS, "windows: %s at 0x%" PRIx64 ", %zu processes, %zu threads (found in %.1f ms)",
-		 w->cv.pdb_name[0] ? w->cv.pdb_name : "kernel", w->kbase,
+		 w->cv.name_shown[0] ? w->cv.name_shown : "kernel", w->kbase,
 		 w->nprocs, w->base.ntasks, w->detect_ms);
 	free(f.vregs);
 	free(f.vok);

@@ -19,6 +19,9 @@ struct isf;
 
 /* Bounds of every walk of guest data. */
 #define WIN_MAX_TASKS (1u << 20)	/* threads, all processes together */
+/* the largest thread id: the CID table holds 2^24 entries, ids are
+ * multiples of 4 */
+#define WIN_TID_MAX (1u << 26)
 #define WIN_MAX_PROCS (1u << 18)
 #define WIN_MAX_CPUS 2048u
 #define WIN_MAX_MODULES 8192u
@@ -85,12 +88,13 @@ struct win_thread {
 	uint64_t kernel_stack, stack_base, stack_limit, teb;
 	int proc;			/* index in procs, or -1 (idle) */
 	int state;			/* _KTHREAD.State, or -1 */
+	bool aspace_warned;		/* its bad address space was logged */
 };
 
 struct win_proc {
 	uint64_t addr;			/* _EPROCESS */
 	int64_t pid, ppid;
-	char name[16];
+	char name[OS_NAME_LEN];		/* ImageFileName, display text */
 	uint64_t dtb, user_dtb, peb;
 	unsigned nthreads;
 };
@@ -100,6 +104,7 @@ struct win_stats {
 	double ms;
 	uint64_t reads;
 	unsigned warnings;
+	unsigned fallback_ids;		/* threads with impossible or taken ids */
 };
 
 struct win {
@@ -155,12 +160,11 @@ int win_read_ptr(struct win *w, uint64_t va, uint64_t *v);
 uint64_t win_kernel_min(enum x86_paging_mode mode);
 /* True for an 8-byte aligned kernel-half pointer (at least w->kmin). */
 bool win_kptr_ok(const struct win *w, uint64_t p);
-/* A UNICODE_STRING at va, as UTF-8 into out (always terminated). */
+/* A UNICODE_STRING at va, as guest text (guest_text(): printable ASCII,
+ * other units \uXXXX) into out[outlen] (outlen >= 5), always
+ * terminated; a string longer than WIN_MAX_NAME_BYTES ends with the
+ * truncation mark. 0 or -errno (out is then ""). */
 int win_read_unicode(struct win *w, uint64_t va, char *out, size_t outlen);
-/* UTF-16LE to UTF-8; invalid units become U+FFFD, control characters
- * '?'. Always terminates out (outlen > 0). */
-void win_utf16_to_utf8(const uint8_t *in, size_t nbytes, char *out,
-		       size_t outlen);
 /* The name of a _KTHREAD.State value (never NULL). */
 const char *win_state_name(const struct win *w, int state, char *buf,
 			   size_t len);
@@ -169,8 +173,10 @@ void win_match_vcpus(struct win *w);
 /* Rebuilds base.tasks, tp and procs (one bounded pass). 0 or -errno. */
 int win_walk(struct win *w);
 int win_task_regs(struct win *w, const struct os_task *t, struct x86_regs *r);
+/* A thread's process's address space: 0, or -errno with why (may be
+ * NULL). */
 int win_task_aspace(struct win *w, const struct os_task *t,
-		    struct aspace *as);
+		    struct aspace *as, struct strbuf *why);
 /* "lm": the loaded drivers from PsLoadedModuleList. */
 void win_list_modules(struct win *w, struct strbuf *out);
 void win_tasks_release(struct win *w);

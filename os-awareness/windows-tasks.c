@@ -43,66 +43,12 @@ bool win_kptr_ok(const struct win *w, uint64_t p)
 	return p >= w->kmin && !(p & 7);
 }
 
-void win_utf16_to_utf8(const uint8_t *in, size_t nbytes, char *out,
-		       size_t outlen)
-{
-	size_t i = 0, o = 0;
-
-	while (i + 1 < nbytes) {
-		uint32_t c = in[i] | (uint32_t)in[i + 1] << 8;
-		char enc[4];
-		size_t n;
-
-		i += 2;
-		if (!c)
-			break;
-		if (c >= 0xd800 && c < 0xdc00 && i + 1 < nbytes) {
-			uint32_t d = in[i] | (uint32_t)in[i + 1] << 8;
-
-			if (d >= 0xdc00 && d < 0xe000) {
-				c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-				i += 2;
-			} else {
-				c = 0xfffd;
-			}
-		} else if (c >= 0xd800 && c < 0xe000) {
-			c = 0xfffd;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			enc[0] = '?';
-			n = 1;
-		} else if (c < 0x80) {
-			enc[0] = (char)c;
-			n = 1;
-		} else if (c < 0x800) {
-			enc[0] = (char)(0xc0 | c >> 6);
-			enc[1] = (char)(0x80 | (c & 0x3f));
-			n = 2;
-		} else if (c < 0x10000) {
-			enc[0] = (char)(0xe0 | c >> 12);
-			enc[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-			enc[2] = (char)(0x80 | (c & 0x3f));
-			n = 3;
-		} else {
-			enc[0] = (char)(0xf0 | c >> 18);
-			enc[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-			enc[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-			enc[3] = (char)(0x80 | (c & 0x3f));
-			n = 4;
-		}
-		if (o + n >= outlen)
-			break; /* whole characters only */
-		memcpy(out + o, enc, n);
-		o += n;
-	}
-	out[o] = 0;
-}
-
 int win_read_unicode(struct win *w, uint64_t va, char *out, size_t outlen)
 {
 	const struct win_layout *L = &w->L;
 	uint8_t us[32], text[WIN_MAX_NAME_BYTES];
 	uint64_t len, buf;
+	bool cut = false;
 	int rc;
 
 	out[0] = 0;
@@ -117,14 +63,17 @@ int win_read_unicode(struct win *w, uint64_t va, char *out, size_t outlen)
 	buf = get_le(us + L->us_buffer.off, 8);
 	if (!len)
 		return 0;
-	if (len > sizeof(text))
+	if (len > sizeof(text)) {
 		len = sizeof(text);
+		cut = true;
+	}
 	if (!win_kptr_ok(w, buf & ~7ull) || (buf & 1))
 		return -EFAULT;
 	rc = win_read(w, buf, text, (size_t)len);
 	if (rc)
 		return rc;
-	win_utf16_to_utf8(text, (size_t)len, out, outlen);
+	/* a counted string: every unit is the guest's, NULs included */
+	guest_text(out, outlen, text, (size_t)len, true, cut);
 	return 0;
 }
 
@@ -310,9 +259,10 @@ struct walk {
 	struct win_proc *procs;
 	size_t nprocs, pcap;
 	struct addrmap seen;		/* list nodes and objects visited */
-	struct addrmap tids;		/* thread ids listed */
+	struct os_tids tids;		/* gdb thread ids given */
 	struct os_span ep, et;
 	unsigned warnings;
+	unsigned fallbacks;		/* threads given a fallback id */
 	bool stop;
 };
 
@@ -345,7 +295,42 @@ static void thread_name(struct walk *k, struct os_task *o)
 		snprintf(o->name, sizeof(o->name), "%s", name);
 }
 
-/* Adds the thread whose ETHREAD span is in k->et. */
+/* Gives the thread being added (index k->n) its gdb thread id: its
+ * TID's, its processor's for an idle thread, or a fallback id with a
+ * note and a warning (the first few of a walk) when that is impossible
+ * or taken. tid is Cid.UniqueThread as stored. */
+static void give_tid(struct walk *k, struct os_task *o, uint64_t tid,
+		     int idle_cpu)
+{
+	uint64_t want = idle_cpu >= 0 ? os_tid_idle(idle_cpu) :
+			os_tid_of(tid > WIN_TID_MAX ? 0 : (int64_t)tid, WIN_TID_MAX);
+	uint32_t holder;
+	enum os_tid_kind kind = os_tids_give(&k->tids, want,
+					     (uint32_t)(k->n + 1), &o->tid,
+					     &holder);
+	const char *what = idle_cpu >= 0 ? "processor number" : "TID";
+
+	if (kind == OS_TID_OK)
+		return;
+	o->note = idle_cpu >= 0 ? (kind == OS_TID_TAKEN ? "duplicate processor" :
+							 "impossible processor") :
+		  kind == OS_TID_TAKEN ? "duplicate TID" : "impossible TID";
+	if (++k->fallbacks > 8)
+		return;
+	if (kind == OS_TID_TAKEN)
+		log_warn(LC_OS, "windows: thread 0x%" PRIx64 " of %s has %s %" PRIu64 ", which thread 0x%" PRIx64 " has too: shown as thread %" PRIu64,
+			 o->addr, o->proc_name, what,
+			 idle_cpu >= 0 ? (uint64_t)idle_cpu : tid,
+			 k->tasks[holder - 1].addr, o->tid);
+	else
+		log_warn(LC_OS, "windows: thread 0x%" PRIx64 " of %s has %s %" PRIu64 " (0x%" PRIx64 "), which no thread can have: shown as thread %" PRIu64,
+			 o->addr, o->proc_name, what,
+			 idle_cpu >= 0 ? (uint64_t)idle_cpu : tid,
+			 idle_cpu >= 0 ? (uint64_t)idle_cpu : tid, o->tid);
+}
+
+/* Adds the thread whose ETHREAD span is in k->et; proc_name is display
+ * text. */
 static void add_thread(struct walk *k, uint64_t ethread, int proc,
 		       int idle_cpu, const char *proc_name)
 {
@@ -367,11 +352,11 @@ static void add_thread(struct walk *k, uint64_t ethread, int proc,
 	o->is_idle = idle_cpu >= 0;
 	o->pid = proc >= 0 ? k->procs[proc].pid : (int64_t)os_span_get(&k->et, L->cid_pid);
 	o->thread_id = o->is_idle ? 0 : (int64_t)os_span_get(&k->et, L->cid_tid);
-	o->tid = os_tid((uint64_t)o->thread_id,
-			idle_cpu >= 0 ? (unsigned)idle_cpu : 0);
 	snprintf(o->proc_name, sizeof(o->proc_name), "%s", proc_name);
 	snprintf(o->name, sizeof(o->name), "%s", proc_name);
 	thread_name(k, o);
+	give_tid(k, o, o->is_idle ? 0 : os_span_get(&k->et, L->cid_tid),
+		 idle_cpu);
 	p->state = (int)os_span_get(&k->et, L->state);
 	snprintf(o->state, sizeof(o->state), "%s",
 		 win_state_name(k->w, p->state, sbuf, sizeof(sbuf)));
@@ -384,11 +369,15 @@ static void add_thread(struct walk *k, uint64_t ethread, int proc,
 	o->kernel_thread = o->is_idle || (L->teb.size ? !p->teb :
 					  o->pid == 4 || o->pid == 0);
 	addrmap_put(&k->seen, ethread, (uint32_t)(k->n + 1));
-	if (!o->is_idle)
-		addrmap_put(&k->tids, (uint64_t)o->thread_id, (uint32_t)(k->n + 1));
 	if (proc >= 0)
 		k->procs[proc].nthreads++;
 	k->n++;
+}
+
+/* ImageFileName (15 bytes, NUL-terminated or not) as display text. */
+static void image_name(char *out, size_t len, const uint8_t *raw, size_t n)
+{
+	guest_text(out, len, raw, strnlen((const char *)raw, n), false, false);
 }
 
 /* The name of the process a thread (in k->et) belongs to, through its
@@ -398,21 +387,20 @@ static void owner_name(struct walk *k, char *name, size_t len,
 {
 	const struct win_layout *L = &k->w->L;
 	uint64_t proc = os_span_get(&k->et, L->process);
-	char buf[16];
+	size_t n = L->image_name.size < 15 ? L->image_name.size : 15;
+	uint8_t buf[16];
 
 	snprintf(name, len, "%s", dflt);
 	if (!L->process.size || !win_kptr_ok(k->w, proc) ||
-	    win_read(k->w, proc + L->image_name.off, buf,
-		     L->image_name.size < 15 ? L->image_name.size : 15))
+	    win_read(k->w, proc + L->image_name.off, buf, n))
 		return;
-	buf[L->image_name.size < 15 ? L->image_name.size : 15] = 0;
-	if (buf[0])
-		snprintf(name, len, "%s", buf);
+	if (n && buf[0])
+		image_name(name, len, buf, n);
 }
 
 static void add_idle(struct walk *k, uint64_t thread, int cpu)
 {
-	char name[16];
+	char name[OS_NAME_LEN];
 
 	if (!thread || addrmap_get(&k->seen, thread))
 		return;
@@ -461,8 +449,8 @@ static int add_proc(struct walk *k, uint64_t eprocess)
 	p->addr = eprocess;
 	p->pid = (int64_t)os_span_get(&k->ep, L->pid);
 	p->ppid = L->ppid.size ? (int64_t)os_span_get(&k->ep, L->ppid) : -1;
-	memcpy(p->name, os_span_ptr(&k->ep, L->image_name), nl);
-	p->name[nl] = 0;
+	image_name(p->name, sizeof(p->name), os_span_ptr(&k->ep, L->image_name),
+		   nl);
 	p->dtb = os_span_get(&k->ep, L->dtb);
 	p->user_dtb = os_span_get(&k->ep, L->user_dtb);
 	p->peb = os_span_get(&k->ep, L->peb);
@@ -477,12 +465,11 @@ static void process_threads(struct walk *k, int proc, uint64_t head,
 	const struct win_layout *L = &k->w->L;
 	uint64_t prev = head, node = first;
 	unsigned count = 0;
-	char name[16];
+	char name[OS_NAME_LEN];
 
 	snprintf(name, sizeof(name), "%s", k->procs[proc].name);
 	while (node != head && !k->stop) {
 		uint64_t ethread = node - L->thread_entry.off;
-		int64_t tid;
 
 		if (++count > WIN_MAX_TASKS || k->n >= WIN_MAX_TASKS) {
 			warn(k, "a thread list longer than the bound", head);
@@ -510,16 +497,8 @@ static void process_threads(struct walk *k, int proc, uint64_t head,
 			     ethread);
 			return;
 		}
-		tid = (int64_t)os_span_get(&k->et, L->cid_tid);
-		if (tid <= 0 || tid >= (int64_t)(1ll << 40) ||
-		    addrmap_get(&k->tids, (uint64_t)tid)) {
-			k->warnings++;
-			log_warn(LC_OS, "windows: thread 0x%" PRIx64 " of %s has %s id %" PRId64 "; left out",
-				 ethread, name, tid > 0 ? "a duplicate" : "an invalid",
-				 tid);
-		} else {
-			add_thread(k, ethread, proc, -1, name);
-		}
+		/* an impossible or duplicate TID gets a fallback id */
+		add_thread(k, ethread, proc, -1, name);
 		prev = node;
 		node = get_le(os_span_ptr(&k->et, L->thread_entry), 8);
 	}
@@ -614,17 +593,12 @@ int win_walk(struct win *w)
 		uint32_t n = cur ? addrmap_get(&k.seen, cur) : 0;
 
 		if (!n && cur && !k.stop && !read_ethread(&k, cur)) {
-			int64_t tid = (int64_t)os_span_get(&k.et, L->cid_tid);
-
 			/* not on any list (exiting, or a corrupt list) */
-			if (tid > 0 && tid < (int64_t)(1ll << 40) &&
-			    !addrmap_get(&k.tids, (uint64_t)tid)) {
-				char name[16];
+			char name[OS_NAME_LEN];
 
-				owner_name(&k, name, sizeof(name), "?");
-				add_thread(&k, cur, -1, -1, name);
-				n = (uint32_t)k.n;
-			}
+			owner_name(&k, name, sizeof(name), "?");
+			add_thread(&k, cur, -1, -1, name);
+			n = (uint32_t)k.n;
 		}
 		if (n && n != UINT32_MAX)
 			k.tasks[n - 1].vcpu = (int)v;
@@ -649,12 +623,16 @@ int win_walk(struct win *w)
 		     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	w->last.reads = w->reads - reads0;
 	w->last.warnings = k.warnings;
+	w->last.fallback_ids = k.fallbacks;
+	if (k.fallbacks > 8)
+		log_warn(LC_OS, "windows: %u more threads with impossible or duplicate ids have fallback thread ids",
+			 k.fallbacks - 8);
 	log_dbg(LC_OS, "windows: %zu processes, %zu threads in %.3f ms (%" PRIu64 " guest reads)",
 		k.nprocs, k.n, w->last.ms, w->last.reads);
 	os_span_free(&k.ep);
 	os_span_free(&k.et);
 	addrmap_free(&k.seen);
-	addrmap_free(&k.tids);
+	os_tids_free(&k.tids);
 	return 0;
 }
 
@@ -698,24 +676,68 @@ int win_task_regs(struct win *w, const struct os_task *t, struct x86_regs *r)
 	return 0;
 }
 
-int win_task_aspace(struct win *w, const struct os_task *t, struct aspace *as)
+/*
+ * A process's page-table root, checked as the processor would have it in
+ * CR3: no reserved bit (52..62; the low twelve are PCID or ignored) and
+ * a root frame the guest has. 0, or -EFAULT with why.
+ */
+static int dtb_root(struct win *w, const char *which, uint64_t dtb,
+		    uint64_t *root, struct strbuf *why)
 {
-	const struct win_thread *p = win_task_priv(w, t);
-	uint64_t dtb;
+	uint64_t pa = x86_cr3_root(w->kas.mode, dtb);
+	uint8_t b[8];
 
-	if (!p)
+	if ((dtb & 0x7ff0000000000000ull) || !pa) {
+		strbuf_addf(why, "its process's %s 0x%" PRIx64 " is not a page-table root",
+			    which, dtb);
+		return -EFAULT;
+	}
+	if (vmem_read_phys(w->base.env.mem, pa, b, sizeof(b), NULL)) {
+		strbuf_addf(why, "its process's %s 0x%" PRIx64 " is at physical 0x%" PRIx64
+			    ", which is not in the guest's memory", which, dtb, pa);
+		return -EFAULT;
+	}
+	*root = pa;
+	return 0;
+}
+
+int win_task_aspace(struct win *w, const struct os_task *t, struct aspace *as,
+		    struct strbuf *why)
+{
+	struct win_thread *p = (struct win_thread *)win_task_priv(w, t);
+	const struct win_proc *pr;
+	struct strbuf msg = STRBUF_INIT;
+	uint64_t dtb;
+	int rc;
+
+	if (!p) {
+		if (why)
+			strbuf_addstr(why, "not a thread of the last walk");
 		return -ESRCH;
+	}
 	if (p->proc < 0) {
 		*as = w->kas; /* idle threads run on the kernel's tables */
 		return 0;
 	}
-	dtb = w->procs[p->proc].dtb;
+	pr = &w->procs[p->proc];
 	/* with KVA shadowing the kernel-mode tables map user space too; the
-	 * user-mode copy serves when the kernel-mode one is missing */
-	if (!x86_cr3_root(w->kas.mode, dtb))
-		dtb = w->procs[p->proc].user_dtb;
-	if (!x86_cr3_root(w->kas.mode, dtb))
-		return -ENODATA;
+	 * user-mode copy serves only when the kernel-mode one is missing */
+	if (!(pr->dtb & ~0xfffull) && x86_cr3_root(w->kas.mode, pr->user_dtb))
+		rc = dtb_root(w, "UserDirectoryTableBase", pr->user_dtb, &dtb, &msg);
+	else
+		rc = dtb_root(w, "DirectoryTableBase", pr->dtb, &dtb, &msg);
+	if (rc) {
+		/* never another process's tables: nothing is read */
+		if (!p->aspace_warned)
+			log_warn(LC_OS, "windows: the address space of thread %" PRId64 " of %s (pid %" PRId64 ") cannot be used: %s; its memory is not read",
+				 t->thread_id, pr->name, pr->pid, msg.buf);
+		p->aspace_warned = true;
+		if (why)
+			strbuf_addf(why, "the address space of thread %" PRId64 " of %s (pid %" PRId64 ") cannot be used: %s",
+				    t->thread_id, pr->name, pr->pid, msg.buf);
+		strbuf_release(&msg);
+		return rc;
+	}
 	as->phys = false;
 	as->mode = w->kas.mode;
 	as->cr3 = dtb;

@@ -40,9 +40,9 @@ static int windows_task_regs(struct os *os, const struct os_task *t,
 }
 
 static int windows_task_aspace(struct os *os, const struct os_task *t,
-			       struct aspace *as)
+			       struct aspace *as, struct strbuf *why)
 {
-	return win_task_aspace(to_win(os), t, as);
+	return win_task_aspace(to_win(os), t, as, why);
 }
 
 static const struct os_task *task_at(const struct win *w, uint64_t addr)
@@ -86,10 +86,10 @@ static void windows_describe(struct os *os, struct strbuf *out)
 	if (w->build_lab[0])
 		strbuf_addf(out, "  build lab: %s\n", w->build_lab);
 	strbuf_addf(out, "  kernel: %s at 0x%" PRIx64 ", 0x%x bytes, found from %s\n",
-		    w->cv.pdb_name[0] ? w->cv.pdb_name : "image", w->kbase,
+		    w->cv.name_shown[0] ? w->cv.name_shown : "image", w->kbase,
 		    w->ksize, w->found_by.buf);
 	if (w->have_cv)
-		strbuf_addf(out, "  PDB: %s, GUID %s, age %u\n", w->cv.pdb_path,
+		strbuf_addf(out, "  PDB: %s, GUID %s, age %u\n", w->cv.path_shown,
 			    w->cv.guid_str, w->cv.age);
 	strbuf_addf(out, "  profile: %s (GUID %s-%u%s%s)\n", w->profile,
 		    w->profile_guid, w->profile_age,
@@ -131,6 +131,10 @@ static void windows_describe(struct os *os, struct strbuf *out)
 	strbuf_addf(out, "  tasks: %u processes, %u threads, %u idle threads%s\n",
 		    w->last.processes, w->last.threads, w->last.idle,
 		    w->last.warnings ? " (a walk stopped early: see the log)" : "");
+	if (w->last.fallback_ids)
+		strbuf_addf(out, "  %u threads with impossible or duplicate ids: shown as threads %llu and up (see the log)\n",
+			    w->last.fallback_ids,
+			    (unsigned long long)OS_TID_FALLBACK + 1);
 	strbuf_addf(out, "  last refresh: %.3f ms, %" PRIu64 " guest reads; detection took %.1f ms\n",
 		    w->last.ms, w->last.reads, w->detect_ms);
 }

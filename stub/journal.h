@@ -24,7 +24,12 @@ const char *journal_dir(const char *option);
  * Starts the journal of a target (key names it, e.g. "xen-5"). Returns
  * NULL with *msg when the file cannot be written (then nothing is
  * journaled, and the caller says so), or when a journal of a xenstub that
- * is still alive exists (*msg says which pid).
+ * is still alive exists (*msg says which pid). The folder must belong to
+ * the user xenstub runs as and be writable by nobody else (*msg says why
+ * not); the file is created new (never through a link) and locked
+ * (flock) for as long as the xenstub that wrote it lives: that lock, not
+ * the pid, tells a live owner from a dead one. A journal a dead xenstub
+ * left with nothing to undo is replaced.
  */
 struct journal *journal_open(const char *dir, const char *key, char **msg);
 /* Appends a record (one line). Safe with j NULL. */
@@ -54,7 +59,10 @@ struct journal_vcpu {
 struct journal_state {
 	char path[512];
 	long pid;			/* the xenstub that wrote it */
-	bool pid_alive;
+	bool pid_alive;			/* its lock is held: it lives */
+	bool locked;			/* journal_read() holds the lock
+					 * (lock_fd) until journal_state_free() */
+	int lock_fd;
 	unsigned pauses;		/* pauses not undone */
 	bool ring;			/* a monitor ring left enabled */
 	struct journal_int3 *int3;
@@ -66,10 +74,29 @@ struct journal_state {
 	bool altp2m;			/* altp2m turned on by xenstub */
 };
 
+/* Limits of what xenstub writes; a journal past them is not one. */
+#define JOURNAL_MAX_LINES	4000000
+#define JOURNAL_MAX_BYTES	((size_t)256 << 20)
+#define JOURNAL_MAX_VCPUS	4096
+#define JOURNAL_MAX_PAUSES	8
+
 /* Reads the journal of key. 0 with *st; -ENOENT when there is none;
- * -EINVAL with *msg when it is unreadable. */
+ * -EINVAL with *msg when it is unreadable or holds anything xenstub
+ * could not have written (then nothing of it is to be used). */
 int journal_read(const char *dir, const char *key, struct journal_state *st,
 		 char **msg);
+/*
+ * The parser behind journal_read(), a pure function over a buffer: the
+ * state the records of buf leave (st->path names the file in messages;
+ * the rest of *st is filled). key, when not NULL, must be the target the
+ * header names. Each record is checked against what xenstub writes
+ * (known words, numbers in range, a plant only where nothing is planted,
+ * debug registers saved once until given back, a bounded pause count);
+ * an incomplete last line (a write cut by a kill) is ignored. Linear in
+ * len. 0, or -EINVAL with *msg naming the line and why.
+ */
+int journal_parse(const char *buf, size_t len, const char *key,
+		  struct journal_state *st, char **msg);
 void journal_state_free(struct journal_state *st);
 /* Removes the journal file of key (after a recovery). */
 int journal_remove(const char *dir, const char *key);

@@ -37,6 +37,7 @@ struct options {
 	bool once;
 	bool once_set;
 	bool recover;
+	bool attach_now;
 	int exit_signal;
 	struct target_params tp;
 	struct session_opts so;
@@ -63,6 +64,10 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  --once             exit when gdb disconnects (the default for stdio)\n"
+"  --attach-now       live guests: pause the guest and hold its vCPUs at start,\n"
+"                     not when gdb connects (by default a listening xenstub\n"
+"                     leaves the guest running until a debugger connects, and\n"
+"                     again once it leaves)\n"
 "  --read-only        refuse writes to guest memory and registers\n"
 "  --vcpu N           report the first stop on vCPU N (default 0)\n"
 "  --os=auto|linux|windows|none\n"
@@ -128,13 +133,14 @@ enum {
 	OPT_ONCE = 256, OPT_READ_ONLY, OPT_OS, OPT_SYMBOLS, OPT_PROFILE,
 	OPT_PROFILE_DIR, OPT_CR3, OPT_PAGING, OPT_BITS, OPT_DEBUG, OPT_LOG,
 	OPT_VERSION, OPT_VCPU, OPT_CACHE, OPT_RECOVER, OPT_JOURNAL_DIR,
-	OPT_EXIT_SIGNAL,
+	OPT_EXIT_SIGNAL, OPT_ATTACH_NOW,
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "attach-now", no_argument, NULL, OPT_ATTACH_NOW },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 		{ "os", required_argument, NULL, OPT_OS },
 		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
@@ -167,6 +173,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ONCE: o->once = true; o->once_set = true; break;
+		case OPT_ATTACH_NOW: o->attach_now = true; break;
 		case OPT_READ_ONLY:
 			o->tp.read_only = true;
 			o->so.read_only = true;
@@ -272,24 +279,160 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/*
+ * The files the OS module will read, when they exist, must be regular
+ * files (a folder for --profile-dir): a FIFO would hold open() until
+ * someone writes to it,
+ * while signals already wait for the event loop. Checked without
+ * blocking, before anything is changed in the guest.
+ */
+static int check_input_file(const char *opt, const char *path, bool dir)
+{
+	struct stat st;
+	int fd;
+
+	if (!path)
+		return 0;
+	/* what cannot be opened the OS module reports (and goes on without) */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) {
+		fprintf(stderr, "xenstub: %s %s: not a %s\n", opt, path,
+			dir ? "folder" : "regular file");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* ---- transports ---- */
 
-static int listen_unix(const char *path)
+/* The socket xenstub bound, so that it removes that one only. */
+struct unix_listener {
+	bool bound;
+	dev_t dev;
+	ino_t ino;
+};
+
+/*
+ * Whoever can replace or connect to the socket drives a xenstub that may
+ * run as root: its folder must be writable by us alone (or be sticky, like
+ * /tmp, where nobody else can remove what is ours), and what is at PATH is
+ * replaced only when it is a socket of ours that nobody listens on.
+ */
+static int unix_path_check(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	char *slash;
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	if (stat(dir, &st) < 0) {
+		fprintf(stderr, "xenstub: unix:%s: folder %s: %s\n", path, dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		fprintf(stderr, "xenstub: unix:%s: folder %s belongs to uid %u, who could replace the socket: "
+			"choose a folder of yours\n", path, dir, (unsigned)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		fprintf(stderr, "xenstub: unix:%s: folder %s is writable by others (mode %04o) and not sticky: "
+			"anyone could replace the socket; choose a folder only you can write\n",
+			path, dir, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "xenstub: unix:%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "xenstub: unix:%s: something that is not a socket is there: not replaced\n",
+			path);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		fprintf(stderr, "xenstub: unix:%s: the socket there belongs to uid %u: not replaced\n",
+			path, (unsigned)st.st_uid);
+		return -1;
+	}
+	/* a socket someone listens on is in use; a stale one is replaced */
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, "xenstub: unix:%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc == 0 || errno != ECONNREFUSED) {
+		fprintf(stderr, "xenstub: unix:%s: %s\n", path, rc == 0 || errno == EAGAIN ?
+			"another program listens on this socket: not replaced" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (unlink(path) < 0) {
+		fprintf(stderr, "xenstub: unix:%s: cannot remove the stale socket: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes the socket at exit if it is still the one we bound. */
+static void unlink_unix(const char *path, const struct unix_listener *ul)
+{
+	struct stat st;
+
+	if (ul->bound && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == ul->dev && st.st_ino == ul->ino)
+		unlink(path);
+}
+
+static int listen_unix(const char *path, struct unix_listener *ul)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	struct stat st;
+	mode_t old;
+	int fd, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "xenstub: unix:%s: path too long\n", path);
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
+	if (unix_path_check(path) < 0)
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 1) < 0)
+	/* the socket is born 0600 whatever the umask: connecting to it needs
+	 * write permission, and only we may drive xenstub (one thread: the
+	 * umask is ours alone for the bind) */
+	old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0)
+		goto fail;
+	if (lstat(path, &st) == 0) {
+		ul->bound = true;
+		ul->dev = st.st_dev;
+		ul->ino = st.st_ino;
+	}
+	if (listen(fd, 1) < 0)
 		goto fail;
 	fprintf(stderr, "Listening on unix socket %s\n", path);
 	return fd;
@@ -297,6 +440,7 @@ fail:
 	fprintf(stderr, "xenstub: unix:%s: %s\n", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	unlink_unix(path, ul);
 	return -1;
 }
 
@@ -374,6 +518,54 @@ enum loop_end { LOOP_NEXT, LOOP_QUIT };
 
 static int signal_fd;
 static int last_signal;
+
+/*
+ * Every signal whose default action ends the process, but those of
+ * faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT: install_fatal_handlers)
+ * and SIGPIPE (ignored: a closed connection is an error of write()).
+ * Until the session may change the guest they end xenstub at once with
+ * 128+N; from then on they wait, blocked, in the signalfd the event loop
+ * reads, so that the way out leaves the guest as found.
+ */
+static const int term_signals[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGTRAP,
+	SIGSYS, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGSTKFLT, SIGPWR,
+};
+
+static void term_signal_set(sigset_t *set)
+{
+	size_t i;
+	int sig;
+
+	sigemptyset(set);
+	for (i = 0; i < sizeof(term_signals) / sizeof(term_signals[0]); i++)
+		sigaddset(set, term_signals[i]);
+	for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaddset(set, sig);
+}
+
+static void early_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
+/* From the first instruction: nothing to undo yet, so exit 128+N. */
+static void install_early_handlers(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = early_signal;
+	sigfillset(&sa.sa_mask);
+	term_signal_set(&set);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			sigaction(sig, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
 
 /*
  * Fatal errors (a crash, an abort, memory exhaustion) still leave the guest
@@ -577,7 +769,7 @@ static void stdio_linger(const struct options *o)
 {
 	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
 
-	if (strcmp(o->comm, "-") || isatty(STDIN_FILENO))
+	if (!o->comm || strcmp(o->comm, "-") || isatty(STDIN_FILENO))
 		return;
 	fflush(stderr);
 	poll(&pfd, 1, 5000);
@@ -590,24 +782,20 @@ int main(int argc, char **argv)
 	struct session *s = NULL;
 	sigset_t mask;
 	char *msg = NULL;
+	struct unix_listener ul = { 0 };
 	int lfd = -1, rc, status = 0;
 
+	install_early_handlers();
 	memset(&o, 0, sizeof(o));
 	if (parse_options(argc, argv, &o))
 		return 2;
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (signal_fd < 0) {
-		fprintf(stderr, "xenstub: signalfd: %s\n", strerror(errno));
+	if (check_input_file("--symbols", o.so.symbols_path, false) ||
+	    check_input_file("--profile", o.so.profile_path, false) ||
+	    check_input_file("--profile-dir", o.so.profile_dir, true)) {
+		stdio_linger(&o);
 		return 1;
 	}
-
 	rc = target_open(o.target, &o.tp, &t, &msg);
 	if (rc < 0) {
 		fprintf(stderr, "xenstub: %s\n", msg ? msg : strerror(-rc));
@@ -615,9 +803,20 @@ int main(int argc, char **argv)
 		stdio_linger(&o);
 		return 1;
 	}
+
+	/* from here on the guest may be changed: signals wait for the loop */
+	term_signal_set(&mask);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (signal_fd < 0) {
+		fprintf(stderr, "xenstub: signalfd: %s\n", strerror(errno));
+		target_close(t);
+		return 1;
+	}
 	if (o.recover) {
 		struct strbuf out = STRBUF_INIT;
 
+		/* a recovery is finished before a signal ends it */
 		rc = session_recover(t, o.so.journal_dir, &out);
 		fputs(out.buf, rc < 0 ? stderr : stdout);
 		fflush(NULL);
@@ -630,13 +829,21 @@ int main(int argc, char **argv)
 			sigprocmask(SIG_UNBLOCK, &mask, NULL);
 			raise(o.exit_signal);
 		}
+		/* a signal that came meanwhile ends xenstub now (128+N) */
+		term_signal_set(&mask);
+		sigprocmask(SIG_UNBLOCK, &mask, NULL);
 		return rc < 0 ? 1 : 0;
 	}
+	/* a listening xenstub takes the guest when a debugger connects */
+	o.so.attach_later = strcmp(o.comm, "-") && !o.attach_now;
 	rc = session_open(t, &o.so, &s, &msg);
 	if (rc < 0) {
 		fprintf(stderr, "xenstub: %s\n", msg ? msg : strerror(-rc));
 		free(msg);
 		target_close(t);
+		/* nothing to undo any more: a signal ends xenstub at once */
+		term_signal_set(&mask);
+		sigprocmask(SIG_UNBLOCK, &mask, NULL);
 		stdio_linger(&o);
 		return 1;
 	}
@@ -650,7 +857,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!strncmp(o.comm, "unix:", 5))
-		lfd = listen_unix(o.comm + 5);
+		lfd = listen_unix(o.comm + 5, &ul);
 	else
 		lfd = listen_tcp(o.comm);
 	if (lfd < 0) {
@@ -704,7 +911,7 @@ out:
 	if (lfd >= 0) {
 		close(lfd);
 		if (!strncmp(o.comm, "unix:", 5))
-			unlink(o.comm + 5);
+			unlink_unix(o.comm + 5, &ul);
 	}
 	if (last_signal)
 		status = 128 + last_signal;

@@ -146,8 +146,19 @@ static int cmd_v2p(struct session *s, uint64_t tid, const char *args,
 	}
 	rc = session_aspace(s, tid, &as);
 	if (rc < 0) {
-		strbuf_addf(out, "v2p: no address space for thread %llu: %s\n",
-			    (unsigned long long)tid, strerror(-rc));
+		const struct thread_info *ti = session_find_thread(s, tid);
+		struct strbuf why = STRBUF_INIT;
+
+		/* a task's: its OS module says what is wrong with it */
+		if (ti && ti->task && s->os &&
+		    s->os->ops->task_aspace(s->os, ti->task, &as, &why) < 0 &&
+		    why.len)
+			strbuf_addf(out, "v2p: no address space for thread %llu: %s\n",
+				    (unsigned long long)tid, why.buf);
+		else
+			strbuf_addf(out, "v2p: no address space for thread %llu: %s\n",
+				    (unsigned long long)tid, strerror(-rc));
+		strbuf_release(&why);
 		return rc;
 	}
 	if (as.phys) {
@@ -159,6 +170,10 @@ static int cmd_v2p(struct session *s, uint64_t tid, const char *args,
 	strbuf_addf(out, "virtual 0x%llx, %s paging, CR3 0x%llx\n",
 		    (unsigned long long)va, x86_paging_mode_name(as.mode),
 		    (unsigned long long)as.cr3);
+	if (w.nlevels && w.level[0].table != x86_cr3_root(as.mode, as.cr3))
+		strbuf_addf(out, "  (CR3 is the user table of a page-table isolation pair, which does not map it: "
+			    "walked through the kernel's table at 0x%llx)\n",
+			    (unsigned long long)w.level[0].table);
 	for (i = 0; i < w.nlevels; i++)
 		strbuf_addf(out, "  %-5s at 0x%llx = 0x%016llx\n",
 			    w.level[i].name,

@@ -21,6 +21,7 @@ void rsp_init(struct rsp *r, rsp_write_fn write, void *ctx, size_t max_packet)
 	strbuf_init(&r->pkt, 0);
 	strbuf_init(&r->out, 0);
 	strbuf_init(&r->scratch, 0);
+	strbuf_init(&r->prev, 0);
 }
 
 void rsp_release(struct rsp *r)
@@ -29,6 +30,7 @@ void rsp_release(struct rsp *r)
 	strbuf_release(&r->pkt);
 	strbuf_release(&r->out);
 	strbuf_release(&r->scratch);
+	strbuf_release(&r->prev);
 }
 
 void rsp_feed(struct rsp *r, const void *bytes, size_t n)
@@ -119,158 +121,166 @@ static void log_packet(const char *dir, const char *data, size_t len)
 	strbuf_release(&sb);
 }
 
-/* A '$' at pos began a new packet: the one before was cut short. */
-static int cut_short(struct rsp *r, size_t pos)
+enum rx_state { RX_IDLE = 0, RX_DATA, RX_ESC, RX_RUN, RX_CS1, RX_CS2 };
+
+static void rx_start(struct rsp *r)
 {
-	r->in_pos = pos;
-	r->st.garbage++;
-	return -3;
+	/* the '$' just consumed */
+	r->rx_start_pos = r->st.bytes_in - (r->in.len - r->in_pos) - 1;
+	strbuf_reset(&r->pkt);
+	r->rx = RX_DATA;
+	r->rx_sum = 0;
+	r->rx_raw = 0;
+	r->rx_oversize = false;
+	r->rx_malformed = false;
 }
 
-/*
- * Tries to decode one packet starting at in_pos ('$'). Returns 1 with
- * the packet in r->pkt, 0 if the packet is incomplete, -1 on a bad
- * checksum, -2 if it is too large, -3 if a new packet began before it
- * ended, -4 if it is malformed (a run with nothing to repeat or a count
- * below 3). On -1, -2 and -4 in_pos moves past it, on -3 to the new '$'.
- */
-static int decode_packet(struct rsp *r)
+/* One decoded byte, repeated n times; past max_packet the packet is
+ * only counted, not kept. */
+static void rx_add(struct rsp *r, char c, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)r->in.buf;
-	size_t i = r->in_pos + 1, end = r->in.len;
-	unsigned sum = 0;
-	bool oversize = false, malformed = false;
-	int hi, lo;
-
-	strbuf_reset(&r->pkt);
-	while (i < end && p[i] != '#') {
-		unsigned char c = p[i];
-
-		if ((c == '}' || c == '*') && i + 1 < end && p[i + 1] == '$')
-			return cut_short(r, i + 1);
-		if (c == '}') {
-			if (i + 1 >= end)
-				return 0;
-			sum += c + p[i + 1];
-			c = p[i + 1] ^ 0x20;
-			i += 2;
-			if (!oversize)
-				strbuf_addch(&r->pkt, c);
-		} else if (c == '*') {
-			size_t n;
-
-			if (i + 1 >= end)
-				return 0;
-			sum += c + p[i + 1];
-			if (p[i + 1] < 29 + 3 || (!r->pkt.len && !oversize)) {
-				/* run lengths start at 3 repeats, and a run
-				 * needs a character before it */
-				malformed = true;
-			} else if (!oversize) {
-				char rep = r->pkt.buf[r->pkt.len - 1];
-
-				for (n = 0; n < (size_t)p[i + 1] - 29; n++)
-					strbuf_addch(&r->pkt, rep);
-			}
-			i += 2;
-		} else if (c == '$') {
-			return cut_short(r, i);
-		} else {
-			sum += c;
-			if (!oversize)
-				strbuf_addch(&r->pkt, c);
-			i++;
-		}
-		if (!oversize && r->pkt.len > r->max_packet) {
-			oversize = true;
-			strbuf_reset(&r->pkt);
-		}
+	if (r->rx_oversize)
+		return;
+	if (r->pkt.len + n > r->max_packet) {
+		r->rx_oversize = true;
+		strbuf_reset(&r->pkt);
+		return;
 	}
-	/* a '$' where the checksum should be is a new packet */
-	if (i + 1 < end && p[i + 1] == '$')
-		return cut_short(r, i + 1);
-	if (i + 2 < end && p[i + 2] == '$')
-		return cut_short(r, i + 2);
-	if (i + 2 >= end)
-		return 0;
-	hi = rsp_hexval(p[i + 1]);
-	lo = rsp_hexval(p[i + 2]);
-	r->in_pos = i + 3;
-	if (oversize)
-		return -2;
-	if (malformed)
-		return -4;
-	if (hi < 0 || lo < 0 || (unsigned)(hi << 4 | lo) != (sum & 0xff))
-		return -1;
-	return 1;
+	while (n--)
+		strbuf_addch(&r->pkt, c);
+}
+
+/* The checksum's second digit came: what the packet was. */
+static int rx_finish(struct rsp *r, int lo)
+{
+	int hi = r->rx_hi, rc;
+
+	r->rx = RX_IDLE;
+	if (!r->rx_oversize && !r->rx_malformed &&
+	    (hi < 0 || lo < 0 || (unsigned)(hi << 4 | lo) != (r->rx_sum & 0xff))) {
+		r->st.bad_checksums++;
+		log_warn(LC_RSP, "packet with a bad checksum dropped%s",
+			 r->noack ? "" : "; asking gdb to resend");
+		if (!r->noack && (rc = send_raw(r, "-", 1)))
+			return rc;
+		return RSP_NONE;
+	}
+	if (!r->noack && (rc = send_raw(r, "+", 1)))
+		return rc;
+	if (r->rx_oversize) {
+		r->st.oversize++;
+		log_warn(LC_RSP, "packet larger than %zu bytes dropped", r->max_packet);
+		return RSP_OVERSIZE;
+	}
+	if (r->rx_malformed) {
+		r->st.garbage++;
+		log_warn(LC_RSP, "malformed packet dropped (an escape or run-length with nothing to act on)");
+		return RSP_MALFORMED;
+	}
+	if (!r->noack && r->rx_start_pos < r->replied_at && r->prev.len == r->pkt.len &&
+	    !memcmp(r->prev.buf, r->pkt.buf, r->pkt.len) && r->prev_answered) {
+		/* sent again before our ack of it could arrive: acked, and
+		 * already answered */
+		r->st.resent_by_gdb++;
+		log_dbg(LC_RSP, "a copy of the last packet, sent before our ack reached gdb: not answered again");
+		return RSP_NONE;
+	}
+	r->st.packets_in++;
+	strbuf_reset(&r->prev);
+	strbuf_add(&r->prev, r->pkt.buf, r->pkt.len);
+	r->prev_answered = false;
+	log_packet("<-", r->pkt.buf, r->pkt.len);
+	return RSP_PACKET;
 }
 
 int rsp_next(struct rsp *r)
 {
+	/* raw bytes of one packet gdb may send: escaping at most doubles */
+	size_t runaway = 2 * r->max_packet + 64;
+
 	while (r->in_pos < r->in.len) {
-		unsigned char c = (unsigned char)r->in.buf[r->in_pos];
+		unsigned char c = (unsigned char)r->in.buf[r->in_pos++];
 		int rc;
 
-		switch (c) {
-		case '+':
-			r->in_pos++;
+		if (r->rx != RX_IDLE && c == '$') {
+			/* a '$' inside a packet: the one before was cut short */
+			r->st.garbage++;
+			rx_start(r);
 			continue;
-		case '-':
-			r->in_pos++;
-			if (!r->noack && r->out.len) {
-				r->st.retransmits++;
-				log_dbg(LC_RSP, "gdb asked for a retransmission");
-				rc = send_raw(r, r->out.buf, r->out.len);
-				if (rc)
-					return rc;
-			}
-			continue;
-		case 0x03:
-			r->in_pos++;
-			log_dbg(LC_RSP, "<- interrupt (0x03)");
-			return RSP_INTERRUPT;
-		case '$':
-			rc = decode_packet(r);
-			if (rc == 0)
-				return RSP_NONE;
-			if (rc == -3)
+		}
+		switch (r->rx) {
+		case RX_IDLE:
+			switch (c) {
+			case '+':
 				continue;
-			if (rc == -1 || rc == -4) {
-				if (rc == -1)
-					r->st.bad_checksums++;
-				else
-					r->st.garbage++;
-				log_warn(LC_RSP, "packet with %s dropped%s",
-					 rc == -1 ? "a bad checksum" :
-					 "a malformed run-length encoding",
-					 r->noack ? "" : "; asking gdb to resend");
-				if (!r->noack) {
-					rc = send_raw(r, "-", 1);
+			case '-':
+				if (!r->noack && r->out.len) {
+					r->st.retransmits++;
+					log_dbg(LC_RSP, "gdb asked for a retransmission");
+					rc = send_raw(r, r->out.buf, r->out.len);
 					if (rc)
 						return rc;
 				}
 				continue;
+			case 0x03:
+				log_dbg(LC_RSP, "<- interrupt (0x03)");
+				return RSP_INTERRUPT;
+			case '$':
+				rx_start(r);
+				continue;
+			default:
+				/* noise between packets */
+				r->st.garbage++;
+				continue;
 			}
-			if (!r->noack) {
-				int wrc = send_raw(r, "+", 1);
-
-				if (wrc)
-					return wrc;
-			}
-			if (rc == -2) {
-				r->st.oversize++;
-				log_warn(LC_RSP, "packet larger than %zu bytes dropped",
-					 r->max_packet);
-				return RSP_OVERSIZE;
-			}
-			r->st.packets_in++;
-			log_packet("<-", r->pkt.buf, r->pkt.len);
-			return RSP_PACKET;
-		default:
-			/* noise between packets */
-			r->st.garbage++;
-			r->in_pos++;
+		case RX_CS1:
+			r->rx_hi = rsp_hexval(c);
+			r->rx = RX_CS2;
 			continue;
+		case RX_CS2:
+			rc = rx_finish(r, rsp_hexval(c));
+			if (rc == RSP_NONE)
+				continue;
+			return rc;
+		default:
+			break;
+		}
+		if (++r->rx_raw > runaway) {
+			r->rx = RX_IDLE;
+			strbuf_reset(&r->pkt);
+			r->st.garbage++;
+			return RSP_RUNAWAY;
+		}
+		if (c == '#') {
+			/* an escape or a run with nothing after it */
+			if (r->rx != RX_DATA)
+				r->rx_malformed = true;
+			r->rx = RX_CS1;
+			continue;
+		}
+		r->rx_sum += c;
+		switch (r->rx) {
+		case RX_ESC:
+			rx_add(r, (char)(c ^ 0x20), 1);
+			r->rx = RX_DATA;
+			break;
+		case RX_RUN:
+			/* run lengths start at 3 repeats, and a run needs a
+			 * character before it */
+			if (c < 29 + 3 || (!r->pkt.len && !r->rx_oversize))
+				r->rx_malformed = true;
+			else if (!r->rx_oversize)
+				rx_add(r, r->pkt.buf[r->pkt.len - 1], (size_t)c - 29);
+			r->rx = RX_DATA;
+			break;
+		default:
+			if (c == '}')
+				r->rx = RX_ESC;
+			else if (c == '*')
+				r->rx = RX_RUN;
+			else
+				rx_add(r, (char)c, 1);
+			break;
 		}
 	}
 	return RSP_NONE;
@@ -303,5 +313,11 @@ int rsp_send(struct rsp *r, const void *data, size_t len)
 	strbuf_setlen(&r->out, (size_t)(o - r->out.buf));
 	strbuf_addf(&r->out, "#%02x", sum & 0xff);
 	r->st.packets_out++;
+	/* the first packet out after a packet in is its answer (console
+	 * output before it is part of it) */
+	if (!r->prev_answered) {
+		r->prev_answered = true;
+		r->replied_at = r->st.bytes_in;
+	}
 	return send_raw(r, r->out.buf, r->out.len);
 }

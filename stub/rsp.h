@@ -23,12 +23,17 @@ enum rsp_event {
 	RSP_PACKET,		/* a packet: rsp_packet() */
 	RSP_INTERRUPT,		/* gdb sent 0x03 */
 	RSP_OVERSIZE,		/* a packet larger than max_packet was dropped */
+	RSP_MALFORMED,		/* a packet with a good checksum but a bad
+				 * escape or run-length was dropped */
+	RSP_RUNAWAY,		/* a packet went on past any size gdb sends,
+				 * with no end: the peer is not gdb */
 };
 
 struct rsp_stats {
 	uint64_t packets_in, packets_out;
 	uint64_t bytes_in, bytes_out;
 	uint64_t bad_checksums, retransmits, oversize, garbage;
+	uint64_t resent_by_gdb;	/* copies of a packet gdb sent again */
 };
 
 struct rsp {
@@ -39,7 +44,21 @@ struct rsp {
 	/* input */
 	struct strbuf in;	/* bytes not consumed yet */
 	size_t in_pos;
-	struct strbuf pkt;	/* the last decoded packet */
+	struct strbuf pkt;	/* the packet being decoded, or the last one */
+	/* the decoder's state between two feeds: every byte is looked at
+	 * once, and a packet never holds more than max_packet bytes */
+	int rx;			/* where in a packet the next byte falls */
+	unsigned rx_sum;	/* checksum of the bytes since '$' */
+	int rx_hi;		/* first checksum digit */
+	size_t rx_raw;		/* bytes since '$' */
+	bool rx_oversize, rx_malformed;
+	/* gdb sends a packet again when our ack is late (a slow start): a
+	 * copy of the last packet that came before our reply to it is not
+	 * answered twice */
+	uint64_t rx_start_pos;	/* where in the stream the packet began */
+	uint64_t replied_at;	/* bytes received when we last replied */
+	struct strbuf prev;	/* the last packet delivered */
+	bool prev_answered;
 	/* output */
 	struct strbuf out;	/* the last framed packet, for '-' */
 	struct strbuf scratch;
@@ -56,6 +75,8 @@ void rsp_feed(struct rsp *r, const void *bytes, size_t n);
 /*
  * Consumes input up to the next event. Acks are sent and answered here.
  * Returns the event, or a negative errno when writing an ack failed.
+ * Linear in the bytes fed, whatever they are; a packet whose raw bytes
+ * exceed twice max_packet without its '#' is RSP_RUNAWAY.
  */
 int rsp_next(struct rsp *r);
 

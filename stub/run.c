@@ -66,6 +66,7 @@ static uint64_t now_ms(void)
 
 static int ensure_events(struct session *s, char **msg);
 static void hold_all(struct session *s);
+static int arm(struct session *s, unsigned v, bool on);
 
 /* ---- attach / detach ---- */
 
@@ -267,6 +268,15 @@ static void make_stop(struct stop_info *st, unsigned vcpu, int signo,
 	st->reason = reason;
 }
 
+/* Says in the stop that the CPU, not an instruction, made the access. */
+static void say_delivery(struct stop_info *st, uint64_t rip)
+{
+	snprintf(st->message, sizeof(st->message),
+		 "xenstub: 0x%llx was accessed by the CPU delivering an interrupt or exception "
+		 "(the guest was at 0x%llx), not by an instruction\n",
+		 (unsigned long long)st->addr, (unsigned long long)rip);
+}
+
 /*
  * Is this #DB the end of our EFLAGS.TF step? Xen on Intel gives the cause
  * in pending_dbg (DR6.BS). Xen on AMD gives no cause at all: svm.c passes
@@ -340,6 +350,17 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			make_stop(st, ev->vcpu, 5, SR_NONE);
 			return 1;
 		}
+		if (s->running && r->plan[ev->vcpu] == RESUME_CONTINUE) {
+			/* from an arming that outlived its hold (the event
+			 * was on its way when the vCPU was disarmed): gdb let
+			 * this vCPU run, so it runs */
+			r->st.stale_steps++;
+			log_dbg(LC_TRAP, "single-step event of running vCPU %u dropped",
+				ev->vcpu);
+			arm(s, ev->vcpu, false);
+			release(s, ev->vcpu, NULL);
+			return 0;
+		}
 		r->st.holds++;
 		return 0; /* a hold: stays held */
 	case TEV_DEBUG_EXC: {
@@ -381,7 +402,18 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		vr->nrelax = hit.ngfns;
 		vr->then_reason = hit.then_reason;
 		vr->then_addr = hit.then_addr;
+		vr->then_delivery = false;
+		vr->delivery = tv == TV_STEP;
+		vr->delivery_rip = ev->regs.rip;
 		traps_note_event(s, tv, now_ns() - t0);
+		if (tv == TV_STEP) {
+			/* the CPU's own access: emulating the instruction at
+			 * rip would run an unrelated instruction and retry
+			 * the delivery (with IF clear by then, VM entry
+			 * fails); the vCPU steps through it instead */
+			vr->needs_completion = true;
+			return 2;
+		}
 		if (tv == TV_PASS && (ev->u.mem.access & TACC_X) &&
 		    bp_find_gpa(r, (ev->u.mem.gfn << 12) | ev->u.mem.offset)) {
 			/* one of our int3s on a frame that may not execute:
@@ -408,6 +440,9 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		}
 		make_stop(st, ev->vcpu, 5, hit.reason);
 		st->addr = hit.addr;
+		vr->hit_delivery = hit.delivery;
+		if (hit.delivery)
+			say_delivery(st, ev->regs.rip);
 		vr->needs_completion = tv == TV_HIT_DATA;
 		return 1;
 	}
@@ -523,45 +558,119 @@ static bool held_by_step(struct session *s, void *ctx)
 	return vr->held && vr->ev.kind == TEV_SINGLESTEP;
 }
 
+static bool held_again(struct session *s, void *ctx)
+{
+	return s->run->v[*(unsigned *)ctx].held;
+}
+
+static void add_gfns(uint64_t *set, unsigned *n, unsigned max,
+		     const uint64_t *gfns, unsigned k)
+{
+	unsigned i, j;
+
+	for (i = 0; i < k; i++) {
+		for (j = 0; j < *n && set[j] != gfns[i]; j++)
+			;
+		if (j == *n && *n < max)
+			set[(*n)++] = gfns[i];
+	}
+}
+
+#define COMPLETE_MAX_FRAMES 16
+#define COMPLETE_MAX_ROUNDS 4
+
 /*
  * Lets vCPU v, held before an access to a restricted frame, execute that
- * one instruction with its frames relaxed, and takes it back after it. The
- * domain is paused and the other vCPUs held (or halted) on entry and on
- * return, so no access by another vCPU to those frames can go unseen.
+ * one instruction (or finish delivering an event) with its frames
+ * relaxed, and takes it back after it. The domain is paused and the other
+ * vCPUs held (or halted) on entry and on return, so no access by another
+ * vCPU to those frames can go unseen. An event delivery may touch several
+ * of our frames that nobody could name beforehand: each one it faults on
+ * is relaxed in turn. On return vr->then_reason may name a stop owed to
+ * gdb (a watched byte the delivery changed, or a hit on a later frame);
+ * the caller reports it or clears it.
  */
 static int complete_access(struct session *s, unsigned v)
 {
 	struct run_state *r = s->run;
 	struct vcpu_run *vr = &r->v[v];
-	int rc;
+	uint64_t gfns[COMPLETE_MAX_FRAMES];
+	unsigned n = 0, round;
+	bool delivery = vr->delivery;
+	struct stop_info owed;
+	bool have_owed = false, owed_delivery = false;
+	int rc = 0;
 
 	vr->needs_completion = false;
+	vr->delivery = false;
 	if (r->step != STEP_MTF) {
 		log_warn(LC_TRAP, "vCPU %u cannot be stepped past the access: it goes on without stopping after it", v);
 		return -EOPNOTSUPP;
 	}
-	rc = traps_relax(s, vr->relax_gfns, vr->nrelax);
-	if (rc == 0)
-		rc = arm(s, v, true);
-	if (rc == 0)
-		rc = release(s, v, NULL);
-	if (rc == 0)
-		rc = target_unpause(s->t);
-	if (rc < 0) {
-		log_err(LC_TRAP, "stepping vCPU %u past an access failed: %s", v,
-			target_strerror(s->t));
-		traps_unrelax(s, vr->relax_gfns, vr->nrelax);
-		return rc;
+	add_gfns(gfns, &n, COMPLETE_MAX_FRAMES, vr->relax_gfns, vr->nrelax);
+	for (round = 0;; round++) {
+		if (delivery)
+			traps_snapshot(s, gfns, n);
+		rc = traps_relax(s, gfns, n);
+		if (rc == 0)
+			rc = arm(s, v, true);
+		if (rc == 0)
+			rc = release(s, v, NULL);
+		if (rc == 0)
+			rc = target_unpause(s->t);
+		if (rc < 0) {
+			log_err(LC_TRAP, "stepping vCPU %u past an access failed: %s", v,
+				target_strerror(s->t));
+			break;
+		}
+		collect(s, STEP_OVER_WAIT_MS, held_again, &v);
+		if (target_pause(s->t) < 0)
+			log_err(LC_TRAP, "the guest could not be paused again: %s",
+				target_strerror(s->t));
+		collect(s, 0, NULL, NULL);
+		if (!vr->held || vr->ev.kind != TEV_MEM_ACCESS ||
+		    round + 1 == COMPLETE_MAX_ROUNDS)
+			break;
+		/* it faulted on another of our frames before its step was
+		 * over: relax that one too and go again */
+		log_dbg(LC_TRAP, "vCPU %u: the access also needs frame 0x%llx",
+			v, (unsigned long long)vr->ev.u.mem.gfn);
+		if (vr->pending && !have_owed) {
+			/* a hit there: reported once the step is over */
+			owed = vr->pending_stop;
+			owed_delivery = vr->hit_delivery;
+			have_owed = true;
+		}
+		vr->pending = false;
+		vr->needs_completion = false;
+		delivery |= vr->delivery;
+		vr->delivery = false;
+		add_gfns(gfns, &n, COMPLETE_MAX_FRAMES, vr->relax_gfns, vr->nrelax);
 	}
-	collect(s, STEP_OVER_WAIT_MS, held_by_step, &v);
-	if (target_pause(s->t) < 0)
-		log_err(LC_TRAP, "the guest could not be paused again: %s",
-			target_strerror(s->t));
-	collect(s, 0, NULL, NULL);
-	if (traps_unrelax(s, vr->relax_gfns, vr->nrelax) < 0)
+	if (traps_unrelax(s, gfns, n) < 0)
 		log_err(LC_TRAP, "watched frames could not be restricted again: %s",
 			target_strerror(s->t));
+	if (delivery) {
+		struct trap_hit h;
+
+		/* what the delivery wrote is known only now */
+		memset(&h, 0, sizeof(h));
+		if (traps_changed(s, &h) && vr->then_reason == SR_NONE) {
+			vr->then_reason = h.reason;
+			vr->then_addr = h.addr;
+			vr->then_delivery = true;
+		}
+	}
+	if (have_owed && vr->then_reason == SR_NONE) {
+		vr->then_reason = owed.reason;
+		vr->then_addr = owed.addr;
+		vr->then_delivery = owed_delivery;
+	}
+	if (rc < 0)
+		return rc;
 	if (!held_by_step(s, &v)) {
+		if (vr->held && vr->ev.kind == TEV_MEM_ACCESS)
+			vr->needs_completion = true;
 		log_warn(LC_TRAP, "vCPU %u did not come back from its step in %d ms",
 			 v, STEP_OVER_WAIT_MS);
 		return -ETIMEDOUT;
@@ -604,8 +713,11 @@ static void stop_world(struct session *s, const struct stop_info *st)
 		hold_all(s);
 	/* a watchpoint stops after the access: finish it now */
 	if (st->tid >= 1 && st->tid <= s->t->nr_vcpus &&
-	    r->v[st->tid - 1].needs_completion)
+	    r->v[st->tid - 1].needs_completion) {
 		complete_access(s, (unsigned)st->tid - 1);
+		/* this stop is the one owed */
+		r->v[st->tid - 1].then_reason = SR_NONE;
+	}
 	finish_stop(s, st);
 }
 
@@ -661,6 +773,19 @@ static int release_for_continue(struct session *s, unsigned v)
 	return release(s, v, &how);
 }
 
+/* The stop owed after a completed access (vr->then_reason). */
+static void then_stop(struct run_state *r, unsigned v, struct stop_info *st)
+{
+	struct vcpu_run *vr = &r->v[v];
+
+	make_stop(st, v, 5, vr->then_reason);
+	st->addr = vr->then_addr;
+	if (vr->then_delivery)
+		say_delivery(st, vr->delivery_rip);
+	vr->then_reason = SR_NONE;
+	vr->then_delivery = false;
+}
+
 static int start(struct session *s, const struct resume_plan *plan, int step,
 		 char **msg)
 {
@@ -679,10 +804,9 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 		rc = complete_access(s, v);
 		if (rc == 0 && r->v[v].then_reason != SR_NONE) {
 			/* a hardware breakpoint's instruction hit a watchpoint
-			 * too: that is the next stop, whatever gdb asked */
-			make_stop(&r->interrupt_stop, v, 5, r->v[v].then_reason);
-			r->interrupt_stop.addr = r->v[v].then_addr;
-			r->v[v].then_reason = SR_NONE;
+			 * too, or an event delivery changed a watched byte:
+			 * that is the next stop, whatever gdb asked */
+			then_stop(r, v, &r->interrupt_stop);
 			finish_stop(s, &r->interrupt_stop);
 			s->running = true;
 			r->report_pending = true;
@@ -812,8 +936,13 @@ static int take_pending(struct session *s, const struct resume_plan *plan)
 			/* its breakpoint is gone: the vCPU just goes on */
 			continue;
 		}
-		if (vr->needs_completion && complete_access(s, v) < 0)
-			continue;
+		if (vr->needs_completion) {
+			int rc = complete_access(s, v);
+
+			vr->then_reason = SR_NONE; /* this stop is the one owed */
+			if (rc < 0)
+				continue;
+		}
 		r->next_stop_vcpu = v + 1;
 		return (int)v;
 	}
@@ -981,6 +1110,13 @@ static int redo_unemulated(struct session *s, unsigned v, struct stop_info *stop
 	if (r->holds)
 		hold_all(s);
 	rc = complete_access(s, v);
+	if (rc == 0 && r->v[v].then_reason != SR_NONE) {
+		/* the delivery stepped through changed a watched byte */
+		r->v[v].pending = false;
+		then_stop(r, v, stop);
+		finish_stop(s, stop);
+		return 1;
+	}
 	if (rc == 0 && (int)v == step) {
 		/* the single-step that ended it is this stop, not another */
 		r->v[v].pending = false;
@@ -1207,5 +1343,8 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 	if (r->st.unemulated)
 		strbuf_addf(out, "accesses Xen could not emulate, stepped instead: %llu\n",
 			    (unsigned long long)r->st.unemulated);
+	if (r->st.stale_steps)
+		strbuf_addf(out, "single-step events of running vCPUs let go: %llu\n",
+			    (unsigned long long)r->st.stale_steps);
 	traps_describe(s, out);
 }

@@ -50,6 +50,13 @@ struct vcpu_run {
 	enum stop_reason then_reason;	/* a watchpoint its held instruction
 					 * hits, to report once it ran */
 	uint64_t then_addr;
+	bool then_delivery;		/* ... made by event delivery */
+	bool delivery;			/* held before an access of the CPU's
+					 * own (event delivery) that hit no
+					 * point: watched bytes it changes are
+					 * found after the step */
+	uint64_t delivery_rip;		/* where the guest was interrupted */
+	bool hit_delivery;		/* its pending stop is such a hit */
 };
 
 struct run_stats {
@@ -61,6 +68,7 @@ struct run_stats {
 	uint64_t steps;
 	uint64_t holds;
 	uint64_t unemulated;
+	uint64_t stale_steps;		/* single-steps of running vCPUs */
 };
 
 struct run_state {

@@ -289,10 +289,16 @@ int server_input(struct server *sv, const void *bytes, size_t n)
 			rc = gdb_interrupt(sv);
 			break;
 		case RSP_OVERSIZE:
+		case RSP_MALFORMED:
 			strbuf_reset(&sv->reply);
-			reply_error(sv, E2BIG);
+			reply_error(sv, ev == RSP_OVERSIZE ? E2BIG : EINVAL);
 			rc = send_reply(sv);
 			break;
+		case RSP_RUNAWAY:
+			log_warn(LC_RSP, "a packet went on for more than %zu bytes without its end: "
+				 "the peer is not gdb, closing the connection",
+				 2 * (size_t)SERVER_PACKET_SIZE + 64);
+			return -EPROTO;
 		default:
 			pkt = rsp_packet(&sv->rsp, &len);
 			rc = handle_packet(sv, pkt, len);

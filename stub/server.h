@@ -53,7 +53,9 @@ enum handler_result {
 
 void server_init(struct server *sv, struct session *s, int fd_out);
 void server_release(struct server *sv);
-/* Feeds bytes from the connection and handles every complete packet. */
+/* Feeds bytes from the connection and handles every complete packet.
+ * 0, or -errno when the connection must end (-EPROTO: the peer sent a
+ * packet with no end, said in a warning). */
 int server_input(struct server *sv, const void *bytes, size_t n);
 /* Called when the session's event fd is readable or periodically while
  * the guest runs: reports a stop if one happened. */

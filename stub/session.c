@@ -88,6 +88,12 @@ static void build_threads(struct session *s)
 				if ((unsigned)t->vcpu < s->t->nr_vcpus)
 					vcpu_comm[t->vcpu] = t->name;
 			}
+			if (t->note) {
+				size_t l = strlen(ti->extra);
+
+				snprintf(ti->extra + l, sizeof(ti->extra) - l,
+					 " [%s]", t->note);
+			}
 		}
 	}
 	for (i = 0; i < s->t->nr_vcpus; i++) {
@@ -153,8 +159,9 @@ int session_open(struct target *t, const struct session_opts *o,
 				 why ? why : "no journal");
 		free(why);
 	}
-	rc = session_attach(s, msg);
-	if (rc < 0)
+	if (o->attach_later && session_is_live(s))
+		s->running = true;
+	else if ((rc = session_attach(s, msg)) < 0)
 		goto fail;
 
 	memset(&env, 0, sizeof(env));
@@ -332,13 +339,10 @@ int session_aspace(struct session *s, uint64_t tid, struct aspace *as)
 	/* a task uses its own address space even when it runs: a vCPU in
 	 * user mode under PTI / KVA shadowing has a CR3 without the kernel,
 	 * the task's full tables have both halves */
-	if (ti->task && !s->cr3_override) {
-		rc = s->os->ops->task_aspace(s->os, ti->task, as);
-		if (rc == 0)
-			return 0;
-		/* fall back to the first vCPU's tables */
-		ti = &s->threads[0];
-	}
+	/* never another thread's tables: a task whose own cannot be used
+	 * reads nothing (the OS module says why) */
+	if (ti->task && !s->cr3_override)
+		return s->os->ops->task_aspace(s->os, ti->task, as, NULL);
 	rc = session_vcpu_regs(s, ti->vcpu >= 0 ? (unsigned)ti->vcpu : 0, &r);
 	if (rc < 0)
 		return rc;

@@ -31,6 +31,8 @@ struct session_opts {
 	unsigned cache_frames;		/* frame cache size; 0 = default */
 	unsigned attach_vcpu;		/* vCPU reported at the first stop */
 	const char *journal_dir;	/* --journal-dir, or NULL: default */
+	bool attach_later;		/* a live guest is left running until
+					 * session_attach() */
 };
 
 struct thread_info {
@@ -88,7 +90,8 @@ enum point_type {
 struct session;
 
 /* Opens the session on an opened target (it takes ownership). The live
- * guest is paused. 0 or -errno with *msg (malloc'd). */
+ * guest is paused (attached), unless o->attach_later: then it runs on
+ * until session_attach(). 0 or -errno with *msg (malloc'd). */
 int session_open(struct target *t, const struct session_opts *o,
 		 struct session **out, char **msg);
 /* Undoes every change made to the guest, releases the target. Errors are

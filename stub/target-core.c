@@ -3,7 +3,8 @@
  * Dump targets: "core:PATH" (a QEMU dump-guest-memory ELF file or a Xen
  * dump-core file) and "raw:PATH" (a flat guest-physical image whose one
  * vCPU is described on the command line). Read-only, never running: the
- * file is mapped once and frames are pointers into it.
+ * file is mapped while its headers are parsed, and frames are then read
+ * from it into buffers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +23,13 @@
 
 struct core_target {
 	struct target base;
+	int fd;
+	/* the file, mapped while it is parsed only: frames are read with
+	 * pread, so that a file cut short while served is an error, not a
+	 * SIGBUS */
 	const uint8_t *data;
 	size_t size;
+	bool said_short;
 	struct dump_image img;
 };
 
@@ -32,12 +38,13 @@ static struct core_target *to_core(struct target *t)
 	return (struct core_target *)t;
 }
 
-static int map_file(const char *path, const uint8_t **data, size_t *size,
+static int map_file(const char *path, int *fdp, const uint8_t **data, size_t *size,
 		    char **msg)
 {
 	struct stat st;
 	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0) {
 		int e = errno;
@@ -62,51 +69,106 @@ static int map_file(const char *path, const uint8_t **data, size_t *size,
 		close(fd);
 		return -EINVAL;
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
 	if (p == MAP_FAILED) {
 		int e = errno;
 
 		*msg = xstrfmt("%s: cannot map: %s", path, strerror(e));
+		close(fd);
 		return -e;
 	}
 	madvise(p, (size_t)st.st_size, MADV_RANDOM);
+	*fdp = fd;
 	*data = p;
 	*size = (size_t)st.st_size;
 	return 0;
+}
+
+/* Parsing is over: frames come from pread from now on. */
+static void unmap_file(struct core_target *c)
+{
+	if (c->data)
+		munmap((void *)c->data, c->size);
+	c->data = NULL;
 }
 
 static void core_close(struct target *t)
 {
 	struct core_target *c = to_core(t);
 
-	if (c->data)
-		munmap((void *)c->data, c->size);
+	unmap_file(c);
+	if (c->fd >= 0)
+		close(c->fd);
 	dump_image_free(&c->img);
 	free(t->description);
 	free(t->last_error);
 	free(c);
 }
 
+/*
+ * Frames are copied out of the file, runs of frames that lie one after
+ * the other in it with one pread. A frame the file no longer holds (it
+ * was cut short since it was opened) is absent: reading it is an error,
+ * said once.
+ */
 static int core_map(struct target *t, uint64_t gfn, unsigned count, bool write,
 		    void **ptrs, void **handle)
 {
 	struct core_target *c = to_core(t);
-	unsigned i;
+	uint8_t *buf;
+	unsigned i = 0;
 
-	(void)handle;
 	if (write)
 		return -EROFS;
-	for (i = 0; i < count; i++) {
-		uint64_t pa = (gfn + i) << GUEST_PAGE_SHIFT;
+	buf = xmalloc(st_mult(count, GUEST_PAGE_SIZE));
+	*handle = buf;
+	while (i < count) {
+		uint64_t pa = (gfn + i) << GUEST_PAGE_SHIFT, off;
 		const struct dump_range *r = dump_find(&c->img, pa);
+		unsigned n = 1, k;
+		ssize_t got;
+		size_t want;
 
-		if (r && pa - r->paddr + GUEST_PAGE_SIZE <= r->size)
-			ptrs[i] = (void *)(c->data + r->offset + (pa - r->paddr));
-		else
-			ptrs[i] = NULL;
+		if (!r || pa - r->paddr + GUEST_PAGE_SIZE > r->size) {
+			ptrs[i++] = NULL;
+			continue;
+		}
+		off = r->offset + (pa - r->paddr);
+		while (i + n < count &&
+		       pa - r->paddr + (uint64_t)(n + 1) * GUEST_PAGE_SIZE <= r->size)
+			n++;
+		want = (size_t)n * GUEST_PAGE_SIZE;
+		do
+			got = pread(c->fd, buf + (size_t)i * GUEST_PAGE_SIZE, want, (off_t)off);
+		while (got < 0 && errno == EINTR);
+		for (k = 0; k < n; k++) {
+			bool whole = got >= 0 && (size_t)got >= (size_t)(k + 1) * GUEST_PAGE_SIZE;
+
+			ptrs[i + k] = whole ? buf + (size_t)(i + k) * GUEST_PAGE_SIZE : NULL;
+		}
+		if ((got < 0 || (size_t)got < want) && !c->said_short) {
+			struct stat st;
+
+			c->said_short = true;
+			if (got < 0)
+				log_warn(LC_TARGET, "%s: reading guest memory from the file failed: %s",
+					 t->description, strerror(errno));
+			else if (fstat(c->fd, &st) == 0)
+				log_warn(LC_TARGET, "the dump file has shrunk to %lld bytes since it was opened "
+					 "(%zu): guest memory stored past its new end cannot be read",
+					 (long long)st.st_size, c->size);
+		}
+		i += n;
 	}
 	return 0;
+}
+
+static void core_unmap(struct target *t, void *handle, unsigned count)
+{
+	(void)t;
+	(void)count;
+	free(handle);
 }
 
 static int core_get_regs(struct target *t, unsigned vcpu, struct x86_regs *r)
@@ -133,7 +195,8 @@ static void finish_open(struct core_target *c, const char *path)
 	}
 	t->max_gfn = top ? (top - 1) >> GUEST_PAGE_SHIFT : 0;
 	t->caps = 0;
-	t->map_batch = 64;
+	/* frames are copied: batches stay small */
+	t->map_batch = 8;
 	t->description = xstrfmt("%s %s: %u vCPU%s, %zu memory range%s, %llu MiB",
 				 c->img.format, path, t->nr_vcpus,
 				 t->nr_vcpus == 1 ? "" : "s", c->img.nranges,
@@ -151,13 +214,15 @@ static int core_open(const char *spec, const struct target_params *p,
 	int rc;
 
 	(void)p;
+	c->fd = -1;
 	target_init(&c->base, &target_core);
-	rc = map_file(spec, &c->data, &c->size, msg);
+	rc = map_file(spec, &c->fd, &c->data, &c->size, msg);
 	if (rc)
 		goto fail;
 	rc = dump_parse(c->data, c->size, spec, &c->img, msg);
 	if (rc)
 		goto fail;
+	unmap_file(c);
 	finish_open(c, spec);
 	*out = &c->base;
 	return 0;
@@ -174,8 +239,9 @@ static int raw_open(const char *spec, const struct target_params *p,
 	int mode = p->paging;
 	int rc;
 
+	c->fd = -1;
 	target_init(&c->base, &target_raw);
-	rc = map_file(spec, &c->data, &c->size, msg);
+	rc = map_file(spec, &c->fd, &c->data, &c->size, msg);
 	if (rc)
 		goto fail;
 	if (c->size & (GUEST_PAGE_SIZE - 1))
@@ -226,6 +292,7 @@ static int raw_open(const char *spec, const struct target_params *p,
 	x86_set_valid(r, XF_CR3);
 	x86_set_valid(r, XF_CR4);
 	x86_set_valid(r, XF_EFER);
+	unmap_file(c);
 	finish_open(c, spec);
 	*out = &c->base;
 	return 0;
@@ -240,6 +307,7 @@ const struct target_ops target_core = {
 	.open = core_open,
 	.close = core_close,
 	.map = core_map,
+	.unmap = core_unmap,
 	.get_regs = core_get_regs,
 };
 
@@ -249,5 +317,6 @@ const struct target_ops target_raw = {
 	.open = raw_open,
 	.close = core_close,
 	.map = core_map,
+	.unmap = core_unmap,
 	.get_regs = core_get_regs,
 };

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include <xenctrl.h>
 #include <xendevicemodel.h>
@@ -616,13 +617,18 @@ static struct hvm_hw_cpu *find_cpu_record(uint8_t *ctx, uint32_t size,
 
 /*
  * Shrinks a whole-domain HVM context, in place, to what a register write
- * needs: the header, every vCPU's CPU record, the end marker. Writing back
- * the rest (LAPIC registers, timers, interrupt controllers) would undo what
- * Xen did between our get and our set even with the domain paused: an
- * event-channel upcall Xen posts to a vLAPIC then is lost and the vCPU
- * never gets another interrupt (seen with Xen 4.17 and a PVH guest). The
- * CPU records of all vCPUs stay, because Xen's hvm_load() takes down every
- * vCPU whose CPU record is missing. Returns the new size, 0 if malformed.
+ * needs: the header, every vCPU's CPU and MTRR records, the end marker.
+ * Writing back the rest (LAPIC registers, timers, interrupt controllers)
+ * would undo what Xen did between our get and our set even with the domain
+ * paused: an event-channel upcall Xen posts to a vLAPIC then is lost and
+ * the vCPU never gets another interrupt (seen with Xen 4.17 and a PVH
+ * guest). The CPU records of all vCPUs stay, because Xen's hvm_load()
+ * takes down every vCPU whose CPU record is missing. The MTRR records
+ * stay because on AMD with nested paging loading a CPU record resets the
+ * guest's PAT MSR to its power-on value (Xen 4.17 svm_vmcb_restore():
+ * vmcb_set_g_pat(vmcb, MSR_IA32_CR_PAT_RESET)), and the MTRR record, loaded
+ * after it, puts the guest's PAT back; its MTRRs are loaded unchanged,
+ * which Xen does not act on. Returns the new size, 0 if malformed.
  */
 static uint32_t keep_cpu_records(uint8_t *ctx, uint32_t size)
 {
@@ -641,7 +647,8 @@ static uint32_t keep_cpu_records(uint8_t *ctx, uint32_t size)
 			return out + (uint32_t)sizeof(d);
 		}
 		if (d.typecode == HVM_SAVE_CODE(HEADER) ||
-		    d.typecode == HVM_SAVE_CODE(CPU)) {
+		    d.typecode == HVM_SAVE_CODE(CPU) ||
+		    d.typecode == HVM_SAVE_CODE(MTRR)) {
 			memmove(ctx + out, ctx + off, len);
 			out += len;
 		}
@@ -650,11 +657,61 @@ static uint32_t keep_cpu_records(uint8_t *ctx, uint32_t size)
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Loading a CPU record sets that vCPU's TSC to the record's value, which
+ * is the TSC as of the getcontext (Xen 4.17 hvm_load_cpu_ctxt():
+ * hvm_set_guest_tsc_fixed(v, ctxt.tsc, sync_tsc of the load)): left alone,
+ * every register write would set the TSC of every vCPU back by the time
+ * between our get and our set (a fifth of a second under emulation), and
+ * a guest whose clock runs on the TSC would see time go backwards. Each
+ * CPU record's TSC is moved on by ns nanoseconds at the guest's TSC rate
+ * (the header's gtsc_khz, the rate Xen gives the guest in every TSC mode).
+ * ctx was shrunk by keep_cpu_records().
+ */
+static void advance_tsc(uint8_t *ctx, uint32_t size, uint64_t ns)
+{
+	uint32_t off = 0, khz = 0;
+	uint64_t ticks = 0;
+
+	while (off + sizeof(struct hvm_save_descriptor) <= size) {
+		struct hvm_save_descriptor d;
+
+		memcpy(&d, ctx + off, sizeof(d));
+		off += (uint32_t)sizeof(d);
+		if (d.length > size - off || d.typecode == HVM_SAVE_CODE(END))
+			return;
+		if (d.typecode == HVM_SAVE_CODE(HEADER) &&
+		    d.length >= sizeof(struct hvm_save_header)) {
+			struct hvm_save_header h;
+
+			memcpy(&h, ctx + off, sizeof(h));
+			khz = h.gtsc_khz;
+			/* µs resolution keeps ns * khz within 64 bits */
+			ticks = ns / 1000 * khz / 1000;
+		} else if (d.typecode == HVM_SAVE_CODE(CPU) && khz &&
+			   d.length >= sizeof(struct hvm_hw_cpu)) {
+			struct hvm_hw_cpu *c = (struct hvm_hw_cpu *)(ctx + off);
+
+			c->tsc += ticks;
+		}
+		off += d.length;
+	}
+}
+
 static int xen_set_regs(struct target *t, unsigned vcpu,
 			const struct x86_regs *r)
 {
 	struct xen_target *x = to_xen(t);
 	struct hvm_hw_cpu *cpu;
+	uint64_t got_at;
 	uint8_t *old;
 	int size;
 
@@ -681,6 +738,7 @@ static int xen_set_regs(struct target *t, unsigned vcpu,
 		x->ctx = xmalloc((size_t)size);
 		x->ctx_size = (uint32_t)size;
 	}
+	got_at = mono_ns();
 	size = xc_domain_hvm_getcontext(x->xch, x->domid, x->ctx, x->ctx_size);
 	if (size <= 0)
 		return -(errno ? errno : EIO);
@@ -698,12 +756,14 @@ static int xen_set_regs(struct target *t, unsigned vcpu,
 	old = xmalloc((size_t)size);
 	memcpy(old, x->ctx, (size_t)size);
 	xen_regs_to_cpu(r, cpu);
+	advance_tsc(x->ctx, (uint32_t)size, mono_ns() - got_at);
 	if (xc_domain_hvm_setcontext(x->xch, x->domid, x->ctx, (uint32_t)size) < 0) {
 		int e = errno ? errno : EIO;
 
 		/* hvm_load() takes every vCPU down before it checks the
 		 * records and brings up only those it loaded: load the
 		 * context as it was, so that a refusal loses no vCPU */
+		advance_tsc(old, (uint32_t)size, mono_ns() - got_at);
 		if (xc_domain_hvm_setcontext(x->xch, x->domid, old, (uint32_t)size) < 0)
 			target_set_error(t, "Xen refused vCPU %u's new registers (%s), and putting "
 					 "the old ones back failed too (%s): vCPUs of domain %u may be down",

@@ -58,6 +58,12 @@ struct kind_stats {
 	uint64_t events, ns;
 };
 
+/* Bytes of one watched piece kept across a step (traps_snapshot). */
+struct snap {
+	unsigned point, piece;
+	uint8_t *bytes;
+};
+
 struct traps {
 	struct point *points;
 	unsigned npoints, cappoints;
@@ -65,8 +71,11 @@ struct traps {
 	struct frame *frames;	/* open-addressing hash on gfn */
 	unsigned nframes_cap, nframes;
 	struct x86_decoder *dec64, *dec32, *dec16;
-	struct kind_stats st[3];	/* by verdict */
+	struct kind_stats st[TV_NR];	/* by verdict */
 	uint64_t stops;
+	uint64_t delivery_hits;	/* hits made by event delivery */
+	struct snap *snaps;
+	unsigned nsnaps;
 };
 
 struct traps *traps_new(void)
@@ -88,6 +97,9 @@ void traps_free(struct traps *tr)
 		free(tr->points[i].pieces);
 	for (i = 0; i < tr->nframes_cap; i++)
 		free(tr->frames[i].pts);
+	for (i = 0; i < tr->nsnaps; i++)
+		free(tr->snaps[i].bytes);
+	free(tr->snaps);
 	free(tr->points);
 	free(tr->frames);
 	x86_decoder_free(tr->dec64);
@@ -611,18 +623,28 @@ static bool exec_match(struct traps *tr, uint64_t gpa, struct trap_hit *hit)
 	return false;
 }
 
+/* Does [lo, lo+n) hold the linear address a (no wrap-around)? */
+static bool covers(uint64_t lo, uint64_t n, uint64_t a)
+{
+	return a >= lo && a - lo < n;
+}
+
 /*
  * Compares the data the instruction at the event's rip reads and writes
  * with the points, byte-exact and by physical address, and adds every
  * frame of ours it touches to hit->gfns (they are relaxed to complete
  * it). True on a hit (hit->reason, hit->addr). *decoded is false when the
- * instruction could not be decoded.
+ * instruction could not be decoded; *explained says whether the event's
+ * linear address is one the instruction fetches or accesses (an event
+ * without a valid linear address counts as explained).
  */
 static bool match_data(struct session *s, const struct target_event *ev,
-		       struct trap_hit *hit, bool *decoded)
+		       struct trap_hit *hit, bool *decoded, bool *explained)
 {
 	struct traps *tr = s->traps;
 	const struct x86_regs *r = &ev->regs;
+	uint64_t gla = ev->u.mem.gla;
+	bool have_gla = ev->u.mem.flags & TMEM_GLA_VALID;
 	struct aspace as;
 	struct x86_insn_info insn;
 	struct x86_decoder *d;
@@ -632,6 +654,7 @@ static bool match_data(struct session *s, const struct target_event *ev,
 	bool hit_found = false;
 
 	*decoded = false;
+	*explained = !have_gla;
 	vmem_aspace_of(r, &as);
 	d = decoder(tr, x86_code_bits(r));
 	if (d)
@@ -639,10 +662,15 @@ static bool match_data(struct session *s, const struct target_event *ev,
 	if (!d || !got || x86_decode(d, code, got, r, &insn) < 0)
 		return false;
 	*decoded = true;
+	/* the fetch of the instruction itself (and its page walk) */
+	if (have_gla && covers(r->rip, insn.length ? insn.length : 1, gla))
+		*explained = true;
 	for (i = 0; i < insn.naccess; i++) {
 		const struct x86_mem_access *a = &insn.acc[i];
 		uint64_t off = 0;
 
+		if (have_gla && covers(a->addr, a->size, gla))
+			*explained = true;
 		while (off < a->size) {
 			uint64_t la = a->addr + off;
 			uint64_t n = 4096 - (la & 4095);
@@ -663,13 +691,39 @@ static bool match_data(struct session *s, const struct target_event *ev,
 	return hit_found;
 }
 
+/*
+ * An access the instruction at rip did not make: the CPU itself made it
+ * while delivering an interrupt or exception (pushing its frame, reading
+ * the IDT, GDT or TSS). Emulating the instruction at rip would execute an
+ * unrelated instruction and have the delivery retried: it is stepped
+ * through instead. Nothing says how many bytes the CPU touches; the byte
+ * it faulted on is judged now, and the watched bytes it changed after
+ * the step (traps_changed()).
+ */
+static enum trap_verdict by_delivery(struct traps *tr,
+				     const struct target_event *ev,
+				     uint64_t fault_gpa, struct trap_hit *hit)
+{
+	log_dbg(LC_TRAP, "access to 0x%llx (gfn 0x%llx) not made by the instruction at 0x%llx: event delivery",
+		(unsigned long long)ev->u.mem.gla,
+		(unsigned long long)ev->u.mem.gfn,
+		(unsigned long long)ev->regs.rip);
+	hit->delivery = true;
+	if (match_range(tr, fault_gpa, 1, ev->u.mem.access & TACC_R,
+			ev->u.mem.access & TACC_W, hit)) {
+		tr->delivery_hits++;
+		return TV_HIT_DATA;
+	}
+	return TV_STEP;
+}
+
 enum trap_verdict traps_classify(struct session *s,
 				 const struct target_event *ev,
 				 struct trap_hit *hit)
 {
 	struct traps *tr = s->traps;
 	uint64_t fault_gpa = (ev->u.mem.gfn << 12) | ev->u.mem.offset;
-	bool decoded;
+	bool decoded, explained;
 
 	memset(hit, 0, sizeof(*hit));
 	if (!tr)
@@ -681,7 +735,7 @@ enum trap_verdict traps_classify(struct session *s,
 		 * completed by Xen's emulator, which checks no permission. */
 		struct trap_hit data = *hit;
 		bool exec = exec_match(tr, fault_gpa, hit);
-		bool dhit = match_data(s, ev, &data, &decoded);
+		bool dhit = match_data(s, ev, &data, &decoded, &explained);
 		unsigned i;
 
 		for (i = 0; i < data.ngfns; i++)
@@ -700,14 +754,14 @@ enum trap_verdict traps_classify(struct session *s,
 		}
 		return TV_PASS;
 	}
-	/* A page walk that read one of our page-table frames: not the
-	 * program's read; but the instruction's own accesses are judged, for
-	 * the same reason as above. */
-	if (ev->u.mem.flags & TMEM_FAULT_IN_GPT)
-		return match_data(s, ev, hit, &decoded) ? TV_HIT_DATA : TV_PASS;
-	if (match_data(s, ev, hit, &decoded))
+	/* A data access, or a page walk that read one of our page-table
+	 * frames (not the program's read: the instruction's own accesses
+	 * are judged, for the same reason as above). */
+	if (match_data(s, ev, hit, &decoded, &explained))
 		return TV_HIT_DATA;
-	if (decoded)
+	if (decoded && !explained)
+		return by_delivery(tr, ev, fault_gpa, hit);
+	if (decoded || (ev->u.mem.flags & TMEM_FAULT_IN_GPT))
 		return TV_PASS;
 	/* the instruction cannot be decoded: judge by the faulting byte */
 	log_dbg(LC_TRAP, "instruction at 0x%llx not decoded: using the faulting address only",
@@ -716,6 +770,91 @@ enum trap_verdict traps_classify(struct session *s,
 			ev->u.mem.access & TACC_W, hit))
 		return TV_HIT_DATA;
 	return TV_PASS;
+}
+
+/* ---- accesses of unknown size ---- */
+
+static void snaps_clear(struct traps *tr)
+{
+	unsigned i;
+
+	for (i = 0; i < tr->nsnaps; i++)
+		free(tr->snaps[i].bytes);
+	free(tr->snaps);
+	tr->snaps = NULL;
+	tr->nsnaps = 0;
+}
+
+void traps_snapshot(struct session *s, const uint64_t *gfns, unsigned n)
+{
+	struct traps *tr = s->traps;
+	unsigned i, j, k;
+
+	if (!tr)
+		return;
+	snaps_clear(tr);
+	for (i = 0; i < n; i++) {
+		struct frame *f = frame_find(tr, gfns[i]);
+
+		if (!f)
+			continue;
+		for (j = 0; j < f->npts; j++) {
+			const struct point *p = &tr->points[f->pts[j]];
+
+			if (p->dead || (p->type != PT_WRITE_WATCH &&
+					p->type != PT_ACCESS_WATCH))
+				continue;
+			for (k = 0; k < p->npieces; k++) {
+				const struct piece *pc = &p->pieces[k];
+				struct snap sn = { f->pts[j], k, xmalloc(pc->len) };
+
+				if ((pc->gpa >> 12) != gfns[i] ||
+				    vmem_read_phys(s->mem, pc->gpa, sn.bytes,
+						   pc->len, NULL) < 0) {
+					free(sn.bytes);
+					continue;
+				}
+				tr->snaps = xrealloc(tr->snaps, (tr->nsnaps + 1) *
+						     sizeof(*tr->snaps));
+				tr->snaps[tr->nsnaps++] = sn;
+			}
+		}
+	}
+}
+
+bool traps_changed(struct session *s, struct trap_hit *hit)
+{
+	struct traps *tr = s->traps;
+	bool found = false;
+	unsigned i;
+
+	if (!tr)
+		return false;
+	for (i = 0; i < tr->nsnaps && !found; i++) {
+		const struct snap *sn = &tr->snaps[i];
+		const struct point *p = &tr->points[sn->point];
+		const struct piece *pc;
+		uint8_t now[4096];
+		uint32_t b;
+
+		if (p->dead || sn->piece >= p->npieces)
+			continue; /* removed meanwhile */
+		pc = &p->pieces[sn->piece];
+		if (vmem_read_phys(s->mem, pc->gpa, now, pc->len, NULL) < 0)
+			continue;
+		for (b = 0; b < pc->len; b++) {
+			if (now[b] != sn->bytes[b]) {
+				hit->reason = reason_of(p->type);
+				hit->addr = pc->vaddr + b;
+				found = true;
+				break;
+			}
+		}
+	}
+	snaps_clear(tr);
+	if (found)
+		tr->delivery_hits++;
+	return found;
 }
 
 /* ---- statistics ---- */
@@ -735,16 +874,21 @@ void traps_note_event(struct session *s, enum trap_verdict v, uint64_t ns)
 void traps_describe(struct session *s, struct strbuf *out)
 {
 	struct traps *tr = s->traps;
-	static const char *const names[] = { "passed through", "watchpoint hits",
-					     "hardware breakpoint hits" };
+	static const char *const names[TV_NR] = {
+		"passed through", "watchpoint hits",
+		"hardware breakpoint hits", "stepped through (delivery)",
+	};
 	unsigned i;
 
 	if (!tr)
 		return;
 	strbuf_addf(out, "access traps: %u points on %u frames\n", tr->live,
 		    tr->nframes);
-	for (i = 0; i < 3; i++)
-		strbuf_addf(out, "  %-26s %llu events, mean handling %.1f us\n",
+	if (tr->delivery_hits)
+		strbuf_addf(out, "  hits made by event delivery (not the instruction at rip): %llu\n",
+			    (unsigned long long)tr->delivery_hits);
+	for (i = 0; i < TV_NR; i++)
+		strbuf_addf(out, "  %-28s %llu events, mean handling %.1f us\n",
 			    names[i], (unsigned long long)tr->st[i].events,
 			    tr->st[i].events ? tr->st[i].ns / 1000.0 / tr->st[i].events : 0.0);
 }

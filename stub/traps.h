@@ -17,9 +17,15 @@
 struct traps;
 
 enum trap_verdict {
-	TV_PASS = 0,		/* not ours: let the access through */
+	TV_PASS = 0,		/* not ours: Xen's emulator completes it */
 	TV_HIT_DATA,		/* a watchpoint: report after the access */
 	TV_HIT_EXEC,		/* a hardware breakpoint: report now */
+	TV_STEP,		/* not ours, and not made by the instruction at
+				 * rip (the CPU delivering an event): emulating
+				 * that instruction would be wrong, so the
+				 * vCPU steps through it with its frames
+				 * relaxed */
+	TV_NR
 };
 
 struct trap_hit {
@@ -33,6 +39,9 @@ struct trap_hit {
 	 * to report after it (SR_NONE when none) */
 	enum stop_reason then_reason;
 	uint64_t then_addr;
+	/* the access was not made by the instruction at rip but by the CPU
+	 * itself (an interrupt or exception frame, an IDT/GDT/TSS read) */
+	bool delivery;
 };
 
 struct traps *traps_new(void);
@@ -60,6 +69,16 @@ enum trap_verdict traps_classify(struct session *s,
 /* Temporarily gives frames their original permission (and back). */
 int traps_relax(struct session *s, const uint64_t *gfns, unsigned n);
 int traps_unrelax(struct session *s, const uint64_t *gfns, unsigned n);
+
+/*
+ * For an access whose size nobody knows (TV_STEP, or a hit by event
+ * delivery): traps_snapshot() keeps the bytes of the write and access
+ * watches on the frames before the vCPU steps through it;
+ * traps_changed() then finds a watched byte that changed, fills
+ * hit->reason and hit->addr and returns true.
+ */
+void traps_snapshot(struct session *s, const uint64_t *gfns, unsigned n);
+bool traps_changed(struct session *s, struct trap_hit *hit);
 
 /* Counters for "monitor stats". */
 void traps_note_event(struct session *s, enum trap_verdict v, uint64_t ns);

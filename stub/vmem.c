@@ -291,15 +291,59 @@ static int walk_read(void *ctx, uint64_t paddr, void *buf, size_t len)
 	return vmem_read_phys(ctx, paddr, buf, len, NULL);
 }
 
+/*
+ * Page-table isolation (Linux's KPTI, and its 32-bit form) gives each
+ * address space two top-level tables in one 8 KiB-aligned pair: the
+ * kernel's in the even page maps everything; the user's in the odd page
+ * (CR3 bit 12) maps user space and, of the kernel, only its entry
+ * trampolines. A vCPU stopped in user mode has the user table in CR3, so
+ * kernel addresses must be translated through its twin. The two are a
+ * pair when their lower (user) halves are identical, with something
+ * mapped (the kernel writes every user entry to both), and their upper
+ * halves differ. Returns the kernel table's root, or 0.
+ */
+static uint64_t kpti_twin(struct vmem *m, enum x86_paging_mode mode,
+			  uint64_t cr3)
+{
+	uint64_t root = x86_cr3_root(mode, cr3);
+	unsigned esize = mode == X86_PAGING_32 || mode == X86_PAGING_32_NOPSE ? 4 : 8;
+	unsigned n = mode == X86_PAGING_PAE ? 4 : 4096 / esize;
+	size_t half = (size_t)n / 2 * esize;
+	uint8_t user[4096], kern[4096];
+	size_t i;
+	bool present = false;
+
+	if (!(root & 0x1000) || mode == X86_PAGING_NONE)
+		return 0;
+	if (vmem_read_phys(m, root, user, (size_t)n * esize, NULL) < 0 ||
+	    vmem_read_phys(m, root & ~0x1000ull, kern, (size_t)n * esize, NULL) < 0)
+		return 0;
+	if (memcmp(user, kern, half) || !memcmp(user + half, kern + half, half))
+		return 0;
+	for (i = 0; i < half && !present; i += esize)
+		present = user[i] & 1;
+	return present ? root & ~0x1000ull : 0;
+}
+
 int vmem_translate(struct vmem *m, const struct aspace *as, uint64_t vaddr,
 		   struct x86_walk *w)
 {
+	uint64_t twin;
+	int rc;
+
 	m->st.translations++;
 	if (as->phys)
 		return x86_translate(X86_PAGING_NONE, 0, vaddr, 52, walk_read, m,
 				     w);
-	return x86_translate(as->mode, as->cr3, vaddr, m->t->maxphys,
-			     walk_read, m, w);
+	rc = x86_translate(as->mode, as->cr3, vaddr, m->t->maxphys, walk_read,
+			   m, w);
+	if (rc != -EFAULT)
+		return rc;
+	twin = kpti_twin(m, as->mode, as->cr3);
+	if (!twin)
+		return rc;
+	return x86_translate(as->mode, twin, vaddr, m->t->maxphys, walk_read,
+			     m, w);
 }
 
 static int virt_rw(struct vmem *m, const struct aspace *as, uint64_t addr,

@@ -188,11 +188,18 @@ int x86_translate(enum x86_paging_mode mode, uint64_t cr3, uint64_t va,
 		w->nlevels = 1;
 		if (!(e & X86_PTE_P))
 			return -EFAULT;
-		/* PAE PDPTEs carry no permissions; bits 2:1, 8:5 and
-		 * 63:MAXPHYADDR are reserved. In PDEs and PTEs bits
-		 * 62:MAXPHYADDR are (none is ignored as in 4-level). */
+		/* PAE PDPTEs carry no permissions. Intel's manual calls
+		 * bits 2:1, 8:5 and 63:MAXPHYADDR reserved, but the CPUs
+		 * that ran real guests do not all check 2:1 and 8:5 (a
+		 * Debian 686-pae guest runs with the Accessed bit, 5, set
+		 * in its PDPTEs) and AMD's legacy-mode format differs: a
+		 * debugger must not be stricter than the CPU that ran the
+		 * guest, so only the bits from MAXPHYADDR up, reserved in
+		 * both manuals, are checked. In PDEs and PTEs bits
+		 * 62:MAXPHYADDR are reserved (none is ignored as in
+		 * 4-level). */
 		rsvd_hi = bits(62, maxphys);
-		if (e & (0x6ull | 0x1e0ull | rsvd_hi | X86_PTE_NX))
+		if (e & (rsvd_hi | X86_PTE_NX))
 			return -EINVAL;
 		w->writable = w->user = true;
 		table = e & addr_mask;

@@ -353,8 +353,11 @@ class Context:
         argv = ["gdb", "-q", "-n", "-nx"]
         if batch:
             argv.append("-batch")
+        # gdb gives up on a reply after 2 s by default and sends the packet
+        # again, pairing every later reply with the wrong request; a loaded
+        # machine (emulators beside the tests) can take longer than that
         argv += ["-ex", "set pagination off", "-ex", "set confirm off",
-                 "-ex", "set width 0"]
+                 "-ex", "set width 0", "-ex", "set remotetimeout 60"]
         for c in pre:
             argv += ["-ex", c]
         if target is not None:

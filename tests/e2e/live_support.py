@@ -235,8 +235,10 @@ def gdb_session(ctx, sim, name=None, remote=None, args=(), pre=(), env=None):
     xenstub - xen:NAME' (name) or to a listening xenstub (remote: a socket
     path or HOST:PORT). Returns the session once gdb answered its first
     command; what connecting printed is in session.connect_out."""
+    # remotetimeout: see Context.gdb in harness.py
     argv = ["gdb", "-q", "-n", "-nx", "-ex", "set pagination off",
-            "-ex", "set confirm off", "-ex", "set width 0", "-ex", "set height 0"]
+            "-ex", "set confirm off", "-ex", "set width 0", "-ex", "set height 0",
+            "-ex", "set remotetimeout 60"]
     for c in pre:
         argv += ["-ex", c]
     g = GdbSession(ctx, argv, env=env or ctl_env(sim))

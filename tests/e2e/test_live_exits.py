@@ -275,11 +275,13 @@ def test_dropped_connection_unix(ctx):
 
 
 def test_sigterm_before_any_gdb(ctx):
-    """xenstub listening on a unix socket holds the guest from its start;
-    SIGTERM before any gdb came gives it back as found."""
+    """xenstub listening on a unix socket with --attach-now holds the
+    guest from its start; SIGTERM before any gdb came gives it back as
+    found. (Without --attach-now the guest is not held before a debugger
+    connects: test_hostile_process.)"""
     with L.xensim.sim_for(ctx) as sim:
         dom, before = _setup(ctx, sim)
-        p, sock = L.start_xenstub_unix(ctx, sim, "web01", args=["--os=none"])
+        p, sock = L.start_xenstub_unix(ctx, sim, "web01", args=["--os=none", "--attach-now"])
         s = sim.state(dom)
         ctx.check(s["paused"] >= 1 or all(v["state"] == "held" for v in s["vcpus"]),
                   "xenstub holds the guest while it waits for gdb",

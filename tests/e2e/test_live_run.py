@@ -229,7 +229,8 @@ def test_kill9_then_recover(ctx):
                          stdout=log, stderr=subprocess.STDOUT)
         ctx.wait_for(lambda: "Listening" in open(sock + ".log").read(), "xenstub to listen")
         # break on an address the workload does not execute, then run
-        gdb = ctx.spawn(["gdb", "-q", "-n", "-batch", "-ex", "target remote " + sock,
+        gdb = ctx.spawn(["gdb", "-q", "-n", "-batch", "-ex", "set remotetimeout 60",
+                         "-ex", "target remote " + sock,
                          "-ex", "break *0x%x" % (L.CODE + 32), "-ex", "continue"],
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         sim.wait(dom, lambda s: s["monitor"]["software_breakpoint"] and s["paused"] == 0,
@@ -274,7 +275,8 @@ def test_kill9_while_stopped_then_recover(ctx):
         stub = ctx.spawn([ctx.xenstub, "unix:" + sock, "xen:web01"], env=env,
                          stdout=log, stderr=subprocess.STDOUT)
         ctx.wait_for(lambda: "Listening" in open(sock + ".log").read(), "xenstub to listen")
-        gdb = ctx.spawn(["gdb", "-q", "-n", "-batch", "-ex", "target remote " + sock,
+        gdb = ctx.spawn(["gdb", "-q", "-n", "-batch", "-ex", "set remotetimeout 60",
+                         "-ex", "target remote " + sock,
                          "-ex", "break *0x%x" % (L.CODE + 3), "-ex", "continue",
                          "-ex", "shell sleep 600"],
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

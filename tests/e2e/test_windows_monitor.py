@@ -68,8 +68,10 @@ def test_monitor_ps_lm_sym(ctx):
                   "%s: monitor ps marks the vCPU running a process's thread" % name, ps)
         lm = out[2] or ""
         mods = re.findall(r"^0x([0-9a-f]{16}) 0x([0-9a-f]{8}) (\S+)\s+(\S*)$", lm, re.M)
+        # names are guest text: a backslash is shown as \\
         ctx.check([(int(b, 16), int(s, 16), n, pth) for b, s, n, pth in mods] ==
-                  [(m["base"], m["size"], m["name"], m["path"]) for m in man["modules"]],
+                  [(m["base"], m["size"], m["name"], m["path"].replace("\\", "\\\\"))
+                   for m in man["modules"]],
                   "%s: monitor lm lists the drivers of PsLoadedModuleList in order" % name, lm)
         syms = _symbols(table)
         want = man["kernel_base"] + syms["PsActiveProcessHead"]["address"]

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds the libFuzzer harnesses and an instrumented copy of the library
 # under $(O)/fuzz. Called by `make fuzz` (tests/fuzz/module.mk), which
-# passes the library's sources in FUZZ_LIB_SRCS.
+# passes the library's sources in FUZZ_LIB_SRCS and the harnesses' names
+# (every tests/fuzz/fuzz-*.c) in FUZZ_HARNESSES.
 
 FUZZ_CC ?= clang
 O ?= build
@@ -12,7 +13,7 @@ FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
 FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FO)/%.o)
 
 .PHONY: all
-all: $(FO)/fuzz-server $(FO)/fuzz-dump
+all: $(FUZZ_HARNESSES:%=$(FO)/%)
 
 $(FO)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -26,3 +27,6 @@ $(FO)/fuzz-%: $(FO)/tests/fuzz/fuzz-%.o $(FO)/libxenstub-fuzz.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
 
 -include $(shell find $(FO) -name '*.d' 2>/dev/null)
+
+# the harness objects are kept between runs
+.SECONDARY:

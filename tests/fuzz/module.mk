@@ -1,23 +1,30 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# libFuzzer harnesses for the packet dispatcher and the dump parser, built
-# with clang by `make fuzz` (not part of `make` or `make test`); `make
-# fuzz-run FUZZ_SECONDS=120` runs each one on a seeded corpus.
+# libFuzzer harnesses: every tests/fuzz/fuzz-NAME.c is one, built with
+# clang by `make fuzz` (not part of `make` or `make test`). `make
+# fuzz-check` (part of `make check`) runs each for FUZZ_SECONDS on a copy
+# of its seed corpus tests/fuzz/corpus/fuzz-NAME/, with the dictionary
+# tests/fuzz/fuzz-NAME.dict and the options in tests/fuzz/fuzz-NAME.options
+# when they exist, and fails on any crash, leak or broken invariant.
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
-.PHONY: fuzz fuzz-run
+.PHONY: fuzz fuzz-run fuzz-check fuzz-seeds
 
 # A sub-make, so that the engine's source list is read after every
 # module.mk has added to it.
 fuzz:
 	$(MAKE) -f tests/fuzz/fuzz.mk O=$(O) FUZZ_CC=$(FUZZ_CC) \
+		FUZZ_HARNESSES="$(FUZZ_HARNESSES)" \
 		FUZZ_LIB_SRCS="$(ENGINE_SRCS) $(FRONT_SRCS) stub/targets-dump.c" \
 		FUZZ_LIBS="$(ENGINE_LIBS)"
 
-fuzz-run: fuzz
-	$(PYTHON) tests/fuzz/make-seeds.py $(O)/fuzz/corpus-server $(O)/fuzz/corpus-dump
-	$(O)/fuzz/fuzz-server -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-		-max_len=8192 -dict=tests/fuzz/server.dict $(O)/fuzz/corpus-server
-	$(O)/fuzz/fuzz-dump -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-		$(O)/fuzz/corpus-dump
+fuzz-check fuzz-run: fuzz
+	@fail=0; for h in $(FUZZ_HARNESSES); do \
+		$(PYTHON) tests/fuzz/run-fuzzer.py --build $(O) --seconds $(FUZZ_SECONDS) $$h || fail=1; \
+	done; exit $$fail
+
+# Rewrites the in-tree seed corpora of the server and dump harnesses.
+fuzz-seeds:
+	$(PYTHON) tests/fuzz/make-seeds.py tests/fuzz/corpus/fuzz-server tests/fuzz/corpus/fuzz-dump

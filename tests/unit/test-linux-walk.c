@@ -461,12 +461,19 @@ static void test_thread_group_faults(void **state)
 static void test_duplicate_pid(void **state)
 {
 	struct synth *s = setup();
+	const struct os_task *t;
 
 	(void)state;
-	/* the zombie claims kthreadd's pid: left out, with a warning */
+	/* the zombie claims kthreadd's pid: listed with a fallback id */
 	w32(s, task(7) + O_PID, 2);
 	w32(s, task(7) + O_TGID, 2);
-	walk_expect(s, "swapper/0 swapper/1 init kthreadd proc worker-a worker-b", 1);
+	walk_expect(s, "swapper/0 swapper/1 init kthreadd proc worker-a worker-b zombie",
+		    0);
+	t = by_name(s->lx, "zombie");
+	assert_true(t->tid == OS_TID_FALLBACK + 1);
+	assert_string_equal(t->note, "duplicate pid");
+	assert_true(by_name(s->lx, "kthreadd")->tid == OS_TID_BASE + 2);
+	assert_null(by_name(s->lx, "kthreadd")->note);
 	teardown(s);
 }
 
@@ -574,23 +581,150 @@ static void test_aspace(void **state)
 
 	(void)state;
 	assert_int_equal(lx_walk(s->lx), 0);
-	assert_int_equal(lx_task_aspace(s->lx, by_name(s->lx, "worker-a"), &as), 0);
+	assert_int_equal(lx_task_aspace(s->lx, by_name(s->lx, "worker-a"), &as, NULL), 0);
 	assert_false(as.phys);
 	assert_int_equal(as.mode, X86_PAGING_4LEVEL);
 	assert_true(as.cr3 == 0x7000);
 	/* a kernel thread with neither mm nor active_mm: init_mm's */
-	assert_int_equal(lx_task_aspace(s->lx, by_name(s->lx, "kthreadd"), &as), 0);
+	assert_int_equal(lx_task_aspace(s->lx, by_name(s->lx, "kthreadd"), &as, NULL), 0);
 	assert_true(as.cr3 == 0x5000);
 	/* without page_offset_base: by a walk of the kernel's tables */
 	s->lx->have_page_offset = false;
 	assert_int_equal(lx_walk(s->lx), 0);
-	assert_int_equal(lx_task_aspace(s->lx, by_name(s->lx, "init"), &as), 0);
+	assert_int_equal(lx_task_aspace(s->lx, by_name(s->lx, "init"), &as, NULL), 0);
 	assert_true(as.cr3 == 0x1000);
 	/* an mm whose pgd is garbage */
 	w64(s, mm(1) + M_PGD, 0x42);
 	assert_int_equal(lx_walk(s->lx), 0);
-	assert_int_equal(lx_task_aspace(s->lx, by_name(s->lx, "proc"), &as),
+	assert_int_equal(lx_task_aspace(s->lx, by_name(s->lx, "proc"), &as, NULL),
 			 -EFAULT);
+	teardown(s);
+}
+
+/* The reason lx_task_aspace() gives for a task, "" when it succeeds. */
+static int aspace_why(struct synth *s, const char *name, struct aspace *as,
+		      struct strbuf *why)
+{
+	strbuf_reset(why);
+	memset(as, 0x5a, sizeof(*as));
+	return lx_task_aspace(s->lx, by_name(s->lx, name), as, why);
+}
+
+static void test_aspace_validation(void **state)
+{
+	struct synth *s = setup();
+	struct strbuf why = STRBUF_INIT;
+	struct aspace as;
+
+	(void)state;
+	/* a kernel thread borrowing a garbage active_mm (not a kernel
+	 * address): an error that says so, not the kernel's or anyone's */
+	w64(s, task(3) + O_ACTIVE_MM, 0x4141414141414141ull);
+	/* init's mm points where nothing is mapped */
+	w64(s, task(2) + O_MM, va(NFRAMES * 4096ull + 0x1000));
+	w64(s, task(2) + O_ACTIVE_MM, va(NFRAMES * 4096ull + 0x1000));
+	/* the zombie's mm (mm(2)) has a misaligned pgd */
+	w64(s, task(7) + O_MM, mm(2));
+	w64(s, mm(2) + M_PGD, va(0x6008));
+	assert_int_equal(lx_walk(s->lx), 0);
+	assert_int_equal(aspace_why(s, "kthreadd", &as, &why), -EFAULT);
+	assert_non_null(strstr(why.buf, "kthreadd (pid 2)"));
+	assert_non_null(strstr(why.buf, "its active_mm 0x4141414141414141 is not a kernel address"));
+	assert_int_equal(aspace_why(s, "init", &as, &why), -EFAULT);
+	assert_non_null(strstr(why.buf, "cannot be read"));
+	assert_int_equal(aspace_why(s, "zombie", &as, &why), -EFAULT);
+	assert_non_null(strstr(why.buf, "pgd 0xffff888000006008, which is not a page-aligned kernel address"));
+	/* a pgd in the direct map, beyond the guest's memory */
+	w64(s, mm(2) + M_PGD, va(NFRAMES * 4096ull + 0x8000));
+	assert_int_equal(lx_walk(s->lx), 0);
+	assert_int_equal(aspace_why(s, "zombie", &as, &why), -EFAULT);
+	assert_non_null(strstr(why.buf, "which is not in the guest's memory"));
+	/* a pgd that is a user address */
+	w64(s, mm(2) + M_PGD, 0x7000);
+	assert_int_equal(lx_walk(s->lx), 0);
+	assert_int_equal(aspace_why(s, "zombie", &as, &why), -EFAULT);
+	/* every error leaves the others alone, and asking again gives the
+	 * same answer (nothing cached wrongly) */
+	assert_int_equal(aspace_why(s, "worker-a", &as, &why), 0);
+	assert_true(as.cr3 == 0x7000 && !as.phys);
+	assert_int_equal(aspace_why(s, "zombie", &as, &why), -EFAULT);
+	/* a kernel thread with no mm at all and no init_mm known: the
+	 * kernel's own tables */
+	w64(s, task(3) + O_ACTIVE_MM, 0);
+	s->lx->S.init_mm = 0;
+	assert_int_equal(lx_walk(s->lx), 0);
+	assert_int_equal(aspace_why(s, "kthreadd", &as, &why), 0);
+	assert_true(as.cr3 == s->lx->kas.cr3);
+	strbuf_release(&why);
+	teardown(s);
+}
+
+/* Thread ids stay unique and valid whatever pids the guest holds. */
+static void test_hostile_pids(void **state)
+{
+	struct synth *s = setup();
+	const struct os_task *t;
+	size_t i, j;
+
+	(void)state;
+	w32(s, task(3) + O_PID, (uint32_t)-999999);	/* would be thread 1 */
+	w32(s, task(7) + O_PID, (uint32_t)-1000000);	/* thread 0 */
+	w32(s, task(7) + O_TGID, (uint32_t)-1000000);
+	w32(s, task(5) + O_PID, (uint32_t)-1000001);	/* thread -1 */
+	w32(s, task(6) + O_PID, 10);			/* proc's */
+	walk_expect(s, "swapper/0 swapper/1 init kthreadd proc worker-a worker-b zombie",
+		    0);
+	for (i = 0; i < s->lx->base.ntasks; i++) {
+		uint64_t tid = s->lx->base.tasks[i].tid;
+
+		assert_true(tid > 2 && tid != (uint64_t)-1);
+		for (j = 0; j < i; j++)
+			assert_true(s->lx->base.tasks[j].tid != tid);
+	}
+	t = by_name(s->lx, "kthreadd");
+	assert_true(t->tid == OS_TID_FALLBACK + 1);
+	assert_string_equal(t->note, "impossible pid");
+	assert_int_equal(t->thread_id, -999999);
+	t = by_name(s->lx, "worker-a");
+	assert_true(t->tid == OS_TID_FALLBACK + 2);
+	assert_string_equal(t->note, "impossible pid");
+	t = by_name(s->lx, "worker-b");
+	assert_true(t->tid == OS_TID_FALLBACK + 3);
+	assert_string_equal(t->note, "duplicate pid");
+	t = by_name(s->lx, "zombie");
+	assert_true(t->tid == OS_TID_FALLBACK + 4);
+	/* the ones that keep their ids have no note */
+	t = by_name(s->lx, "proc");
+	assert_true(t->tid == OS_TID_BASE + 10);
+	assert_null(t->note);
+	assert_int_equal(s->lx->last.fallback_ids, 4);
+	/* pid 0 outside the idle tasks is impossible too */
+	w32(s, task(4) + O_PID, 0);
+	walk_expect(s, "swapper/0 swapper/1 init kthreadd proc worker-a worker-b zombie",
+		    0);
+	t = by_name(s->lx, "proc");
+	assert_true(t->tid > OS_TID_FALLBACK);
+	assert_true(by_name(s->lx, "swapper/0")->tid == OS_TID_BASE);
+	teardown(s);
+}
+
+/* Names are the guest's bytes, shown escaped and whole. */
+static void test_hostile_names(void **state)
+{
+	struct synth *s = setup();
+	const struct os_task *t;
+
+	(void)state;
+	memcpy(fake_phys(s->f, task(3) + O_COMM - DM), "\x1b[2J\x01" "caf\xe9\"\\<", 12);
+	memcpy(fake_phys(s->f, task(4) + O_COMM - DM), "\xff\xff\xff\xff\xff\xff\xff\xff"
+	       "\xff\xff\xff\xff\xff\xff\xff\xff", 16);
+	walk_expect(s, "swapper/0 swapper/1 init \\x1b[2J\\x01caf\\xe9\\\"\\\\< "
+		    "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff "
+		    "worker-a worker-b zombie", 0);
+	/* the threads' process name is the leader's, escaped the same */
+	t = by_name(s->lx, "worker-a");
+	assert_string_equal(t->proc_name, "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff"
+			    "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff");
 	teardown(s);
 }
 
@@ -631,6 +765,9 @@ int main(void)
 		cmocka_unit_test(test_state_letters),
 		cmocka_unit_test(test_sleeping_regs),
 		cmocka_unit_test(test_aspace),
+		cmocka_unit_test(test_aspace_validation),
+		cmocka_unit_test(test_hostile_pids),
+		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_vcpu_match_fallbacks),
 	};
 

@@ -376,15 +376,17 @@ static void test_rle_at_start_is_malformed(void **state)
 	struct strbuf sb = STRBUF_INIT;
 
 	/* a correct checksum does not make a run with nothing to repeat
-	 * valid: the packet is refused and gdb asked to resend */
+	 * valid: the packet arrived as sent (acked), and is refused (the
+	 * caller answers an error: resending it would not mend it) */
 	frame_str(&sb, "* abc");
 	rsp_feed(&f->r, sb.buf, sb.len);
+	assert_int_equal(rsp_next(&f->r), RSP_MALFORMED);
 	assert_int_equal(rsp_next(&f->r), RSP_NONE);
-	expect_out_str(f, "-");
+	expect_out_str(f, "+");
 	/* the session goes on */
 	feed_frame(f, "g");
 	expect_packet_str(f, "g");
-	expect_out_str(f, "-+");
+	expect_out_str(f, "++");
 	strbuf_release(&sb);
 }
 
@@ -396,8 +398,9 @@ static void test_rle_count_below_three_is_malformed(void **state)
 
 	frame_raw(&sb, body, sizeof(body));
 	rsp_feed(&f->r, sb.buf, sb.len);
+	assert_int_equal(rsp_next(&f->r), RSP_MALFORMED);
 	assert_int_equal(rsp_next(&f->r), RSP_NONE);
-	expect_out_str(f, "-");
+	expect_out_str(f, "+");
 	feed_frame(f, "g");
 	expect_packet_str(f, "g");
 	strbuf_release(&sb);
@@ -751,6 +754,113 @@ static void test_parse_hex(void **state)
 	}
 }
 
+
+static void test_escape_before_hash_is_malformed(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf sb = STRBUF_INIT;
+
+	/* '}' with the checksum right after it escapes nothing: the packet
+	 * ends at its '#' and is refused, in either ack mode */
+	frame_str(&sb, "X0,4:}");
+	rsp_feed(&f->r, sb.buf, sb.len);
+	assert_int_equal(rsp_next(&f->r), RSP_MALFORMED);
+	assert_int_equal(rsp_next(&f->r), RSP_NONE);
+	expect_out_str(f, "+");
+	f->r.noack = true;
+	rsp_feed(&f->r, sb.buf, sb.len);
+	assert_int_equal(rsp_next(&f->r), RSP_MALFORMED);
+	strbuf_reset(&sb);
+	frame_str(&sb, "a*");
+	rsp_feed(&f->r, sb.buf, sb.len);
+	assert_int_equal(rsp_next(&f->r), RSP_MALFORMED);
+	feed_frame(f, "g");
+	expect_packet_str(f, "g");
+	strbuf_release(&sb);
+}
+
+static void test_unterminated_packet_is_bounded(void **state)
+{
+	struct fx *f = *state;
+	char chunk[65536];
+	size_t fed = 0, peak_in = 0, peak_pkt = 0;
+	int e = RSP_NONE;
+
+	/* '$' then bytes with no '#': memory stays bounded while they come,
+	 * and past twice the packet size the peer is given up on */
+	memset(chunk, 'a', sizeof(chunk));
+	rsp_feed(&f->r, "$", 1);
+	while (fed < (size_t)64 << 20) {
+		rsp_feed(&f->r, chunk, sizeof(chunk));
+		fed += sizeof(chunk);
+		if (f->r.in.alloc > peak_in)
+			peak_in = f->r.in.alloc;
+		if (f->r.pkt.alloc > peak_pkt)
+			peak_pkt = f->r.pkt.alloc;
+		e = rsp_next(&f->r);
+		if (e != RSP_NONE)
+			break;
+	}
+	assert_int_equal(e, RSP_RUNAWAY);
+	assert_true(fed <= 2 * 4096 + 64 + sizeof(chunk));
+	assert_true(peak_in <= 4 * sizeof(chunk));
+	assert_true(peak_pkt <= 2 * 4096 + 64);
+	/* a packet after it is served */
+	feed_frame(f, "g");
+	expect_packet_str(f, "g");
+}
+
+static void test_oversize_stream_is_bounded(void **state)
+{
+	struct fx *f = *state;
+	char chunk[4096];
+	size_t i, peak = 0;
+
+	/* a huge run-length expansion is counted, never stored */
+	for (i = 0; i + 3 <= sizeof(chunk); i += 3)
+		memcpy(chunk + i, "a*~", 3);
+	rsp_feed(&f->r, "$", 1);
+	rsp_feed(&f->r, chunk, 2 * 4096 / 3 * 3 / 2);
+	assert_int_equal(rsp_next(&f->r), RSP_NONE);
+	peak = f->r.pkt.alloc;
+	assert_true(peak <= 2 * 4096 + 64);
+}
+
+static void test_copy_sent_before_our_ack_is_answered_once(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf sb = STRBUF_INIT;
+
+	/* gdb's ack timed out while xenstub was starting: it sent qSupported
+	 * again, and both copies wait in the input */
+	frame_str(&sb, "qSupported:swbreak+");
+	frame_str(&sb, "qSupported:swbreak+");
+	rsp_feed(&f->r, sb.buf, sb.len);
+	expect_packet_str(f, "qSupported:swbreak+");
+	assert_int_equal(rsp_send_str(&f->r, "PacketSize=1000"), 0);
+	assert_int_equal(rsp_next(&f->r), RSP_NONE);
+	assert_int_equal(f->r.st.resent_by_gdb, 1);
+	/* the same packet after our answer is a new request */
+	feed_frame(f, "qSupported:swbreak+");
+	expect_packet_str(f, "qSupported:swbreak+");
+	assert_int_equal(rsp_send_str(&f->r, "PacketSize=1000"), 0);
+	/* and a packet that came before the answer but differs is served */
+	feed_frame(f, "g");
+	feed_frame(f, "?");
+	expect_packet_str(f, "g");
+	expect_packet_str(f, "?");
+	/* no-ack mode has no retransmissions: copies are requests */
+	f->r.noack = true;
+	strbuf_reset(&sb);
+	frame_str(&sb, "qC");
+	frame_str(&sb, "qC");
+	rsp_feed(&f->r, sb.buf, sb.len);
+	expect_packet_str(f, "qC");
+	assert_int_equal(rsp_send_str(&f->r, "QC1"), 0);
+	expect_packet_str(f, "qC");
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -785,6 +895,10 @@ int main(void)
 		cmocka_unit_test(test_hexval_every_byte),
 		cmocka_unit_test(test_unhex),
 		cmocka_unit_test(test_parse_hex),
+		cmocka_unit_test_setup_teardown(test_escape_before_hash_is_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_sent_before_our_ack_is_answered_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unterminated_packet_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversize_stream_is_bounded, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR); /* bad packets are expected here */

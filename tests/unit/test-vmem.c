@@ -507,6 +507,53 @@ static void test_physical_address_space(void **state)
 	fake_target_free(f);
 }
 
+/*
+ * A page-table isolation pair: the kernel's PML4 in frame 16 maps user va
+ * 0x400000 (frame 28) and kernel va 0xffffffff80000000 (frame 29); the
+ * user's, in frame 17 (CR3 bit 12), has the same user half and no kernel
+ * half. Kernel addresses read through the user CR3 come from the twin;
+ * not when the two lower halves differ (not a pair).
+ */
+static void test_kpti_twin(void **state)
+{
+	struct fake_target *f = new_fake(32, 4, false);
+	struct aspace user = { false, X86_PAGING_4LEVEL, 0x11000 | 0x5 };
+	struct vmem *m;
+	uint8_t b[8];
+	unsigned i;
+
+	(void)state;
+	memset(f->mem + 16 * PG, 0, 8 * PG);
+	put64(f, 0x10000, 0x12000 | PRW);		/* user half */
+	put64(f, 0x12000, 0x13000 | PRW);
+	put64(f, 0x13000 + 2 * 8, 0x14000 | PRW);
+	put64(f, 0x14000, 28 * PG | PRW);
+	put64(f, 0x10000 + 511 * 8, 0x15000 | X86_PTE_P | X86_PTE_RW);
+	put64(f, 0x15000 + 510 * 8, 0x16000 | X86_PTE_P | X86_PTE_RW);
+	put64(f, 0x16000, 0x17000 | X86_PTE_P | X86_PTE_RW);
+	put64(f, 0x17000, 29 * PG | X86_PTE_P | X86_PTE_RW);
+	memcpy(f->mem + 0x11000, f->mem + 0x10000, 2048);
+	m = vmem_new(&f->base, 16, false);
+	assert_int_equal(vmem_read(m, &user, 0x400000, b, 8, NULL), 0);
+	assert_int_equal(b[3], pattern(28, 3));
+	assert_int_equal(vmem_read(m, &user, 0xffffffff80000000ull, b, 8, NULL), 0);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(b[i], pattern(29, i));
+	/* the user half of the odd page differs: no pair, no kernel */
+	put64(f, 0x11000 + 8, 0x12000 | PRW);
+	vmem_flush(m);
+	assert_int_equal(vmem_read(m, &user, 0xffffffff80000000ull, b, 8, NULL),
+			 -EFAULT);
+	/* nothing mapped in the user half: no pair either */
+	memset(f->mem + 0x11000, 0, PG);
+	memset(f->mem + 0x10000, 0, 2048);
+	vmem_flush(m);
+	assert_int_equal(vmem_read(m, &user, 0xffffffff80000000ull, b, 8, NULL),
+			 -EFAULT);
+	vmem_free(m);
+	fake_target_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_virtual_write_and_helpers),
 		cmocka_unit_test(test_virtual_read_does_not_wrap),
 		cmocka_unit_test(test_physical_address_space),
+		cmocka_unit_test(test_kpti_twin),
 	};
 
 	log_set_level(LOG_ERROR);

@@ -2,7 +2,9 @@
 /*
  * Unit tests of the Windows walks (os-awareness/windows-tasks.c) on a
  * synthetic guest with a layout of our own, including lists that loop or hold
- * bad pointers or broken back-links; and the UTF-16 conversion of names.
+ * bad pointers or broken back-links, or hostile data (names with control
+ * characters, impossible or duplicate thread ids, page-table roots that
+ * do not exist); and how UNICODE_STRING names are shown.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -382,28 +384,28 @@ static void test_registers_and_aspace(void **state)
 	t = find(s, OS_TID_BASE + 8);
 	assert_int_equal(win_task_regs(w, t, &r), -EFAULT);
 	/* address spaces: the process's DTB; idle threads the kernel's */
-	assert_int_equal(win_task_aspace(w, find(s, OS_TID_BASE + 108), &as), 0);
+	assert_int_equal(win_task_aspace(w, find(s, OS_TID_BASE + 108), &as, NULL), 0);
 	assert_int_equal(as.cr3, 0x5000);
 	assert_int_equal(as.mode, X86_PAGING_4LEVEL);
 	assert_false(as.phys);
-	assert_int_equal(win_task_aspace(w, find(s, OS_TID_BASE - 1), &as), 0);
+	assert_int_equal(win_task_aspace(w, find(s, OS_TID_BASE - 1), &as, NULL), 0);
 	assert_int_equal(as.cr3, KAS_PML4);
 	/* without DirectoryTableBase the user-mode tables serve */
 	w64(s, proc(2) + EP_DTB, 0);
 	assert_int_equal(win_walk(w), 0);
-	assert_int_equal(win_task_aspace(w, find(s, OS_TID_BASE + 204), &as), 0);
+	assert_int_equal(win_task_aspace(w, find(s, OS_TID_BASE + 204), &as, NULL), 0);
 	assert_int_equal(as.cr3, USER_PML4);
 	w64(s, proc(2) + EP_UDTB, 0);
 	assert_int_equal(win_walk(w), 0);
-	assert_int_equal(win_task_aspace(w, find(s, OS_TID_BASE + 204), &as),
-			 -ENODATA);
+	assert_int_equal(win_task_aspace(w, find(s, OS_TID_BASE + 204), &as, NULL),
+			 -EFAULT);
 	/* a task that is not the module's */
 	{
 		struct os_task other;
 
 		memset(&other, 0, sizeof(other));
 		assert_int_equal(win_task_regs(w, &other, &r), -ESRCH);
-		assert_int_equal(win_task_aspace(w, &other, &as), -ESRCH);
+		assert_int_equal(win_task_aspace(w, &other, &as, NULL), -ESRCH);
 	}
 	teardown(s);
 }
@@ -476,12 +478,16 @@ static void test_thread_list_damage(void **state)
 	assert_non_null(find(s, OS_TID_BASE + 204));
 	assert_true(s->w->last.warnings >= 1);
 	teardown(s);
-	/* a duplicate thread id is left out */
+	/* a duplicate thread id: listed with a fallback id and a note */
 	s = setup();
 	w64(s, thr(3) + ET_CTID, 8);
 	assert_int_equal(win_walk(s->w), 0);
-	assert_int_equal(s->w->base.ntasks, 6);
+	assert_int_equal(s->w->base.ntasks, 7);
 	assert_int_equal(find(s, OS_TID_BASE + 8)->pid, 4);
+	assert_null(find(s, OS_TID_BASE + 8)->note);
+	assert_int_equal(find(s, OS_TID_FALLBACK + 1)->addr, thr(3));
+	assert_string_equal(find(s, OS_TID_FALLBACK + 1)->note, "duplicate TID");
+	assert_int_equal(s->w->last.fallback_ids, 1);
 	teardown(s);
 	/* a bad pointer in a thread list */
 	s = setup();
@@ -543,7 +549,8 @@ static void test_modules(void **state)
 	ring(s, va(G_MODULES), nodes, 2);
 	win_list_modules(s->w, &out);
 	assert_non_null(strstr(out.buf, "0xfffff80000000000 0x00123000 ntoskrnl.exe"));
-	assert_non_null(strstr(out.buf, "\\SystemRoot\\ntoskrnl.exe"));
+	/* guest text: the backslashes are escaped */
+	assert_non_null(strstr(out.buf, "\\\\SystemRoot\\\\ntoskrnl.exe"));
 	assert_non_null(strstr(out.buf, "0xfffff80000400000 0x00009000 hal.dll"));
 	assert_non_null(strstr(out.buf, "2 drivers"));
 	/* a loop */
@@ -556,23 +563,117 @@ static void test_modules(void **state)
 	teardown(s);
 }
 
-static void test_utf16(void **state)
+/* Guest text is shown escaped: UNICODE_STRING names unit by unit, NULs,
+ * lone surrogates and all; ImageFileName byte by byte. */
+static void test_hostile_names(void **state)
 {
-	/* "Aé€😀" then a lone surrogate, a control character, and a NUL */
-	static const uint8_t in[] = { 'A', 0, 0xe9, 0, 0xac, 0x20, 0x3d, 0xd8,
-				      0x00, 0xde, 0x00, 0xd8, 'x', 0, 0x07, 0,
-				      0, 0, 'z', 0 };
-	char out[64], small[5];
+	/* "E", ESC, e-acute, U+202E, a lone surrogate, a NUL, '\', '"' */
+	static const uint16_t units[] = { 'E', 0x1b, 0xe9, 0x202e, 0xd800, 0,
+					  '\\', '"' };
+	struct synth *s = setup();
+	uint64_t us = va(STR_PA + 0x800), buf = us + 0x20;
+	const struct os_task *t;
+	unsigned i;
 
 	(void)state;
-	win_utf16_to_utf8(in, sizeof(in), out, sizeof(out));
-	assert_string_equal(out, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbdx?");
-	/* truncation keeps whole characters */
-	win_utf16_to_utf8(in, sizeof(in), small, sizeof(small));
-	assert_string_equal(small, "A\xc3\xa9");
-	/* an odd length ignores the last byte */
-	win_utf16_to_utf8(in, 3, out, sizeof(out));
-	assert_string_equal(out, "A");
+	for (i = 0; i < sizeof(units) / 2; i++) {
+		w8(s, buf + 2 * i, (uint8_t)units[i]);
+		w8(s, buf + 2 * i + 1, (uint8_t)(units[i] >> 8));
+	}
+	w64(s, us, sizeof(units) | (uint64_t)sizeof(units) << 16);
+	w64(s, us + 8, buf);
+	w64(s, thr(2) + ET_NAME, us);
+	memcpy(fake_phys(s->f, proc(1) + EP_NAME - DM), "\x1b]0;x\x07\xff<&>]]>!", 15);
+	assert_int_equal(win_walk(s->w), 0);
+	t = find(s, OS_TID_BASE + 104);
+	assert_string_equal(t->name, "E\\u001b\\u00e9\\u202e\\ud800\\u0000\\\\\\\"");
+	/* 15 bytes, no NUL: the whole name */
+	assert_string_equal(t->proc_name, "\\x1b]0;x\\x07\\xff<&>]]>!");
+	assert_string_equal(s->w->procs[1].name, t->proc_name);
+	assert_string_equal(find(s, OS_TID_BASE + 108)->name, t->proc_name);
+	/* a name longer than what is read: cut, and marked so */
+	w64(s, us, 0xfffeull | 0xfffeull << 16);
+	for (i = 0; i < WIN_MAX_NAME_BYTES; i += 2)
+		w8(s, buf + i, 'a' + i % 26);
+	assert_int_equal(win_walk(s->w), 0);
+	t = find(s, OS_TID_BASE + 104);
+	assert_true(strlen(t->name) == sizeof(t->name) - 1 ||
+		    strlen(t->name) == sizeof(t->name) - 2);
+	assert_non_null(strstr(t->name, "\\..."));
+	teardown(s);
+}
+
+/* Thread ids stay unique and valid whatever the guest's TIDs and
+ * processor numbers say. */
+static void test_hostile_ids(void **state)
+{
+	struct synth *s = setup();
+	size_t i, j;
+
+	(void)state;
+	w64(s, thr(0) + ET_CTID, 0);				/* impossible */
+	w64(s, thr(1) + ET_CTID, 0xffffffffffffffffull);	/* would be -1 + BASE */
+	w64(s, thr(3) + ET_CTID, 0x100000004ull);		/* above 2^26 */
+	/* processor 1 says it is number 60000: its idle thread, found
+	 * through vCPU 1, gets a fallback id */
+	w64(s, pcr(1) + PCR_PRCB + PRCB_NUMBER, 60000);
+	assert_int_equal(win_walk(s->w), 0);
+	assert_int_equal(s->w->base.ntasks, 7);
+	for (i = 0; i < s->w->base.ntasks; i++) {
+		uint64_t tid = s->w->base.tasks[i].tid;
+
+		assert_true(tid > 2 && tid != (uint64_t)-1);
+		for (j = 0; j < i; j++)
+			assert_true(s->w->base.tasks[j].tid != tid);
+	}
+	assert_int_equal(s->w->last.fallback_ids, 4);
+	for (i = 1; i <= 4; i++)
+		assert_non_null(find(s, OS_TID_FALLBACK + i));
+	/* in the order of the walk: idle threads, then processes */
+	assert_int_equal(find(s, OS_TID_FALLBACK + 1)->addr, thr(7));
+	assert_string_equal(find(s, OS_TID_FALLBACK + 1)->note, "impossible processor");
+	assert_int_equal(find(s, OS_TID_FALLBACK + 2)->addr, thr(0));
+	assert_string_equal(find(s, OS_TID_FALLBACK + 2)->note, "impossible TID");
+	assert_int_equal(find(s, OS_TID_FALLBACK + 3)->addr, thr(1));
+	assert_int_equal(find(s, OS_TID_FALLBACK + 4)->addr, thr(3));
+	assert_int_equal(find(s, OS_TID_FALLBACK + 4)->thread_id, 0x100000004ll);
+	assert_non_null(find(s, OS_TID_BASE + 104));
+	teardown(s);
+}
+
+/* A process's page-table root is checked as CR3 would be: reserved bits
+ * clear, a frame the guest has; else nothing is read, and why is said. */
+static void test_hostile_dtb(void **state)
+{
+	struct synth *s = setup();
+	struct strbuf why = STRBUF_INIT;
+	struct aspace as;
+
+	(void)state;
+	w64(s, proc(1) + EP_DTB, 0x4141414141414000ull);
+	assert_int_equal(win_walk(s->w), 0);
+	assert_int_equal(win_task_aspace(s->w, find(s, OS_TID_BASE + 108), &as, &why),
+			 -EFAULT);
+	assert_non_null(strstr(why.buf, "DirectoryTableBase 0x4141414141414000 is not a page-table root"));
+	assert_non_null(strstr(why.buf, "of app.exe (pid 100)"));
+	strbuf_reset(&why);
+	w64(s, proc(1) + EP_DTB, NFRAMES * 4096ull + 0x2000);
+	assert_int_equal(win_walk(s->w), 0);
+	assert_int_equal(win_task_aspace(s->w, find(s, OS_TID_BASE + 108), &as, &why),
+			 -EFAULT);
+	assert_non_null(strstr(why.buf, "which is not in the guest's memory"));
+	/* the low twelve bits (PCID) are not the root's */
+	w64(s, proc(1) + EP_DTB, 0x5002);
+	assert_int_equal(win_walk(s->w), 0);
+	assert_int_equal(win_task_aspace(s->w, find(s, OS_TID_BASE + 108), &as, NULL), 0);
+	assert_int_equal(as.cr3, 0x5000);
+	/* a bad DirectoryTableBase is not replaced by the user-mode one */
+	w64(s, proc(2) + EP_DTB, 0x0010000000000000ull);
+	assert_int_equal(win_walk(s->w), 0);
+	assert_int_equal(win_task_aspace(s->w, find(s, OS_TID_BASE + 204), &as, NULL),
+			 -EFAULT);
+	strbuf_release(&why);
+	teardown(s);
 }
 
 static void test_state_names(void **state)
@@ -596,7 +697,9 @@ int main(void)
 		cmocka_unit_test(test_thread_list_damage),
 		cmocka_unit_test(test_processors),
 		cmocka_unit_test(test_modules),
-		cmocka_unit_test(test_utf16),
+		cmocka_unit_test(test_hostile_names),
+		cmocka_unit_test(test_hostile_ids),
+		cmocka_unit_test(test_hostile_dtb),
 		cmocka_unit_test(test_state_names),
 	};
 

@@ -36,9 +36,17 @@ xenconsoled --log=guest --log-dir=/var/log/xen/console ||
 	{ say "xenconsoled did not start"; finish; }
 say "Xen tools up after $(cut -d' ' -f1 /proc/uptime) s of uptime"
 
-# xentest.only=NAMES on dom0's command line (run.py --only) picks checks
+# xentest.only=NAMES on dom0's command line (run.py --only) picks checks;
+# xentest.control=1 (run.py --control) runs them without xenstub;
+# xentest.timeout=SECONDS bounds them (run.py: its own bound less 2 min);
+# xentest.repeat=N runs them N times on the same guests
 for arg in $(cat /proc/cmdline); do
-	case "$arg" in xentest.only=*) export XQ_ONLY="${arg#xentest.only=}" ;; esac
+	case "$arg" in
+	xentest.only=*) export XQ_ONLY="${arg#xentest.only=}" ;;
+	xentest.control=1) export XQ_CONTROL=1 ;;
+	xentest.timeout=*) XQ_TEST_TIMEOUT="${arg#xentest.timeout=}" ;;
+	xentest.repeat=*) export XQ_REPEAT="${arg#xentest.repeat=}" ;;
+	esac
 done
 # The driver bounds every wait itself; this bounds the driver.
 timeout -k 10 "${XQ_TEST_TIMEOUT:-780}" python3 /xen-test/dom0_tests.py

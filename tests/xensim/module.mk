@@ -6,13 +6,26 @@
 XSIM_DIR := tests/xensim
 XSIM_OUT := $(O)/xensim
 
+# xensim shares no logic with the xenstub it tests: its programs link only
+# these base utilities (logging, buffers and checked allocation), never
+# libxenstub.a.
+XSIM_BASE_SRCS := stub/log.c stub/strbuf.c
+XSIM_BASE_OBJS := $(XSIM_BASE_SRCS:%.c=$(O)/%.o)
+
 XSIM_DAEMON_SRCS := $(XSIM_DIR)/simd-main.c $(XSIM_DIR)/simd-domain.c \
 	$(XSIM_DIR)/simd-hyp.c $(XSIM_DIR)/simd-hvmctx.c \
 	$(XSIM_DIR)/simd-event.c $(XSIM_DIR)/simd-access.c \
-	$(XSIM_DIR)/simd-cpu.c $(XSIM_DIR)/simd-ctl.c $(XSIM_DIR)/proto.c
+	$(XSIM_DIR)/simd-cpu.c $(XSIM_DIR)/simd-walk.c \
+	$(XSIM_DIR)/simd-load.c $(XSIM_DIR)/simd-ctl.c $(XSIM_DIR)/proto.c
 XSIM_DAEMON_OBJS := $(XSIM_DAEMON_SRCS:%.c=$(O)/%.o)
 
 XSIM_CTL_OBJS := $(O)/$(XSIM_DIR)/xensim-ctl.o $(O)/$(XSIM_DIR)/proto.o
+
+# The agreement check of xensim's page walk with xenstub's: the one program
+# that links both walkers, to compare them.
+XSIM_WALKCHECK_OBJS := $(O)/$(XSIM_DIR)/walkcheck.o \
+	$(O)/$(XSIM_DIR)/simd-walk.o $(O)/$(XSIM_DIR)/simd-load.o \
+	$(O)/arch/x86/paging.o
 
 # The libraries are built position-independent and without sanitizers:
 # they are loaded into programs (xenctx, xen-access) built without them.
@@ -21,7 +34,7 @@ XSIM_PIC_CFLAGS = $(STD) $(WARN) $(CFLAGS) -I. -D_GNU_SOURCE -MMD -MP \
 XSIM_PIC := $(XSIM_OUT)/pic
 XSIM_LIB := $(XSIM_OUT)/lib
 XSIM_COMMON_PIC := $(XSIM_PIC)/lib/client.o $(XSIM_PIC)/proto.o \
-	$(XSIM_PIC)/stub/log.o $(XSIM_PIC)/stub/strbuf.o
+	$(XSIM_BASE_SRCS:%.c=$(XSIM_PIC)/%.o)
 
 XSIM_LIBS := $(XSIM_LIB)/libxenctrl.so.4.17 $(XSIM_LIB)/libxenevtchn.so.1 \
 	$(XSIM_LIB)/libxenforeignmemory.so.1 \
@@ -29,19 +42,22 @@ XSIM_LIBS := $(XSIM_LIB)/libxenctrl.so.4.17 $(XSIM_LIB)/libxenevtchn.so.1 \
 	$(XSIM_LIB)/libxentoollog.so.1
 
 XSIM_TARGETS := $(XSIM_OUT)/xensimd $(XSIM_OUT)/xensim $(XSIM_LIBS) \
-	$(XSIM_OUT)/simcheck
+	$(XSIM_OUT)/simcheck $(XSIM_OUT)/walkcheck
 
 EXTRA_TARGETS += $(XSIM_TARGETS)
 TEST_DEPS += $(XSIM_TARGETS)
 
-$(XSIM_OUT)/xensimd: $(XSIM_DAEMON_OBJS) $(O)/libxenstub.a
+$(XSIM_OUT)/xensimd: $(XSIM_DAEMON_OBJS) $(XSIM_BASE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(XSIM_DAEMON_OBJS) $(O)/libxenstub.a \
-		-ljson-c $(ENGINE_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(XSIM_DAEMON_OBJS) $(XSIM_BASE_OBJS) -ljson-c
 
-$(XSIM_OUT)/xensim: $(XSIM_CTL_OBJS) $(O)/libxenstub.a
+$(XSIM_OUT)/xensim: $(XSIM_CTL_OBJS) $(XSIM_BASE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(XSIM_CTL_OBJS) $(O)/libxenstub.a -ljson-c
+	$(CC) $(ALL_LDFLAGS) -o $@ $(XSIM_CTL_OBJS) $(XSIM_BASE_OBJS) -ljson-c
+
+$(XSIM_OUT)/walkcheck: $(XSIM_WALKCHECK_OBJS) $(XSIM_BASE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(XSIM_WALKCHECK_OBJS) $(XSIM_BASE_OBJS)
 
 $(XSIM_PIC)/%.o: $(XSIM_DIR)/%.c
 	@mkdir -p $(dir $@)

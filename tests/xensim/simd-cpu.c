@@ -18,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86/paging.h"
-#include "arch/x86/regs.h"
 #include "stub/log.h"
 #include "tests/xensim/simd.h"
 
 #define RFLAGS_TF (1ull << 8)
+#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_NT (1ull << 14)
 #define RFLAGS_RF (1ull << 16)
 #define DR6_BASE 0xffff0ff0ull
 #define DR6_BS (1ull << 14)
@@ -264,13 +264,16 @@ struct walk_ctx {
 	uint64_t gpa;
 };
 
-static int walk_read(void *opaque, uint64_t paddr, void *buf, size_t len)
+/* A page-table read of the simulated CPU: the frame must be populated
+ * and, when checked, readable in the vCPU's p2m (EPT). */
+static int walk_read(void *opaque, uint64_t gpa, unsigned size,
+		     uint64_t *entry)
 {
 	struct walk_ctx *w = opaque;
-	uint64_t gfn = paddr >> SIM_PAGE_SHIFT;
+	uint64_t gfn = gpa >> SIM_PAGE_SHIFT;
 	uint8_t *p = sim_gfn_ptr(w->v->d, gfn);
 
-	w->gpa = paddr;
+	w->gpa = gpa;
 	if (!p) {
 		w->missing = true;
 		return -ENXIO;
@@ -287,31 +290,33 @@ static int walk_read(void *opaque, uint64_t paddr, void *buf, size_t len)
 			return -EACCES;
 		}
 	}
-	memcpy(buf, p + (paddr & (SIM_PAGE_SIZE - 1)), len);
+	*entry = get_le(p + (gpa & (SIM_PAGE_SIZE - 1)), size);
 	return 0;
 }
 
-static enum x86_paging_mode vcpu_paging(const struct hvm_hw_cpu *r)
+/* What the vCPU's walks depend on: its control registers and the CPU. */
+static void vcpu_mmu(const struct sim_vcpu *v, struct sim_mmu *m)
 {
-	return x86_paging_mode(r->cr0, r->cr4, r->msr_efer);
+	m->cr0 = v->r.cr0;
+	m->cr3 = v->r.cr3;
+	m->cr4 = v->r.cr4;
+	m->efer = v->r.msr_efer;
+	m->maxphyaddr = SIM_MAXPHYSADDR;
+	m->amd = v->d->vendor == SIM_AMD;
 }
 
 int sim_gva_to_gfn(struct sim_vcpu *v, uint64_t va, uint64_t *gfn)
 {
 	struct walk_ctx w = { .v = v };
-	struct x86_walk out;
-	enum x86_paging_mode mode = vcpu_paging(&v->r);
+	struct sim_walk out;
+	struct sim_mmu m;
 	int rc;
 
-	if (mode == X86_PAGING_NONE) {
-		*gfn = (va & 0xffffffffull) >> SIM_PAGE_SHIFT;
-		return 0;
-	}
-	rc = x86_translate(mode, v->r.cr3, va, SIM_MAXPHYSADDR, walk_read, &w,
-			   &out);
+	vcpu_mmu(v, &m);
+	rc = sim_walk(&m, va, walk_read, &w, &out);
 	if (rc)
 		return rc;
-	*gfn = out.paddr >> SIM_PAGE_SHIFT;
+	*gfn = out.gpa >> SIM_PAGE_SHIFT;
 	return 0;
 }
 
@@ -336,20 +341,15 @@ static enum tres translate(struct sim_vcpu *v, uint64_t va, unsigned need,
 			   bool check_gpt, bool *nogpt, uint64_t *gpa)
 {
 	struct hvm_hw_cpu *r = &v->r;
-	enum x86_paging_mode mode = vcpu_paging(r);
+	struct sim_mmu m;
 	unsigned tries;
 
-	if (mode == X86_PAGING_NONE) {
-		*gpa = va & 0xffffffffull;
-		return T_OK;
-	}
+	vcpu_mmu(v, &m);
 	for (tries = 0; tries < 8; tries++) {
 		struct walk_ctx w = { .v = v, .check = check_gpt && !*nogpt };
-		struct x86_walk out;
-		int rc = x86_translate(mode, r->cr3, va, SIM_MAXPHYSADDR,
-				       walk_read, &w, &out);
-		bool fault;
+		struct sim_walk out;
 
+		sim_walk(&m, va, walk_read, &w, &out);
 		if (w.misconfig) {
 			crash(v, "EPT misconfiguration: a write-only (w or wx) access entry");
 			return T_STOP;
@@ -371,27 +371,38 @@ static enum tres translate(struct sim_vcpu *v, uint64_t va, unsigned need,
 				   ", which is not populated", va, w.gpa);
 			return T_STOP;
 		}
-		fault = rc != 0;
-		if (!fault) {
-			bool wp = (r->cr0 & X86_CR0_WP) || cpl(r) == 3;
-
-			if ((need & MEM_ACCESS_W) && !out.writable && wp)
-				fault = true;
-			if ((need & MEM_ACCESS_X) && out.nx)
-				fault = true;
-			if (cpl(r) == 3 && !out.user)
-				fault = true;
+		if (out.fault == SIM_WALK_NONCANONICAL) {
+			/* A #GP for the guest: the script is wrong. */
+			v->c.other_delivered++;
+			stop_fault(v, "general protection fault: 0x%" PRIx64
+				   " is not canonical", va);
+			return T_STOP;
 		}
-		if (fault) {
+		if (out.fault != SIM_WALK_OK ||
+		    !sim_walk_permits(&m, &out, need, cpl(r))) {
 			/* The guest takes #PF: in a scripted workload that
 			 * means the script is wrong, so it stops there. */
 			v->c.pf_delivered++;
 			r->cr2 = va;
-			stop_fault(v, "page fault at 0x%" PRIx64 " (%s)", va,
-				   rc ? "not mapped" : "protection");
+			if (out.fault == SIM_WALK_OK)
+				stop_fault(v, "page fault at 0x%" PRIx64
+					   " (protection)", va);
+			else if (out.fault == SIM_WALK_NOT_PRESENT)
+				stop_fault(v, "page fault at 0x%" PRIx64
+					   " (not mapped: the %s at 0x%" PRIx64
+					   " is not present)", va,
+					   sim_walk_level_name(out.level),
+					   out.entry_gpa[out.level]);
+			else
+				stop_fault(v, "page fault at 0x%" PRIx64
+					   " (a reserved bit is set in the %s 0x%"
+					   PRIx64 " at 0x%" PRIx64 ")", va,
+					   sim_walk_level_name(out.level),
+					   out.entry[out.level],
+					   out.entry_gpa[out.level]);
 			return T_STOP;
 		}
-		*gpa = out.paddr;
+		*gpa = out.gpa;
 		return T_OK;
 	}
 	stop_fault(v, "the page walk of 0x%" PRIx64 " keeps faulting", va);
@@ -542,12 +553,12 @@ struct chunk {
 	unsigned len;
 };
 
-static void retire(struct sim_vcpu *v, const struct sim_step *st,
+static void retire(struct sim_vcpu *v, uint64_t next_rip,
 		   uint64_t rflags_before, unsigned dr_hits, enum run_mode mode)
 {
 	bool emulated = mode != MODE_NORMAL;
 
-	v->r.rip = st->rip + st->len;
+	v->r.rip = next_rip;
 	v->r.rflags &= ~RFLAGS_RF;
 	v->pc++;
 	v->c.steps++;
@@ -577,7 +588,7 @@ static void guest_bp(struct sim_vcpu *v, const struct sim_step *st,
 
 	v->c.bp_delivered++;
 	one.len = 1;
-	retire(v, &one, rflags_before, 0, mode);
+	retire(v, one.rip + one.len, rflags_before, 0, mode);
 }
 
 static bool int3_event(struct sim_vcpu *v, uint64_t code_gfn)
@@ -605,6 +616,32 @@ static void write_bytes(struct sim_vcpu *v, const struct chunk *c,
 		for (k = 0; k < c[i].len; k++, pos++)
 			p[(c[i].gpa & (SIM_PAGE_SIZE - 1)) + k] =
 				(uint8_t)(value >> (8 * (pos % 8)));
+	}
+}
+
+static void read_bytes(struct sim_vcpu *v, const struct chunk *c, unsigned n,
+		       uint8_t *out)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *p = sim_gfn_ptr(v->d, c[i].gpa >> SIM_PAGE_SHIFT);
+
+		memcpy(out, p + (c[i].gpa & (SIM_PAGE_SIZE - 1)), c[i].len);
+		out += c[i].len;
+	}
+}
+
+static void write_buf(struct sim_vcpu *v, const struct chunk *c, unsigned n,
+		      const uint8_t *in)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t *p = sim_gfn_ptr(v->d, c[i].gpa >> SIM_PAGE_SHIFT);
+
+		memcpy(p + (c[i].gpa & (SIM_PAGE_SIZE - 1)), in, c[i].len);
+		in += c[i].len;
 	}
 }
 
@@ -684,6 +721,7 @@ static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 	struct chunk ch[64];
 	int nch = 0;
 	uint8_t *code;
+	uint64_t next_rip = st->rip + st->len;
 
 	r->rip = st->rip;
 	if (mode != MODE_EMULATE && !(r->rflags & RFLAGS_RF)) {
@@ -755,6 +793,26 @@ static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 	case STEP_SET_REG:
 		*sim_reg_ptr(r, st->reg) = st->value;
 		break;
+	case STEP_IRET: {
+		uint64_t f[5];
+
+		nch = data_access(v, r->rsp, sizeof(f), ACC_READ, mode, &nogpt,
+				  ch, 64);
+		if (nch < 0)
+			return;
+		read_bytes(v, ch, (unsigned)nch, (uint8_t *)f);
+		v->c.reads++;
+		next_rip = f[0];
+		r->rflags = f[2] | 2;
+		r->rsp = f[3];
+		break;
+	}
+	case STEP_CLI:
+		r->rflags &= ~RFLAGS_IF;
+		break;
+	case STEP_STI:
+		r->rflags |= RFLAGS_IF;
+		break;
 	case STEP_CPUID:
 		if (mode != MODE_EMULATE && d->mon.cpuid) {
 			vm_event_request_t req;
@@ -809,7 +867,7 @@ static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 	default:
 		break;
 	}
-	retire(v, st, rflags_before, hits, mode);
+	retire(v, next_rip, rflags_before, hits, mode);
 }
 
 /* ---- hvm_do_resume ---- */
@@ -849,27 +907,120 @@ void sim_vcpu_released(struct sim_vcpu *v)
 	sim_update_timer(v->d->sim);
 }
 
-static bool current_is_insn(struct sim_vcpu *v)
+static bool current_is_insn(const struct sim_vcpu *v)
 {
 	return v->pc < v->wl.n && v->wl.steps[v->pc].kind != STEP_LOOP &&
 	       v->wl.steps[v->pc].kind != STEP_HALT &&
 	       v->wl.steps[v->pc].kind != STEP_SLEEP;
 }
 
+/*
+ * The step Xen's emulator runs: the instruction at RIP. Normally the
+ * current step; while an interrupt's delivery is pending (its frame push
+ * or IDT read faulted), RIP is the interrupted instruction, further on in
+ * the script than the handler's steps. -1 when the script has no such
+ * step.
+ */
+static long emulated_step(const struct sim_vcpu *v)
+{
+	size_t i;
+
+	if (!v->intr.pending)
+		return current_is_insn(v) ? (long)v->pc : -1;
+	for (i = v->pc; i < v->wl.n; i++) {
+		const struct sim_step *st = &v->wl.steps[i];
+
+		if (st->kind != STEP_LOOP && st->kind != STEP_HALT &&
+		    st->kind != STEP_SLEEP && st->kind != STEP_INTERRUPT &&
+		    st->rip == v->r.rip)
+			return (long)i;
+	}
+	return -1;
+}
+
 static void emulate_current(struct sim_vcpu *v)
 {
 	uint32_t f = v->emulate_flags;
+	long at = emulated_step(v);
+	size_t pc = v->pc;
 
-	if (!current_is_insn(v)) {
+	if (at < 0) {
 		v->emulate_flags = 0;
+		if (v->intr.pending)
+			stop_fault(v, "Xen's emulator was asked to emulate the instruction at 0x%" PRIx64
+				   " while an interrupt was being delivered; the workload has no step there",
+				   v->r.rip);
 		return;
 	}
 	/* The order of hvm_vm_event_do_resume: read data first, then
 	 * no-write, then instruction data. */
+	v->pc = (size_t)at;
 	run_step(v, MODE_EMULATE,
 		 !(f & VM_EVENT_FLAG_SET_EMUL_READ_DATA) &&
 		 (f & VM_EVENT_FLAG_EMULATE_NOWRITE));
+	if ((size_t)at != pc) {
+		/* executed out of order: the script skips it later */
+		log_warn(LC_TRAP, "d%uv%u: Xen emulated the interrupted instruction at 0x%" PRIx64
+			 " while delivering vector %u; the delivery is retried",
+			 v->d->domid, v->id, v->wl.steps[at].rip, v->intr.vector);
+		v->pc = pc;
+		v->done_once = (size_t)at + 1;
+	}
 	v->emulate_flags = 0;
+}
+
+/*
+ * Delivers the pending external interrupt (64-bit mode, same privilege):
+ * reads its IDT gate, pushes RIP, CS, RFLAGS, RSP and SS below RSP aligned
+ * to 16, clears IF, TF, NT and RF, and goes on at the handler (the next
+ * step). Either access may fault on a restricted frame: the event names
+ * the gate or the frame (its lowest address), RIP still at the
+ * interrupted instruction, and the delivery is retried at the next entry
+ * whatever RFLAGS.IF is then (VMX re-injects the event from the
+ * IDT-vectoring information). Injecting an external interrupt with IF
+ * clear fails the VM-entry checks on guest state.
+ */
+static void deliver_interrupt(struct sim_vcpu *v)
+{
+	struct hvm_hw_cpu *r = &v->r;
+	struct chunk ch[2];
+	bool nogpt = false;
+	uint64_t frame[5], sp;
+	int nch;
+
+	if (v->intr.reinject && !(r->rflags & RFLAGS_IF)) {
+		crash(v, "vmentry failure (reason 0x80000021): Invalid guest state "
+		      "(an external interrupt injected with RFLAGS.IF=0)");
+		return;
+	}
+	v->intr.reinject = true;
+	if (data_access(v, r->idtr_base + 16ull * v->intr.vector, 16, ACC_READ,
+			MODE_NORMAL, &nogpt, ch, 2) < 0)
+		return;
+	sp = (r->rsp & ~15ull) - sizeof(frame);
+	nch = data_access(v, sp, sizeof(frame), ACC_WRITE, MODE_NORMAL, &nogpt,
+			  ch, 2);
+	if (nch < 0)
+		return;
+	frame[0] = r->rip;
+	frame[1] = r->cs_sel;
+	frame[2] = r->rflags & ~RFLAGS_RF;
+	frame[3] = r->rsp;
+	frame[4] = r->ss_sel;
+	write_buf(v, ch, (unsigned)nch, (const uint8_t *)frame);
+	r->rsp = sp;
+	r->rflags &= ~(RFLAGS_IF | RFLAGS_TF | RFLAGS_NT | RFLAGS_RF);
+	v->intr.pending = false;
+	v->intr.reinject = false;
+	v->resync = false;
+	v->c.interrupts++;
+	if (current_is_insn(v))
+		r->rip = v->wl.steps[v->pc].rip;
+	log_dbg(LC_TRAP, "d%uv%u: interrupt vector %u delivered, handler at 0x%" PRIx64,
+		v->d->domid, v->id, v->intr.vector, r->rip);
+	/* like an injected event, the delivery ends with an MTF exit */
+	if (v->single_step)
+		mtf_exit(v);
 }
 
 static void deliver_injection(struct sim_vcpu *v)
@@ -929,8 +1080,21 @@ static bool to_next_insn(struct sim_vcpu *v)
 			sim_update_timer(v->d->sim);
 			return false;
 		}
+		if (v->done_once == v->pc + 1) {
+			/* Xen's emulator already executed it */
+			v->done_once = 0;
+			v->pc++;
+			continue;
+		}
 		st = &v->wl.steps[v->pc];
 		switch (st->kind) {
+		case STEP_INTERRUPT:
+			v->intr.pending = true;
+			v->intr.reinject = false;
+			v->intr.vector = (unsigned)st->count;
+			v->r.rip = st->rip;
+			v->pc++;
+			continue;
 		case STEP_LOOP:
 			if (!st->count || v->loops_done < st->count) {
 				v->loops_done++;
@@ -995,8 +1159,16 @@ void sim_vcpu_step(struct sim_vcpu *v)
 		deliver_injection(v);
 		return;
 	}
+	if (v->intr.pending && (v->intr.reinject || (v->r.rflags & RFLAGS_IF))) {
+		deliver_interrupt(v);
+		return;
+	}
 	if (!to_next_insn(v))
 		return;
+	if (v->intr.pending && (v->r.rflags & RFLAGS_IF)) {
+		deliver_interrupt(v);
+		return;
+	}
 	st = &v->wl.steps[v->pc];
 	if (v->resync) {
 		/* Held by a synchronous event at this step: a monitor that

@@ -184,8 +184,16 @@ static int parse_step(json_object *j, struct sim_step *st, size_t i,
 		st->kind = STEP_LOOP, need_rip = false;
 	else if (!strcmp(op, "halt"))
 		st->kind = STEP_HALT, need_rip = false;
+	else if (!strcmp(op, "interrupt"))
+		st->kind = STEP_INTERRUPT;
+	else if (!strcmp(op, "iret"))
+		st->kind = STEP_IRET, st->len = 2;
+	else if (!strcmp(op, "cli"))
+		st->kind = STEP_CLI;
+	else if (!strcmp(op, "sti"))
+		st->kind = STEP_STI;
 	else {
-		*msg = xstrfmt("step %zu: unknown op \"%s\" (insn, pushf, set_reg, cpuid, write_cr, vmcall, sleep, loop, halt)",
+		*msg = xstrfmt("step %zu: unknown op \"%s\" (insn, pushf, set_reg, cpuid, write_cr, vmcall, interrupt, iret, cli, sti, sleep, loop, halt)",
 			       i, op);
 		return -EINVAL;
 	}
@@ -252,6 +260,12 @@ static int parse_step(json_object *j, struct sim_step *st, size_t i,
 			return -EINVAL;
 		}
 		st->reg = (int)v;
+	}
+	if (st->kind == STEP_INTERRUPT &&
+	    (get_u64(j, "vector", &st->count, &have) || !have ||
+	     st->count < 32 || st->count > 255)) {
+		*msg = xstrfmt("step %zu: an interrupt needs its \"vector\" (32..255)", i);
+		return -EINVAL;
 	}
 	if (st->kind == STEP_SLEEP &&
 	    (get_u64(j, "ticks", &st->count, &have) || !have)) {
@@ -444,6 +458,7 @@ static json_object *counters_json(const struct sim_counters *c)
 	set(o, "db_delivered", u64(c->db_delivered));
 	set(o, "pf_delivered", u64(c->pf_delivered));
 	set(o, "other_delivered", u64(c->other_delivered));
+	set(o, "interrupts", u64(c->interrupts));
 	set(o, "events", u64(c->events));
 	set(o, "ring_waits", u64(c->ring_waits));
 	set(o, "ring_blocks", u64(c->ring_blocks));
@@ -479,6 +494,15 @@ static json_object *vcpu_json(const struct sim_vcpu *v)
 		set(o, "pending_injection", i);
 	} else {
 		set(o, "pending_injection", NULL);
+	}
+	if (v->intr.pending) {
+		json_object *i = json_object_new_object();
+
+		set(i, "vector", u64(v->intr.vector));
+		set(i, "reinject", json_object_new_boolean(v->intr.reinject));
+		set(o, "pending_interrupt", i);
+	} else {
+		set(o, "pending_interrupt", NULL);
 	}
 	set(o, "regs", regs_json(&v->r));
 	set(o, "counters", counters_json(&v->c));
@@ -900,6 +924,8 @@ static void do_workload(struct sim *s, json_object *req, struct reply *r)
 	v->sleeping = false;
 	v->resync = false;
 	v->wl_running = false;
+	v->intr.pending = false;
+	v->done_once = 0;
 	free(v->fault);
 	v->fault = NULL;
 	sim_update_timer(s);

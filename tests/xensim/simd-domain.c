@@ -15,8 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/x86/regs.h"
-#include "stub/dump.h"
 #include "stub/log.h"
 #include "tests/xensim/simd.h"
 
@@ -118,82 +116,6 @@ void sim_domain_shutdown(struct sim_domain *d, unsigned code,
 }
 
 /* ---- registers ---- */
-
-static void seg_to_hvm(const struct x86_segment *s, uint32_t *sel,
-		       uint32_t *limit, uint64_t *base, uint32_t *attr)
-{
-	*sel = s->sel;
-	*limit = s->limit;
-	*base = s->base;
-	*attr = s->attr;
-}
-
-/* struct x86_regs (from a dump) to Xen's CPU record. */
-static void regs_from_dump(const struct x86_regs *x, struct hvm_hw_cpu *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->rax = x->gpr[X86_RAX];
-	r->rbx = x->gpr[X86_RBX];
-	r->rcx = x->gpr[X86_RCX];
-	r->rdx = x->gpr[X86_RDX];
-	r->rbp = x->gpr[X86_RBP];
-	r->rsi = x->gpr[X86_RSI];
-	r->rdi = x->gpr[X86_RDI];
-	r->rsp = x->gpr[X86_RSP];
-	r->r8 = x->gpr[X86_R8];
-	r->r9 = x->gpr[X86_R9];
-	r->r10 = x->gpr[X86_R10];
-	r->r11 = x->gpr[X86_R11];
-	r->r12 = x->gpr[X86_R12];
-	r->r13 = x->gpr[X86_R13];
-	r->r14 = x->gpr[X86_R14];
-	r->r15 = x->gpr[X86_R15];
-	r->rip = x->rip;
-	r->rflags = x->rflags | 2;
-	r->cr0 = x86_valid(x, XF_CR0) ? x->cr0 : 0x80050033;
-	r->cr2 = x->cr2;
-	r->cr3 = x->cr3;
-	r->cr4 = x->cr4;
-	r->msr_efer = x->efer;
-	r->dr0 = x->dr[0];
-	r->dr1 = x->dr[1];
-	r->dr2 = x->dr[2];
-	r->dr3 = x->dr[3];
-	r->dr6 = x86_valid(x, XF_DR6) ? x->dr[6] : 0xffff0ff0;
-	r->dr7 = x86_valid(x, XF_DR7) ? x->dr[7] : 0x400;
-	seg_to_hvm(&x->seg[X86_CS], &r->cs_sel, &r->cs_limit, &r->cs_base,
-		   &r->cs_arbytes);
-	seg_to_hvm(&x->seg[X86_DS], &r->ds_sel, &r->ds_limit, &r->ds_base,
-		   &r->ds_arbytes);
-	seg_to_hvm(&x->seg[X86_ES], &r->es_sel, &r->es_limit, &r->es_base,
-		   &r->es_arbytes);
-	seg_to_hvm(&x->seg[X86_FS], &r->fs_sel, &r->fs_limit, &r->fs_base,
-		   &r->fs_arbytes);
-	seg_to_hvm(&x->seg[X86_GS], &r->gs_sel, &r->gs_limit, &r->gs_base,
-		   &r->gs_arbytes);
-	seg_to_hvm(&x->seg[X86_SS], &r->ss_sel, &r->ss_limit, &r->ss_base,
-		   &r->ss_arbytes);
-	seg_to_hvm(&x->seg[X86_TR], &r->tr_sel, &r->tr_limit, &r->tr_base,
-		   &r->tr_arbytes);
-	seg_to_hvm(&x->seg[X86_LDTR], &r->ldtr_sel, &r->ldtr_limit,
-		   &r->ldtr_base, &r->ldtr_arbytes);
-	r->gdtr_base = x->gdtr.base;
-	r->gdtr_limit = x->gdtr.limit;
-	r->idtr_base = x->idtr.base;
-	r->idtr_limit = x->idtr.limit;
-	r->shadow_gs = x->k_gs_base;
-	r->sysenter_cs = x->sysenter_cs;
-	r->sysenter_esp = x->sysenter_esp;
-	r->sysenter_eip = x->sysenter_eip;
-	r->msr_star = x->star;
-	r->msr_lstar = x->lstar;
-	r->msr_cstar = x->cstar;
-	r->msr_syscall_mask = x->sfmask;
-	if (x86_valid(x, XF_FPU)) {
-		memcpy(r->fpu_regs, x->fxsave, sizeof(r->fpu_regs));
-		r->flags = XEN_X86_FPU_INITIALISED;
-	}
-}
 
 /* A 64-bit vCPU with flat segments: what zero-page and raw domains get. */
 static void regs_long_mode(struct hvm_hw_cpu *r, uint64_t cr3, bool paging,
@@ -360,70 +282,59 @@ static uint64_t special_floor(const struct sim_create_args *a)
 static int load_dump(struct sim_domain *d, const struct sim_create_args *a,
 		     char **msg)
 {
-	struct dump_image img;
+	struct sim_dump img;
 	uint8_t *data;
 	size_t size, i;
-	uint64_t top = 0;
+	uint64_t top;
 	int rc;
 
 	rc = map_file(a->dump_path, &data, &size, msg);
 	if (rc)
 		return rc;
-	rc = dump_parse(data, size, a->dump_path, &img, msg);
+	rc = sim_dump_load(data, size, a->dump_path, &img, msg);
 	if (rc)
 		goto out_unmap;
 	rc = -EINVAL;
-	if (!img.nr_vcpus || img.nr_vcpus > SIM_MAX_VCPUS) {
-		*msg = xstrfmt("%s: %u vCPUs in the dump (1..%u supported)",
-			       a->dump_path, img.nr_vcpus, SIM_MAX_VCPUS);
-		goto out_free_img;
-	}
 	if (a->vcpus && a->vcpus != img.nr_vcpus) {
 		*msg = xstrfmt("%s holds %u vCPUs, not the %u asked for",
 			       a->dump_path, img.nr_vcpus, a->vcpus);
 		goto out_free_img;
 	}
-	for (i = 0; i < img.nranges; i++) {
-		uint64_t end = img.ranges[i].paddr + img.ranges[i].size;
-
-		if (end > top)
-			top = end;
-	}
-	if (!top || top > (1ull << 40)) {
-		*msg = xstrfmt("%s: guest memory ends at 0x%" PRIx64
-			       ", outside what xensim supports",
-			       a->dump_path, top);
-		goto out_free_img;
-	}
-	top = (top + SIM_PAGE_SIZE - 1) >> SIM_PAGE_SHIFT;
-	if (top < special_floor(a))
-		top = special_floor(a);
-	rc = alloc_memory(d, top, msg);
-	if (rc)
-		goto out_free_img;
-	for (i = 0; i < img.nranges; i++) {
-		const struct dump_range *r = &img.ranges[i];
-		uint64_t g;
-
-		memcpy(d->mem + r->paddr, data + r->offset, r->size);
-		for (g = r->paddr >> SIM_PAGE_SHIFT;
-		     g < (r->paddr + r->size + SIM_PAGE_SIZE - 1) >> SIM_PAGE_SHIFT;
-		     g++)
-			ram_page(d, g);
-	}
-	d->nr_vcpus = img.nr_vcpus;
-	d->vcpu = xcalloc(d->nr_vcpus, sizeof(*d->vcpu));
-	for (i = 0; i < d->nr_vcpus; i++)
-		regs_from_dump(&img.vcpus[i], &d->vcpu[i].r);
-	if (img.bits == 32 && a->type == SIM_PV) {
+	if (!img.long_mode && a->type == SIM_PV) {
 		*msg = xstrfmt("%s: 32-bit PV guests are not modelled",
 			       a->dump_path);
 		rc = -EOPNOTSUPP;
 		goto out_free_img;
 	}
+	top = img.gpa_end;
+	if (top > (1ull << 40)) {
+		*msg = xstrfmt("%s: guest memory ends at 0x%" PRIx64
+			       ", outside what xensim supports",
+			       a->dump_path, top);
+		goto out_free_img;
+	}
+	top >>= SIM_PAGE_SHIFT;
+	if (top < special_floor(a))
+		top = special_floor(a);
+	rc = alloc_memory(d, top, msg);
+	if (rc)
+		goto out_free_img;
+	for (i = 0; i < img.nseg; i++) {
+		const struct sim_dump_seg *sg = &img.seg[i];
+		uint64_t g;
+
+		memcpy(d->mem + sg->gpa, data + sg->offset, sg->size);
+		for (g = sg->gpa >> SIM_PAGE_SHIFT;
+		     g < (sg->gpa + sg->size) >> SIM_PAGE_SHIFT; g++)
+			ram_page(d, g);
+	}
+	d->nr_vcpus = img.nr_vcpus;
+	d->vcpu = xcalloc(d->nr_vcpus, sizeof(*d->vcpu));
+	for (i = 0; i < d->nr_vcpus; i++)
+		d->vcpu[i].r = img.vcpu[i];
 	rc = 0;
 out_free_img:
-	dump_image_free(&img);
+	sim_dump_free(&img);
 out_unmap:
 	munmap(data, size);
 	return rc;

@@ -72,6 +72,10 @@ enum sim_step_kind {
 	STEP_CPUID,	/* cpuid (2 bytes) */
 	STEP_WRITE_CR,	/* mov crN, imm */
 	STEP_VMCALL,	/* the guest-request hypercall */
+	STEP_INTERRUPT,	/* an external interrupt before the insn at rip */
+	STEP_IRET,	/* iretq: pops RIP, CS, RFLAGS, RSP, SS */
+	STEP_CLI,	/* cli */
+	STEP_STI,	/* sti */
 	STEP_SLEEP,	/* blocked like HLT for count ticks (not an insn) */
 	STEP_LOOP,	/* back to step 0, count times (0 = forever) */
 	STEP_HALT,	/* the workload ends; the vCPU idles */
@@ -107,6 +111,7 @@ struct sim_counters {
 	uint64_t db_delivered;	/* #DB taken by the guest */
 	uint64_t pf_delivered;	/* #PF taken by the guest */
 	uint64_t other_delivered;
+	uint64_t interrupts;	/* external interrupts delivered */
 	uint64_t events;	/* vm_event requests posted by this vCPU */
 	uint64_t reason[16];	/* ... by VM_EVENT_REASON_* */
 	uint64_t ring_waits;	/* times it waited for a ring slot */
@@ -151,6 +156,16 @@ struct sim_vcpu {
 	struct vm_event_regs_x86 gprs;
 	uint32_t emulate_flags;		/* v->arch.vm_event->emulate_flags */
 	struct sim_inject inject;	/* v->arch.hvm.inject_event */
+	/* An external interrupt being delivered; reinject: its delivery
+	 * caused a VM exit, so VM entry injects it again (the
+	 * IDT-vectoring information Xen copies back, vmx_idtv_reinject). */
+	struct {
+		bool pending;
+		bool reinject;
+		unsigned vector;
+	} intr;
+	size_t done_once;		/* 1 + a step Xen's emulator already
+					 * executed out of order, or 0 */
 
 	/* The scripted workload. */
 	struct sim_workload wl;
@@ -308,6 +323,144 @@ struct sim {
 	char *socket_path;
 	bool not_modelled;	/* the request being served is not modelled */
 };
+
+/* ---- simd-walk.c: the guest page walk (Intel SDM vol. 3, chapter 4) ---- */
+
+#define SIM_CR0_WP (1ull << 16)
+#define SIM_CR0_PG (1ull << 31)
+#define SIM_CR4_PSE (1ull << 4)
+#define SIM_CR4_PAE (1ull << 5)
+#define SIM_CR4_LA57 (1ull << 12)
+#define SIM_EFER_SCE (1ull << 0)
+#define SIM_EFER_LME (1ull << 8)
+#define SIM_EFER_LMA (1ull << 10)
+#define SIM_EFER_NXE (1ull << 11)
+
+/* Paging-structure entry bits (SDM tables 4-4 to 4-20). */
+#define SIM_PTE_P (1ull << 0)
+#define SIM_PTE_RW (1ull << 1)
+#define SIM_PTE_US (1ull << 2)
+#define SIM_PTE_PS (1ull << 7)
+#define SIM_PTE_G (1ull << 8)
+#define SIM_PTE_XD (1ull << 63)
+
+/* The paging mode (SDM 4.1.1, table 4-1). */
+enum sim_paging {
+	SIM_PAGING_OFF,		/* CR0.PG = 0: linear = physical (32 bits) */
+	SIM_PAGING_32,		/* 32-bit paging; CR4.PSE allows 4 MiB pages */
+	SIM_PAGING_PAE,
+	SIM_PAGING_4,		/* 4-level */
+	SIM_PAGING_5,		/* 5-level (CR4.LA57) */
+};
+
+/* Everything a walk depends on besides memory. */
+struct sim_mmu {
+	uint64_t cr0, cr3, cr4, efer;
+	unsigned maxphyaddr;	/* MAXPHYADDR, clamped to 32..52 */
+	bool amd;		/* AMD: bit 8 (G) of PML4Es and PML5Es is
+				 * reserved; Intel ignores it */
+};
+
+/* How a walk ended. */
+enum sim_walk_fault {
+	SIM_WALK_OK = 0,
+	SIM_WALK_NONCANONICAL,	/* #GP: the address is not canonical */
+	SIM_WALK_NOT_PRESENT,	/* #PF with P = 0 */
+	SIM_WALK_RESERVED,	/* #PF with RSVD = 1 */
+	SIM_WALK_READ_ERROR,	/* the read callback failed */
+};
+
+/* Levels, as the SDM names the entries. */
+enum {
+	SIM_LVL_PTE = 1, SIM_LVL_PDE, SIM_LVL_PDPTE, SIM_LVL_PML4E,
+	SIM_LVL_PML5E,
+};
+
+/*
+ * Reads one paging-structure entry of size bytes (4 in 32-bit paging,
+ * else 8; naturally aligned, so never across a page) at guest-physical
+ * gpa into *entry. Returns 0, or a negative errno: the walk stops there
+ * with SIM_WALK_READ_ERROR and returns that errno. Never NULL.
+ */
+typedef int (*sim_walk_read_fn)(void *opaque, uint64_t gpa, unsigned size,
+				uint64_t *entry);
+
+struct sim_walk {
+	enum sim_paging mode;
+	enum sim_walk_fault fault;
+	/* The level of the last entry read: where a fault was found or the
+	 * leaf; 0 when no entry was read (paging off, non-canonical). */
+	unsigned level;
+	/* Per level (index SIM_LVL_*): the entries read and where. */
+	uint64_t entry[6];
+	uint64_t entry_gpa[6];
+	/* Valid when fault is SIM_WALK_OK: */
+	uint64_t gpa;
+	uint64_t page_size;	/* 4 KiB, 2 MiB, 4 MiB or 1 GiB */
+	bool writable;		/* R/W set at every level */
+	bool user;		/* U/S set at every level */
+	bool nx;		/* XD set at some level, with EFER.NXE */
+};
+
+enum sim_paging sim_paging_mode(const struct sim_mmu *m);
+const char *sim_paging_name(enum sim_paging mode);
+/* "PTE", "PDE", "PDPTE", "PML4E", "PML5E" ("CR3" for 0). */
+const char *sim_walk_level_name(unsigned level);
+const char *sim_walk_fault_name(enum sim_walk_fault f);
+
+/*
+ * Translates linear address la under m, reading each entry through read.
+ * Returns 0 with w->gpa and the rights, -EFAULT for a page fault
+ * (w->fault NOT_PRESENT or RESERVED, w->level the entry), -EINVAL for a
+ * non-canonical address, or the read callback's error. w is always
+ * filled as far as the walk went.
+ */
+int sim_walk(const struct sim_mmu *m, uint64_t la, sim_walk_read_fn read,
+	     void *opaque, struct sim_walk *w);
+
+/*
+ * The access-rights check of SDM 4.6 that xensim models on a successful
+ * walk: need is MEM_ACCESS_R, _W or _X; a write needs R/W at CPL 3 or
+ * with CR0.WP, a fetch needs XD clear, CPL 3 needs U/S. (SMEP, SMAP and
+ * protection keys are not modelled.)
+ */
+bool sim_walk_permits(const struct sim_mmu *m, const struct sim_walk *w,
+		      unsigned need, unsigned cpl);
+
+/* ---- simd-load.c: QEMU dump-guest-memory ELF files ---- */
+
+/* A run of guest-physical memory stored contiguously in the file. */
+struct sim_dump_seg {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t offset;	/* in the file */
+};
+
+struct sim_dump {
+	bool long_mode;		/* EM_X86_64: vCPU 0 had EFER.LMA */
+	unsigned nr_vcpus;	/* 1..SIM_MAX_VCPUS */
+	struct hvm_hw_cpu *vcpu;	/* nr_vcpus records */
+	/* Sorted by gpa, disjoint, page-aligned, inside the file. */
+	struct sim_dump_seg *seg;
+	size_t nseg;
+	uint64_t gpa_end;	/* the end of the highest segment */
+};
+
+/*
+ * Parses a QEMU dump-guest-memory ELF file (ELF64 or ELF32, x86_64 or
+ * i386) held in data (size bytes; name is for messages): its PT_LOAD
+ * segments, and one vCPU per NT_PRSTATUS/QEMUCPUState pair converted to
+ * Xen's CPU record. Trusts nothing in the file and reads nothing outside
+ * it. Returns 0 with *out filled (free it with sim_dump_free), or a
+ * negative errno with *msg (malloc'd) saying what is wrong with the file.
+ */
+int sim_dump_load(const uint8_t *data, size_t size, const char *name,
+		  struct sim_dump *out, char **msg);
+void sim_dump_free(struct sim_dump *d);
+/* The file bytes holding guest-physical [gpa, gpa + len), or NULL when
+ * they are not all in one segment. */
+const uint8_t *sim_dump_phys(const struct sim_dump *d, const uint8_t *data,
+			     uint64_t gpa, uint64_t len);
 
 /* ---- simd-domain.c: domains, guest memory, xenstore ---- */
 

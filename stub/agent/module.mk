@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# gdb's agent expressions (breakpoint conditions, agent dprintf, tracepoint
+# collection): part of the engine, below the session, above guest memory.
+ENGINE_SRCS += stub/agent/ax.c stub/agent/ax-printf.c stub/agent/ax-packet.c \
+	stub/agent/ax-x86.c
