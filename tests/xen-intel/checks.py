@@ -466,7 +466,7 @@ class Suite:
         t0 = g.last_tick()
         ok = g.wait(lambda: g.last_tick()[0] >= t0[0] + extra_ticks and
                     (not both_cpus or (g.last_tick()[1] > t0[1] and g.last_tick()[2] > t0[2])),
-                    timeout)
+                    timeout, every=0.3)
         t1 = g.last_tick()
         self.seen_running = bool(ok) and "p" not in st and "c" not in st
         self.res.check(ok, "%s: the guest ticks (%d -> %d) and both vCPUs run its user loops "

@@ -42,6 +42,8 @@ fi
 echo "XI-KALLSYMS $t0 $(cut -d' ' -f1 /proc/uptime)"
 # a user-space loop per CPU, spinning a little then sleeping: counts in a
 # file on tmpfs
+echo 0 >/tmp/loop0
+echo 0 >/tmp/loop1
 i=0
 while [ $i -lt "$ncpu" ]; do
 	taskset -c $i sh -c 'n=0; while :; do
@@ -53,6 +55,9 @@ echo "XI-READY"
 n=0
 while :; do
 	n=$((n + 1))
-	echo "XI-TICK $n $(hostname) $(cat /tmp/loop0 2>/dev/null || echo 0) $(cat /tmp/loop1 2>/dev/null || echo 0)"
+	l0=0 l1=0
+	read -r l0 </tmp/loop0
+	read -r l1 </tmp/loop1
+	echo "XI-TICK $n $(hostname) $l0 $l1"
 	sleep 1
 done
