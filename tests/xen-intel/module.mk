@@ -27,4 +27,5 @@ xen-test-intel-prepare: xen-test-prepare all
 
 xen-test-intel: xen-test-intel-prepare
 	$(PYTHON) tests/xen-intel/run.py --out $(O)/xen-intel --build $(O) \
+		--cache $(XEN_INTEL_CACHE) \
 		$(if $(XEN_INTEL_ONLY),--only $(XEN_INTEL_ONLY))
