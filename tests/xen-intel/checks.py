@@ -177,8 +177,14 @@ class Guest:
 
     def create(self):
         # cryptomgr.notests, lpj: the crypto self-tests and the delay-loop
-        # calibration cost about 10 s of boot under emulation
-        extra = "console=hvc0 cryptomgr.notests lpj=400000" + \
+        # calibration cost about 10 s of boot under emulation.
+        # nosoftlockup, rcu_cpu_stall_suppress: a debugger stop pauses the
+        # domain and Xen tells the guest nothing of the time it spent
+        # paused, so after a long stop Linux would report a soft lockup or
+        # an RCU stall of a guest that is fine (a guest that really loses
+        # its timer shows in its tick counter, checked after every check)
+        extra = "console=hvc0 cryptomgr.notests lpj=400000 nosoftlockup " \
+            "rcupdate.rcu_cpu_stall_suppress=1" + \
             (" xi.kallsyms=full" if self.full_syms else "")
         cfg = ('name = "%s"\ntype = "pvh"\nkernel = "/xen-test/guest-vmlinux"\n'
                'ramdisk = "/xen-test/guest-initrd.gz"\nextra = "%s"\nmemory = %d\n'
@@ -929,7 +935,7 @@ def check_kpti(s):
         return
     fn, jif = g.sym("__x64_sys_clock_nanosleep"), g.sym("jiffies_64")
     r, out, _ = s.gdb("kpti", vcpus=g.vcpus, domid=g.domid, tries=30, slice=3,
-                      banner=g.sym("linux_banner"), count=4, wait=120,
+                      banner=g.sym("linux_banner"), count=40, wait=120,
                       points=["break *%#x" % fn, "watch *(long *)%#x" % jif])
     if not res.check(r is not None, "kpti: gdb session", out):
         return

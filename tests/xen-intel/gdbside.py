@@ -552,11 +552,15 @@ def sc_kpti(a):
         except gdb.error as e:
             res["points"].append("error: %s" % e)
     res["stops"] = []
+    seen = set()
+    # until every point has hit once (the watched jiffies changes several
+    # times between two calls of the breakpoint's function), at most count
     for _ in range(a["count"]):
         r = resume("continue", wait=a["wait"])
         res["stops"].append({k: r.get(k) for k in ("signal", "bps", "vcpu", "pc", "error",
                                                     "interrupted")})
-        if r.get("error"):
+        seen.update(r.get("bps") or [])
+        if r.get("error") or len(seen) >= len(a["points"]):
             break
     try:
         ex("delete")
