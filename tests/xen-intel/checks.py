@@ -1005,6 +1005,60 @@ def check_stack(s):
     s.runs("stack: after the watch on the idle stack")
 
 
+def check_frame(s):
+    """A write watch on the 40 bytes below the rsp of a vCPU halted in the
+    kernel: the interrupt that wakes it pushes its frame (ss, rsp, rflags,
+    cs, rip) there before any instruction runs. The stops are the watch's
+    hits; the first is said to be made by the CPU delivering an interrupt
+    (not by the instruction at rip) and is reported once the delivery is
+    done: at an entry point of the IDT, with the frame's saved cs and rip
+    (the halted vCPU's) in the watched bytes; the guest lives on."""
+    res, g = s.res, s.guest
+    since = len(s.m.console())
+    r, out, _ = s.gdb("frame", vcpu=0, vcpus=g.vcpus, domid=g.domid, tries=30, slice=3,
+                      len=40, count=2, wait=120, after=10)
+    if not res.check(r is not None, "frame: gdb session", out):
+        return
+    if not res.check("rsp" in r, "frame: vCPU 0 stopped halted in the kernel (after %d tries, "
+                     "pc %s)" % (r.get("tries", 0), h(r.get("rip"))), out[-3000:]):
+        return
+    res.check(not r.get("point", "").startswith("error"),
+              "frame: a 40-byte write watch below its rsp (%s) is accepted" % h(r["rsp"]),
+              r.get("point", ""))
+    texts = resume_texts(out)
+    hits = [st for st in r["stops"] if st.get("bps")]
+    res.check(len(hits) >= 1 and len(hits) == len(r["stops"]),
+              "frame: the stops are the watch's hits (%d of %d)" % (len(hits), len(r["stops"])),
+              json.dumps(r["stops"], indent=1)[:4000] + "\n" + out[-3000:])
+    # the first hit can only be the delivery (the vCPU was halted); later
+    # ones may be the idle loop's own calls writing the stack again
+    for k, st in enumerate(hits[:1]):
+        text = texts[k] if k < len(texts) else ""
+        res.check("accessed by the CPU delivering an interrupt" in text,
+                  "frame: hit %d: xenstub says the CPU delivering an interrupt made the "
+                  "access" % k, text[-2000:])
+        raw = bytes.fromhex(st["mem"]) if re.fullmatch(r"([0-9a-f]{2}){40}", st.get("mem", "")) \
+            else b""
+        saved_rip = int.from_bytes(raw[:8], "little") if raw else None
+        saved_cs = int.from_bytes(raw[8:16], "little") if raw else None
+        res.check(saved_rip == r["rip"] and saved_cs is not None and saved_cs & 3 == 0,
+                  "frame: hit %d: the watched bytes hold the frame of the halted vCPU "
+                  "(saved rip %s, cs %s)" % (k, h(saved_rip), h(saved_cs)),
+                  json.dumps(st, indent=1))
+        res.check("asm_" in st.get("ksym", "") or "entry" in st.get("ksym", ""),
+                  "frame: hit %d: reported once the delivery is done, at the handler's "
+                  "entry (%s)" % (k, st.get("ksym")))
+    res.check(r.get("after", {}).get("interrupted") and not r["after"].get("error"),
+              "frame: after the watch is deleted the guest runs until gdb's interrupt",
+              json.dumps(r.get("after")))
+    trouble = s.xen_console_trouble(since)
+    res.check(not trouble, "frame: Xen did not crash the guest", trouble or "")
+    if not s.guest_alive():
+        res.check(False, "frame: the guest is alive after the watch (xl: %s)" % g.state())
+        return
+    s.runs("frame: afterwards")
+
+
 def check_idt(s):
     """A read watch on the IDT entry of Xen's callback vector: the CPU reads
     the gate at each delivery; each hit is reported at the handler's first
@@ -1098,4 +1152,5 @@ def check_rate(s):
 ORDER = [("setup", check_setup), ("attach", check_attach), ("watch", check_watch),
          ("breakpoints", check_breakpoints), ("hold", check_hold),
          ("many", check_many), ("kpti", check_kpti), ("exits", check_exits),
-         ("rate", check_rate), ("stack", check_stack), ("idt", check_idt)]
+         ("rate", check_rate), ("stack", check_stack), ("frame", check_frame),
+         ("idt", check_idt)]

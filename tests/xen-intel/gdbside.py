@@ -513,6 +513,67 @@ def sc_exit(a):
     return res
 
 
+def sc_frame(a):
+    """Interrupts the guest until vCPU a["vcpu"] is halted in the kernel
+    (the byte before rip is hlt); then watches the a["len"] bytes below its
+    rsp, where the CPU pushes the frame of the interrupt that wakes it,
+    and continues to up to a["count"] stops, each bounded by a["wait"]."""
+    res = {"attach": attach(a), "tries": 0, "stops": []}
+    v = a["vcpu"]
+    rsp = None
+    for i in range(a["tries"]):
+        res["tries"] = i + 1
+        select_vcpu(v)
+        if reg("cs") & 3 == 0:
+            try:
+                if read(reg("rip") - 1, 1) == b"\xf4":
+                    rsp = reg("rsp")
+                    res["rip"] = reg("rip")
+                    break
+            except gdb.error:
+                pass
+        r = resume("continue", wait=a["slice"], tag="look")
+        if r.get("error"):
+            res["resume_error"] = r["error"]
+            break
+    if rsp is None:
+        res["detach"] = detach()
+        return res
+    res["rsp"] = rsp
+    # in 64-bit mode the CPU aligns rsp down to 16 bytes, then pushes
+    res["start"] = start = ((rsp & ~0xf) - a["len"]) & MASK64
+    try:
+        res["point"] = ex("watch -l *(char (*)[%d])%#x" % (a["len"], start))
+    except gdb.error as e:
+        res["point"] = "error: %s" % e
+        res["detach"] = detach()
+        return res
+    for _ in range(a["count"]):
+        r = resume("continue", wait=a["wait"])
+        st = {k: r.get(k) for k in ("signal", "bps", "vcpu", "pc", "error", "interrupted")}
+        if r.get("error") or not r.get("bps"):
+            res["stops"].append(st)
+            break
+        try:
+            st["ksym"] = ex("monitor ksym %#x" % r["pc"]).strip()
+        except gdb.error as e:
+            st["ksym"] = "error: %s" % e
+        try:
+            st["mem"] = read(start, a["len"]).hex()
+        except gdb.error as e:
+            st["mem"] = "error: %s" % e
+        res["stops"].append(st)
+    try:
+        res["stats"] = ex("monitor stats")
+        ex("delete")
+    except gdb.error as e:
+        res["delete_error"] = str(e)
+    r = resume("continue", wait=a.get("after", 10), tag="after")
+    res["after"] = {k: r.get(k) for k in ("signal", "bps", "error", "interrupted")}
+    res["detach"] = detach()
+    return res
+
+
 def sc_kpti(a):
     """Interrupts the guest until a vCPU is stopped in user mode (CS.RPL 3,
     CR3 the user half of a KPTI pair); from that vCPU's thread: reads
