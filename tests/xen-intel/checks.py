@@ -1014,6 +1014,7 @@ def check_frame(s):
     done: at an entry point of the IDT, with the frame's saved cs and rip
     (the halted vCPU's) in the watched bytes; the guest lives on."""
     res, g = s.res, s.guest
+    handler = g.sym("asm_sysvec_xen_hvm_callback")
     since = len(s.m.console())
     r, out, _ = s.gdb("frame", vcpu=0, vcpus=g.vcpus, domid=g.domid, tries=30, slice=3,
                       len=40, count=2, wait=120, after=10)
@@ -1045,9 +1046,11 @@ def check_frame(s):
                   "frame: hit %d: the watched bytes hold the frame of the halted vCPU "
                   "(saved rip %s, cs %s)" % (k, h(saved_rip), h(saved_cs)),
                   json.dumps(st, indent=1))
-        res.check("asm_" in st.get("ksym", "") or "entry" in st.get("ksym", ""),
+        res.check(st.get("pc") == handler,
                   "frame: hit %d: reported once the delivery is done, at the handler's "
-                  "entry (%s)" % (k, st.get("ksym")))
+                  "entry (pc %s; asm_sysvec_xen_hvm_callback %s: Xen's event channel "
+                  "upcall, the one interrupt of a PVH guest without APICv)"
+                  % (k, h(st.get("pc")), h(handler)))
     res.check(r.get("after", {}).get("interrupted") and not r["after"].get("error"),
               "frame: after the watch is deleted the guest runs until gdb's interrupt",
               json.dumps(r.get("after")))

@@ -325,11 +325,6 @@ def one_stop(a, ph, res_stops):
         return False
     if ph.get("insns"):
         r["insns_before"] = insns_ending_at(r["pc"], ph.get("refs", []))
-    if ph.get("ksym"):
-        try:
-            r["ksym"] = ex("monitor ksym %#x" % r["pc"]).strip()
-        except gdb.error as e:
-            r["ksym"] = "error: %s" % e
     if ph.get("mem"):
         try:
             r["mem"] = read(ph["mem"], ph.get("mem_len", 8)).hex()
@@ -554,10 +549,6 @@ def sc_frame(a):
         if r.get("error") or not r.get("bps"):
             res["stops"].append(st)
             break
-        try:
-            st["ksym"] = ex("monitor ksym %#x" % r["pc"]).strip()
-        except gdb.error as e:
-            st["ksym"] = "error: %s" % e
         try:
             st["mem"] = read(start, a["len"]).hex()
         except gdb.error as e:
