@@ -84,8 +84,9 @@ test: all
 
 # What CI runs: every test, every test again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, every libFuzzer harness for CHECK_FUZZ_SECONDS
-# (NPROC of them at once), then the real-Xen suites at once (root). Builds
-# use every CPU; the end-to-end tests run E2E_JOBS modules at once.
+# (NPROC of them at once), then the real-Xen suites at once: Xen 4.17 under
+# QEMU (an AMD CPU) and under Bochs (an Intel CPU) (root). Builds use every
+# CPU; the end-to-end tests run E2E_JOBS modules at once.
 check:
 	$(MAKE) -j$(NPROC) all
 	$(MAKE) test
@@ -100,7 +101,7 @@ check:
 # in $(O)/xen-tests/SUITE.log, shown whole when it ends; fails if any fails.
 # A suite is a make target; XEN_PREPARED lists the shared preparation
 # targets the suites depend on (done once, before them).
-XEN_SUITES := xen-test
+XEN_SUITES := xen-test xen-test-intel
 XEN_PREPARED := xen-test-prepare
 
 xen-tests: $(XEN_PREPARED)
