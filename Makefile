@@ -52,7 +52,8 @@ ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(O)/%.o)
 FRONT_OBJS := $(FRONT_SRCS:%.c=$(O)/%.o)
 PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
 
-.PHONY: all test check unit-test e2e-test bench clean distclean fixtures demo xen-tests
+.PHONY: all test check check-tests unit-test e2e-test bench clean distclean fixtures demo \
+	xen-tests xen-prepare
 
 all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%) $(EXTRA_TARGETS)
 
@@ -86,27 +87,35 @@ test: all
 # UndefinedBehaviorSanitizer, every libFuzzer harness for CHECK_FUZZ_SECONDS
 # (NPROC of them at once), then the real-Xen suites at once: Xen 4.17 under
 # QEMU (an AMD CPU) and under Bochs (an Intel CPU) (root). Builds use every
-# CPU; the end-to-end tests run E2E_JOBS modules at once.
+# CPU; the end-to-end tests run E2E_JOBS modules at once. What the real-Xen
+# suites boot (dom0's root, Bochs: minutes on a cold cache) is prepared
+# while the tests run; its log is shown after theirs.
 check:
 	$(MAKE) -j$(NPROC) all
+	$(PYTHON) tests/tools/concurrently.py --logs $(O)/check --live tests \
+		'tests=$(MAKE) check-tests' 'xen-prepare=$(MAKE) xen-prepare'
+	$(MAKE) xen-tests
+
+check-tests:
 	$(MAKE) test
 	$(MAKE) -j$(NPROC) all SAN=1 O=build-san
 	$(MAKE) test SAN=1 O=build-san
 	$(MAKE) -j$(NPROC) fuzz
 	$(MAKE) fuzz-check FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) FUZZ_JOBS=$(NPROC)
-	$(MAKE) xen-tests
 
 # The real-Xen suites (each boots Xen in an emulator, one thread each). What
-# they share is prepared first; then they run at once, each with its output
-# in $(O)/xen-tests/SUITE.log, shown whole when it ends; fails if any fails.
-# A suite is a make target; XEN_PREPARED lists the shared preparation
-# targets the suites depend on (done once, before them).
+# they share (XEN_SHARED) is prepared first; then they run at once, each with
+# its output in $(O)/xen-tests/SUITE.log, shown whole when it ends; fails if
+# any fails. xen-prepare prepares everything they need (cached in .cache).
 XEN_SUITES := xen-test xen-test-intel
-XEN_PREPARED := xen-test-prepare
+XEN_SHARED := xen-test-prepare
+XEN_PREPARE := xen-test-prepare xen-test-intel-prepare
 
-xen-tests: $(XEN_PREPARED)
+xen-tests: $(XEN_SHARED)
 	$(PYTHON) tests/tools/concurrently.py --logs $(O)/xen-tests \
-		$(foreach s,$(XEN_SUITES),'$(s)=$(MAKE) $(XEN_PREPARED:%=-o %) $(s)')
+		$(foreach s,$(XEN_SUITES),'$(s)=$(MAKE) $(XEN_SHARED:%=-o %) $(s)')
+
+xen-prepare: $(XEN_PREPARE)
 
 bench: all
 	$(PYTHON) tests/bench/run.py --build $(O)
