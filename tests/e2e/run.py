@@ -103,6 +103,9 @@ def worker(conn, out_path, build, verbose, only):
             conn.send((path, text, ctx.passed - before[0], ctx.failed - before[1],
                        ctx.skipped - before[2]))
     finally:
+        # the cleanup (killing what the tests started) is not cut short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         ctx.cleanup()
 
 
@@ -139,6 +142,8 @@ def run_parallel(args, paths):
         give(w)
 
     sys.stdout.flush()
+    # a SIGTERM ends the workers too, each after its cleanup
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         for _ in range(min(args.jobs, len(todo))):
             start()
