@@ -706,14 +706,15 @@ static void advance_tsc(uint8_t *ctx, uint32_t size, uint64_t ns)
 	}
 }
 
+static int xen_pause(struct target *t);
+static int xen_unpause(struct target *t);
+static int set_hvm_regs(struct target *t, unsigned vcpu, const struct x86_regs *r);
+
 static int xen_set_regs(struct target *t, unsigned vcpu,
 			const struct x86_regs *r)
 {
 	struct xen_target *x = to_xen(t);
-	struct hvm_hw_cpu *cpu;
-	uint64_t got_at;
-	uint8_t *old;
-	int size;
+	int rc, urc;
 
 	if (x->pv) {
 		vcpu_guest_context_any_t any;
@@ -730,6 +731,30 @@ static int xen_set_regs(struct target *t, unsigned vcpu,
 		}
 		return 0;
 	}
+	/*
+	 * Xen loads an HVM context whole: every vCPU's CPU record. A vCPU
+	 * that ran between our read and our write would be put back where
+	 * it was at the read, its registers older than its memory, and the
+	 * guest would crash later, far from here. Every caller writes
+	 * registers with the domain paused today; pausing here makes that
+	 * a property of this function, not of its callers.
+	 */
+	rc = xen_pause(t);
+	if (rc)
+		return rc;
+	rc = set_hvm_regs(t, vcpu, r);
+	urc = xen_unpause(t);
+	return rc ? rc : urc;
+}
+
+static int set_hvm_regs(struct target *t, unsigned vcpu, const struct x86_regs *r)
+{
+	struct xen_target *x = to_xen(t);
+	struct hvm_hw_cpu *cpu;
+	uint64_t got_at;
+	uint8_t *old;
+	int size;
+
 	size = xc_domain_hvm_getcontext(x->xch, x->domid, NULL, 0);
 	if (size <= 0)
 		return -(errno ? errno : EIO);

@@ -85,6 +85,7 @@ def _stepi(ctx, fixture):
         L.wait_loops(sim, dom, 3)
         before = L.snapshot(sim, dom)
         slot_before = sim.ctl("read", dom, "--va", hex(STACK - 8), "--vcpu", 0, 8)["hex"]
+        before_steps_1 = sim.state(dom)["vcpus"][1]["counters"]["steps"]
         r = L.gdb_live(ctx, sim, "web01", python=STEPS % {"dom": dom, "n": n, "slot": STACK - 8},
                        args=["--os=none"])
         m = re.search(r"^RESULT (.*)$", r.out, re.M)
@@ -116,6 +117,11 @@ def _stepi(ctx, fixture):
                       "a stepped pushf stored the flags without TF (0x%x)" % flags, s)
         ctx.check("EFLAGS.TF" in d["stats"], "monitor stats: stepping uses EFLAGS.TF", d["stats"])
         s = sim.state(dom)
+        ran = s["vcpus"][1]["counters"]["steps"] - before_steps_1
+        stale = [v["counters"]["stale_loads"] for v in s["vcpus"]]
+        ctx.check(ran > 0 and stale == [0, 0],
+                  "vCPU 1 ran during the steps (%d instructions) and no register write put a "
+                  "running vCPU back in time (stale HVM context records loaded: %s)" % (ran, stale))
         ctx.check(not int(s["vcpus"][0]["regs"]["rflags"], 16) & 0x100, "no TF in rflags after detach",
                   s["vcpus"][0]["regs"]["rflags"])
         L.check_as_found(ctx, sim, dom, before, "AMD stepping")

@@ -462,6 +462,7 @@ static json_object *counters_json(const struct sim_counters *c)
 	set(o, "events", u64(c->events));
 	set(o, "ring_waits", u64(c->ring_waits));
 	set(o, "ring_blocks", u64(c->ring_blocks));
+	set(o, "stale_loads", u64(c->stale_loads));
 	for (i = 0; i < 16; i++)
 		set(ev, reasons[i], u64(c->reason[i]));
 	set(o, "by_reason", ev);

@@ -179,8 +179,22 @@ static void fpu_reset(uint8_t fpu[512])
 	fpu[25] = 0x1f;
 }
 
+/* Whether record c puts vCPU v back where it was: other registers than
+ * its own (the fields a CPU's progress changes). */
+static bool record_differs(const struct sim_vcpu *v, const struct hvm_hw_cpu *c)
+{
+	const struct hvm_hw_cpu *r = &v->r;
+
+	return c->rip != r->rip || c->rsp != r->rsp || c->rax != r->rax ||
+	       c->rbx != r->rbx || c->rcx != r->rcx || c->rdx != r->rdx ||
+	       c->rsi != r->rsi || c->rdi != r->rdi || c->rbp != r->rbp ||
+	       c->r8 != r->r8 || c->r9 != r->r9 || c->r10 != r->r10 ||
+	       c->r11 != r->r11 || c->r12 != r->r12 || c->r13 != r->r13 ||
+	       c->r14 != r->r14 || c->r15 != r->r15 || c->cr3 != r->cr3;
+}
+
 static int load_cpu(struct sim_domain *d, const struct hvm_save_descriptor *desc,
-		    const uint8_t *data)
+		    const uint8_t *data, const bool *was_running)
 {
 	struct hvm_hw_cpu c;
 	struct sim_vcpu *v;
@@ -222,6 +236,13 @@ static int load_cpu(struct sim_domain *d, const struct hvm_save_descriptor *desc
 	}
 	c.pending_event = 0;
 	c.error_code = 0;
+	if (was_running[desc->instance] && record_differs(v, &c)) {
+		v->c.stale_loads++;
+		log_warn(LC_TARGET, "HVM%u restore: vcpu%u was running and its record is not "
+			 "its state (rip %#llx, its own %#llx): it goes back in time",
+			 d->domid, desc->instance, (unsigned long long)c.rip,
+			 (unsigned long long)v->r.rip);
+	}
 	v->r = c;
 	v->online = true;
 	return 0;
@@ -231,6 +252,7 @@ int sim_hvm_load(struct sim_domain *d, const uint8_t *data, size_t size)
 {
 	struct hvm_save_descriptor desc;
 	struct hvm_save_header hdr;
+	bool was_running[SIM_MAX_VCPUS] = { false };
 	size_t cur = 0;
 	unsigned i;
 	int rc;
@@ -256,9 +278,12 @@ int sim_hvm_load(struct sim_domain *d, const uint8_t *data, size_t size)
 			 d->domid, hdr.version);
 		return -EINVAL;
 	}
-	/* Down every vCPU: only those with a CPU record come back up. */
-	for (i = 0; i < d->nr_vcpus; i++)
+	/* Down every vCPU: only those with a CPU record come back up
+	 * (whether each was running is kept for the stale-record count). */
+	for (i = 0; i < d->nr_vcpus && i < SIM_MAX_VCPUS; i++) {
+		was_running[i] = sim_vcpu_runnable(&d->vcpu[i]);
 		d->vcpu[i].online = false;
+	}
 	for (;;) {
 		if (size - cur < DESC_SIZE) {
 			log_warn(LC_TARGET, "HVM%u restore: save did not end with a null entry",
@@ -289,7 +314,7 @@ int sim_hvm_load(struct sim_domain *d, const uint8_t *data, size_t size)
 				rc = -EINVAL;
 				break;
 			}
-			rc = load_cpu(d, &desc, data + cur + DESC_SIZE);
+			rc = load_cpu(d, &desc, data + cur + DESC_SIZE, was_running);
 			if (rc)
 				break;
 		} else {

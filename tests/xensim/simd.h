@@ -116,6 +116,11 @@ struct sim_counters {
 	uint64_t reason[16];	/* ... by VM_EVENT_REASON_* */
 	uint64_t ring_waits;	/* times it waited for a ring slot */
 	uint64_t ring_blocks;	/* times vm_event_mark_and_pause hit it */
+	/* HVM context loads that put back a record older than the vCPU:
+	 * it was running, and the record's registers are not its own
+	 * (Xen loads it all the same; a debugger that does this to a
+	 * running vCPU sends it back in time) */
+	uint64_t stale_loads;
 };
 
 /* What a vCPU still has to do once its queued request gets a slot. */
