@@ -13,8 +13,6 @@ PYTHON ?= python3
 NPROC := $(shell nproc 2>/dev/null || echo 1)
 # test modules run at once by e2e-test (tests/e2e/run.py --jobs)
 E2E_JOBS ?= $(NPROC)
-# seconds per libFuzzer harness in make check (make fuzz-check alone: 60)
-CHECK_FUZZ_SECONDS ?= 20
 
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -84,24 +82,24 @@ test: all
 	$(MAKE) e2e-test
 
 # What CI runs: every test, every test again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, every libFuzzer harness for CHECK_FUZZ_SECONDS
-# (NPROC of them at once), then the real-Xen suites at once: Xen 4.17 under
-# QEMU (an AMD CPU) and under Bochs (an Intel CPU) (root). Builds use every
-# CPU; the end-to-end tests run E2E_JOBS modules at once. What the real-Xen
-# suites boot (dom0's root, Bochs: minutes on a cold cache) is prepared
-# while the tests run; its log is shown after theirs.
+# UndefinedBehaviorSanitizer, then at once the real-Xen suites (Xen 4.17
+# under QEMU, an AMD CPU, and under Bochs, an Intel CPU; root), one
+# emulator thread each, and every libFuzzer harness for a minute, one at a
+# time. Builds use every CPU; the end-to-end tests run E2E_JOBS modules at
+# once. What the real-Xen suites boot (dom0's root, Bochs: minutes on a
+# cold cache) is prepared while the tests run; its log is shown after
+# theirs.
 check:
 	$(MAKE) -j$(NPROC) all
 	$(PYTHON) tests/tools/concurrently.py --logs $(O)/check --live tests \
 		'tests=$(MAKE) check-tests' 'xen-prepare=$(MAKE) xen-prepare'
-	$(MAKE) xen-tests
+	$(MAKE) xen-tests XEN_TESTS_ALSO='fuzz-check=$(MAKE) fuzz-check'
 
 check-tests:
 	$(MAKE) test
 	$(MAKE) -j$(NPROC) all SAN=1 O=build-san
 	$(MAKE) test SAN=1 O=build-san
 	$(MAKE) -j$(NPROC) fuzz
-	$(MAKE) fuzz-check FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) FUZZ_JOBS=$(NPROC)
 
 # The real-Xen suites (each boots Xen in an emulator, one thread each). What
 # they share (XEN_SHARED) is prepared first; then they run at once, each with
@@ -111,9 +109,13 @@ XEN_SUITES := xen-test xen-test-intel
 XEN_SHARED := xen-test-prepare
 XEN_PREPARE := xen-test-prepare xen-test-intel-prepare
 
+# XEN_TESTS_ALSO='NAME=COMMAND': one more command run beside them
+XEN_TESTS_ALSO ?=
+
 xen-tests: $(XEN_SHARED)
 	$(PYTHON) tests/tools/concurrently.py --logs $(O)/xen-tests \
-		$(foreach s,$(XEN_SUITES),'$(s)=$(MAKE) $(XEN_SHARED:%=-o %) $(s)')
+		$(foreach s,$(XEN_SUITES),'$(s)=$(MAKE) $(XEN_SHARED:%=-o %) $(s)') \
+		$(if $(XEN_TESTS_ALSO),'$(XEN_TESTS_ALSO)')
 
 xen-prepare: $(XEN_PREPARE)
 
