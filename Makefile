@@ -10,6 +10,9 @@ WARN ?= -Wall -Wextra -Werror
 STD := -std=gnu11
 O ?= build
 PYTHON ?= python3
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+# test modules run at once by e2e-test (tests/e2e/run.py --jobs)
+E2E_JOBS ?= $(NPROC)
 
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -47,7 +50,8 @@ ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(O)/%.o)
 FRONT_OBJS := $(FRONT_SRCS:%.c=$(O)/%.o)
 PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
 
-.PHONY: all test check unit-test e2e-test bench clean distclean fixtures demo
+.PHONY: all test check check-tests unit-test e2e-test bench clean distclean fixtures demo \
+	xen-tests xen-prepare
 
 all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%) $(EXTRA_TARGETS)
 
@@ -71,22 +75,49 @@ unit-test: $(UNIT_TESTS:%=$(O)/tests/unit/%)
 	done; exit $$fail
 
 e2e-test: all $(TEST_DEPS)
-	$(PYTHON) tests/e2e/run.py --build $(O)
+	$(PYTHON) tests/e2e/run.py --build $(O) --jobs $(E2E_JOBS)
 
 test: all
 	$(MAKE) unit-test
 	$(MAKE) e2e-test
 
 # What CI runs: every test, every test again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, every libFuzzer harness for a minute, then
-# the real Xen 4.17 under QEMU (an AMD CPU) and under Bochs (an Intel CPU)
-# (root).
+# UndefinedBehaviorSanitizer, then at once the real-Xen suites (Xen 4.17
+# under QEMU, an AMD CPU, and under Bochs, an Intel CPU; root), one
+# emulator thread each, and every libFuzzer harness for a minute, one at a
+# time. Builds use every CPU; the end-to-end tests run E2E_JOBS modules at
+# once. What the real-Xen suites boot (dom0's root, Bochs: minutes on a
+# cold cache) is prepared while the tests run; its log is shown after
+# theirs.
 check:
+	$(MAKE) -j$(NPROC) all
+	$(PYTHON) tests/tools/concurrently.py --logs $(O)/check --live tests \
+		'tests=$(MAKE) check-tests' 'xen-prepare=$(MAKE) xen-prepare'
+	$(MAKE) xen-tests XEN_TESTS_ALSO='fuzz-check=$(MAKE) fuzz-check'
+
+check-tests:
 	$(MAKE) test
+	$(MAKE) -j$(NPROC) all SAN=1 O=build-san
 	$(MAKE) test SAN=1 O=build-san
-	$(MAKE) fuzz-check
-	$(MAKE) xen-test
-	$(MAKE) xen-test-intel
+	$(MAKE) -j$(NPROC) fuzz
+
+# The real-Xen suites (each boots Xen in an emulator, one thread each). What
+# they share (XEN_SHARED) is prepared first; then they run at once, each with
+# its output in $(O)/xen-tests/SUITE.log, shown whole when it ends; fails if
+# any fails. xen-prepare prepares everything they need (cached in .cache).
+XEN_SUITES := xen-test xen-test-intel
+XEN_SHARED := xen-test-prepare
+XEN_PREPARE := xen-test-prepare xen-test-intel-prepare
+
+# XEN_TESTS_ALSO='NAME=COMMAND': one more command run beside them
+XEN_TESTS_ALSO ?=
+
+xen-tests: $(XEN_SHARED)
+	$(PYTHON) tests/tools/concurrently.py --logs $(O)/xen-tests \
+		$(foreach s,$(XEN_SUITES),'$(s)=$(MAKE) $(XEN_SHARED:%=-o %) $(s)') \
+		$(if $(XEN_TESTS_ALSO),'$(XEN_TESTS_ALSO)')
+
+xen-prepare: $(XEN_PREPARE)
 
 bench: all
 	$(PYTHON) tests/bench/run.py --build $(O)

@@ -20,10 +20,16 @@ fuzz:
 		FUZZ_LIB_SRCS="$(ENGINE_SRCS) $(FRONT_SRCS) stub/targets-dump.c" \
 		FUZZ_LIBS="$(ENGINE_LIBS)"
 
+# FUZZ_JOBS harnesses run at once (each is one process; what each prints
+# is shown whole when it ends)
+FUZZ_JOBS ?= 1
+
 fuzz-check fuzz-run: fuzz
-	@fail=0; for h in $(FUZZ_HARNESSES); do \
-		$(PYTHON) tests/fuzz/run-fuzzer.py --build $(O) --seconds $(FUZZ_SECONDS) $$h || fail=1; \
-	done; exit $$fail
+	@$(MAKE) -k -j$(FUZZ_JOBS) --output-sync=target --no-print-directory \
+		$(FUZZ_HARNESSES:%=fuzz-run-one-%)
+
+fuzz-run-one-%:
+	@$(PYTHON) tests/fuzz/run-fuzzer.py --build $(O) --seconds $(FUZZ_SECONDS) $*
 
 # Rewrites the in-tree seed corpora of the server and dump harnesses.
 fuzz-seeds:

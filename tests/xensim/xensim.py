@@ -8,6 +8,7 @@ Also a command: `python3 tests/xensim/xensim.py fetch-utils` fills the
 cache (used by `make xensim-utils`).
 """
 
+import fcntl
 import glob
 import json
 import os
@@ -35,7 +36,16 @@ class XensimError(Exception):
 def fetch_utils():
     """Returns the folder with Debian's xenctx and xen-access, downloading
     xen-utils-4.17 with apt-get (never installing it) when missing.
-    Returns None with a reason when it cannot be obtained."""
+    Returns None with a reason when it cannot be obtained. Test processes
+    running at once (run.py --jobs) take turns: one downloads and unpacks,
+    the others wait for it and find the files whole."""
+    os.makedirs(os.path.dirname(UTILS_CACHE), exist_ok=True)
+    with open(UTILS_CACHE + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _fetch_utils_locked()
+
+
+def _fetch_utils_locked():
     if os.path.exists(os.path.join(UTILS_BIN, "xenctx")) and \
        os.path.exists(os.path.join(UTILS_BIN, "xen-access")):
         return UTILS_BIN, None
