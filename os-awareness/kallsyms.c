@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 
 /* ---- the symbol table ---- */
 

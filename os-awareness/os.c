@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 
 int os_detect(const char *which, const struct os_env *env, struct os **out,
 	      struct strbuf *why)

@@ -7,7 +7,7 @@
  * dumps and live guests; every walk of a guest list is bounded. The
  * guest may be hostile: every piece of its text a module hands out (task
  * names, monitor output, log lines) is escaped as guest text (see
- * guest_text() in stub/strbuf.h), and every thread id is valid.
+ * guest_text() in stub/base/strbuf.h), and every thread id is valid.
  */
 #ifndef XENSTUB_OS_H
 #define XENSTUB_OS_H
@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #include "arch/x86/regs.h"
-#include "stub/strbuf.h"
-#include "stub/vmem.h"
+#include "stub/base/strbuf.h"
+#include "stub/guest/vmem.h"
 
 /*
  * gdb thread ids of OS tasks. vCPUs are threads 1..N. A task whose OS
@@ -54,7 +54,7 @@ static inline uint64_t os_tid_idle(int64_t cpu)
 }
 
 /* Guest text in a task's name fields is display text (guest_text() in
- * stub/strbuf.h): printable ASCII, a 16-byte Linux comm always whole. */
+ * stub/base/strbuf.h): printable ASCII, a 16-byte Linux comm always whole. */
 #define OS_NAME_LEN 80
 
 struct os_task {

@@ -24,12 +24,12 @@
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
-#include "stub/journal.h"
-#include "stub/log.h"
-#include "stub/server.h"
-#include "stub/session.h"
-#include "stub/target.h"
-#include "stub/version.h"
+#include "stub/traps/journal.h"
+#include "stub/base/log.h"
+#include "stub/gdb/server.h"
+#include "stub/session/session.h"
+#include "stub/guest/target.h"
+#include "stub/base/version.h"
 
 struct options {
 	const char *comm;

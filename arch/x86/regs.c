@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 #define CORE "org.gnu.gdb.i386.core"
 #define SSE "org.gnu.gdb.i386.sse"

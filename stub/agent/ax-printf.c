@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 enum lenmod { LM_NONE, LM_H, LM_L, LM_LL, LM_BIG_L, LM_Z, LM_I64 };
 

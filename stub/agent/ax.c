@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "stub/agent/ax-internal.h"
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 /* One opcode: operand bytes after it, values it takes and leaves. pick and
  * printf take a number of values their operand says. */

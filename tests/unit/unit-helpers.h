@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stub/server.h"
-#include "stub/session.h"
-#include "stub/strbuf.h"
-#include "stub/target.h"
+#include "stub/gdb/server.h"
+#include "stub/session/session.h"
+#include "stub/base/strbuf.h"
+#include "stub/guest/target.h"
 
 /* One map() call the fake target answered. */
 struct fake_map {

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/xensim/simd.h"
 
 #define RFLAGS_TF (1ull << 8)

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/xensim/simd.h"
 
 #define DESC_SIZE sizeof(struct hvm_save_descriptor)

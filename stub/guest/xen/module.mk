@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The live Xen target, on Debian's Xen libraries (libxen-dev, LGPL-2.1).
+LIB_SRCS += stub/guest/xen/xen.c
+XEN_LIBS += -lxenctrl -lxenforeignmemory -lxenevtchn -lxendevicemodel -lxenstore
