@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "os-awareness/os.h"
+#include "stub/base/num.h"
 #include "stub/base/strbuf.h"
 
 static size_t slot(const struct addrmap *m, uint64_t k)

@@ -14,6 +14,7 @@
 #include "os-awareness/walk.h"
 #include "os-awareness/windows-internal.h"
 #include "stub/base/log.h"
+#include "stub/base/num.h"
 #include "stub/guest/vmem.h"
 
 int win_read(struct win *w, uint64_t va, void *buf, size_t len)

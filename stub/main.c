@@ -24,12 +24,13 @@
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
-#include "stub/traps/journal.h"
 #include "stub/base/log.h"
-#include "stub/gdb/server.h"
-#include "stub/session/session.h"
-#include "stub/guest/target.h"
+#include "stub/base/num.h"
 #include "stub/base/version.h"
+#include "stub/gdb/server.h"
+#include "stub/guest/target.h"
+#include "stub/session/session.h"
+#include "stub/traps/journal.h"
 
 struct options {
 	const char *comm;

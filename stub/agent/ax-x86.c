@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "arch/x86/regs.h"
+#include "stub/base/num.h"
 #include "stub/base/strbuf.h"
 
 int ax_x86_read_reg(const struct x86_regs *r, const struct x86_gdb_layout *l,

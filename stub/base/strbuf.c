@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Growable byte buffers (git's strbuf idea) and allocation helpers that
- * never return NULL.
+ * Growable byte buffers (git's strbuf idea), XML and hex output, and the
+ * escaping of guest text.
  */
 #include "stub/base/strbuf.h"
 
@@ -11,91 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stub/base/num.h"
+
 char strbuf_empty[1];
-void (*fatal_hook)(void);
-
-static void die_oom(size_t n)
-{
-	void (*hook)(void) = fatal_hook;
-
-	fprintf(stderr, "xenstub: error: out of memory allocating %zu bytes\n",
-		n);
-	fatal_hook = NULL;
-	if (hook)
-		hook();
-	abort();
-}
-
-void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		die_oom(n);
-	return p;
-}
-
-void *xcalloc(size_t nmemb, size_t size)
-{
-	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
-
-	if (!p)
-		die_oom(nmemb * size);
-	return p;
-}
-
-void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (!q)
-		die_oom(n);
-	return q;
-}
-
-char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		die_oom(strlen(s) + 1);
-	return p;
-}
-
-char *xstrfmt(const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	return strbuf_detach(&sb, NULL);
-}
-
-int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -EINVAL;
-	while (isspace((unsigned char)*end))
-		end++;
-	return *end ? -EINVAL : 0;
-}
-
-size_t st_mult(size_t a, size_t b)
-{
-	if (b && a > SIZE_MAX / b)
-		die_oom(SIZE_MAX);
-	return a * b;
-}
 
 void strbuf_init(struct strbuf *sb, size_t hint)
 {

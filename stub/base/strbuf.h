@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Growable byte buffers and checked allocation.
+ * Growable byte buffers, XML and hex output, and guest text. Allocation
+ * failures end the process (stub/base/alloc.h), never a strbuf call.
  * Invariant: `buf` is never NULL and always NUL-terminated at `len`, so a
  * strbuf can be handed to C string functions at any time.
  */
@@ -11,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "stub/base/alloc.h"
 
 struct strbuf {
 	size_t len;
@@ -67,35 +70,5 @@ void strbuf_add_guest16(struct strbuf *sb, const void *units, size_t len);
  */
 size_t guest_text(char *out, size_t size, const void *in, size_t len,
 		  bool wide, bool cut);
-
-/* Allocation that never returns NULL: on exhaustion the process calls
- * the fatal hook (which leaves the guest as found) and aborts. */
-void *xmalloc(size_t n);
-void *xcalloc(size_t nmemb, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-/* A malloc'd string built from a printf format. */
-char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* nmemb * size with overflow check; aborts on overflow. */
-size_t st_mult(size_t a, size_t b);
-
-/* Parses a number (decimal, 0x hex or 0 octal) surrounded by optional
- * blanks: 0, or -EINVAL when s holds anything else. */
-int parse_u64(const char *s, uint64_t *v);
-
-/* The little-endian number in the n (at most 8) bytes at p. */
-static inline uint64_t get_le(const void *p, unsigned n)
-{
-	const uint8_t *b = p;
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | b[n];
-	return v;
-}
-
-/* Called once before the process dies of a fatal error; the program sets
- * it to undo its changes to the guest. */
-extern void (*fatal_hook)(void);
 
 #endif

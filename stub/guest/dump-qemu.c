@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/guest/dump.h"
+#include "stub/base/num.h"
 #include "stub/base/strbuf.h"
+#include "stub/guest/dump.h"
 
 /* Offsets in QEMU's QEMUCPUState (version 1). */
 #define QS_VERSION 0

@@ -118,9 +118,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/guest/dump.h"
 #include "stub/base/log.h"
+#include "stub/base/num.h"
 #include "stub/base/strbuf.h"
+#include "stub/guest/dump.h"
 
 /* xen/include/public/elfnote.h */
 #define XEN_ELFNOTE_DUMPCORE_NONE 0x2000000u

@@ -98,14 +98,12 @@ void target_init(struct target *t, const struct target_ops *ops)
 
 void target_set_error(struct target *t, const char *fmt, ...)
 {
-	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
 	free(t->last_error);
-	t->last_error = strbuf_detach(&sb, NULL);
+	t->last_error = xstrvfmt(fmt, ap);
+	va_end(ap);
 	log_dbg(LC_TARGET, "%s", t->last_error);
 }
 

@@ -12,8 +12,9 @@
 
 #include "arch/x86/paging.h"
 #include "os-awareness/os.h"
-#include "stub/session/session-internal.h"
+#include "stub/base/num.h"
 #include "stub/base/version.h"
+#include "stub/session/session-internal.h"
 
 struct command {
 	const char *name;

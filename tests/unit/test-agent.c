@@ -21,6 +21,7 @@
 #include "stub/agent/ax-packet.h"
 #include "stub/agent/ax-x86.h"
 #include "stub/agent/ax.h"
+#include "stub/base/num.h"
 #include "stub/base/strbuf.h"
 
 #define container_of(p, type, member) \

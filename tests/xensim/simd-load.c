@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "stub/base/log.h"
+#include "stub/base/num.h"
 #include "tests/xensim/simd.h"
 
 /* QEMUCPUState version 1 (arch_dump.c): QEMUCPUSegment holds a segment

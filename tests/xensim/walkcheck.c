@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
+#include "stub/base/num.h"
 #include "stub/base/strbuf.h"
 #include "tests/xensim/simd.h"
 
