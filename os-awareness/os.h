@@ -154,4 +154,30 @@ int os_detect(const char *which, const struct os_env *env, struct os **out,
 	      struct strbuf *why);
 void os_free(struct os *os);
 
+/*
+ * The wrappers through which the engine calls a module: the only callers
+ * of struct os_ops outside a module. They share the contracts of the ops
+ * above; an optional op that a module lacks is answered here.
+ */
+const char *os_name(const struct os *os);
+int os_refresh(struct os *os);
+/* Registers not known stay invalid (r is cleared first). */
+int os_task_regs(struct os *os, const struct os_task *t, struct x86_regs *r);
+int os_task_aspace(struct os *os, const struct os_task *t, struct aspace *as,
+		   struct strbuf *why);
+void os_describe(struct os *os, struct strbuf *out);
+void os_ps(struct os *os, struct strbuf *out);
+int os_lookup_symbol(struct os *os, const char *name, uint64_t *addr);
+/* One row per process: the module's own list, or, without one, the
+ * thread-group leaders of the task list (no user; cores: the vCPU it
+ * runs on, or ""). */
+typedef void (*os_process_fn)(void *ctx, int64_t pid, const char *user,
+			      const char *command, const char *cores);
+void os_processes(struct os *os, os_process_fn row, void *ctx);
+/* 0 when handled, -ENOENT when cmd is none of the module's commands. */
+int os_command(struct os *os, const char *cmd, const char *args,
+	       struct strbuf *out);
+/* Help lines of the module's commands, or "". */
+const char *os_command_help(const struct os *os);
+
 #endif

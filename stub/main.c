@@ -59,8 +59,8 @@ static void usage(FILE *f)
 "  -                  talk over stdin/stdout: gdb -ex 'target remote | xenstub - TARGET'\n"
 "\n"
 "TARGET, what is debugged:\n");
-	for (i = 0; target_types[i]; i++)
-		fprintf(f, "  %s\n", target_types[i]->help);
+	for (i = 0; target_type_help(i); i++)
+		fprintf(f, "  %s\n", target_type_help(i));
 	fprintf(f,
 "\n"
 "Options:\n"

@@ -16,16 +16,6 @@
  * reason goes to the log (in 'target remote | xenstub' mode, gdb's
  * terminal).
  */
-static const char *why_read_only(struct server *sv, enum target_cap cap)
-{
-	struct target *t = session_target(sv->s);
-
-	if (target_has(t, cap) || session_read_only(sv->s))
-		return "xenstub runs with --read-only";
-	return target_has(t, TCAP_RUN) ? "this guest's target does not allow it" :
-					 "the target cannot be written (a memory dump)";
-}
-
 static int selected_regs(struct server *sv, struct x86_regs *r)
 {
 	int rc = session_get_regs(sv->s, sv->g_tid, r);
@@ -94,11 +84,11 @@ static int write_back(struct server *sv, const struct x86_regs *r)
 	if (rc == -EROFS)
 		log_warn(LC_SESSION, "register write of thread %llu refused: %s",
 			 (unsigned long long)sv->g_tid,
-			 why_read_only(sv, TCAP_WRITE_REGS));
+			 session_why_read_only(sv->s, true));
 	else if (rc < 0)
 		log_warn(LC_SESSION, "register write of thread %llu failed: %s",
 			 (unsigned long long)sv->g_tid,
-			 target_strerror(session_target(sv->s)));
+			 session_last_error(sv->s));
 	if (rc < 0)
 		reply_error(sv, rc);
 	else
@@ -226,12 +216,12 @@ static int do_write(struct server *sv, uint64_t addr, const uint8_t *data,
 {
 	int rc = n ? session_write_mem(sv->s, sv->g_tid, addr, data, n) : 0;
 
-	if (!n && !target_has(session_target(sv->s), TCAP_WRITE_MEM))
+	if (!n && !session_mem_writable(sv->s))
 		rc = -EROFS;
 	if (rc == -EROFS && n)
 		log_warn(LC_MEM, "memory write of %zu byte%s at 0x%llx refused: %s",
 			 n, n == 1 ? "" : "s", (unsigned long long)addr,
-			 why_read_only(sv, TCAP_WRITE_MEM));
+			 session_why_read_only(sv->s, false));
 	if (rc < 0)
 		reply_error(sv, rc == -EFAULT ? EFAULT : -rc);
 	else

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "os-awareness/os.h"
 #include "stub/base/log.h"
 #include "stub/gdb/server.h"
 
@@ -72,8 +71,6 @@ static void osdata_row(void *ctx, int64_t pid, const char *user,
 static int build_osdata(struct server *sv, const char *annex,
 			struct strbuf *doc)
 {
-	struct os *os = session_os(sv->s);
-
 	strbuf_addstr(doc, "<?xml version=\"1.0\"?>\n"
 			   "<!DOCTYPE target SYSTEM \"osdata.dtd\">\n");
 	if (!*annex) {
@@ -88,25 +85,10 @@ static int build_osdata(struct server *sv, const char *annex,
 	if (strcmp(annex, "processes"))
 		return -ENOENT;
 	strbuf_addstr(doc, "<osdata type=\"processes\">\n");
-	if (os && os->ops->processes) {
+	{
 		struct osdata_ctx c = { doc };
 
-		os->ops->processes(os, osdata_row, &c);
-	} else if (os) {
-		struct osdata_ctx c = { doc };
-		size_t i;
-
-		for (i = 0; i < os->ntasks; i++) {
-			const struct os_task *t = &os->tasks[i];
-			char cores[16] = "";
-
-			if (t->thread_id != t->pid || t->is_idle)
-				continue;
-			if (t->vcpu >= 0)
-				snprintf(cores, sizeof(cores), "%d", t->vcpu);
-			osdata_row(&c, t->pid, "", t->proc_name[0] ?
-				   t->proc_name : t->name, cores);
-		}
+		session_processes(sv->s, osdata_row, &c);
 	}
 	strbuf_addstr(doc, "</osdata>\n");
 	return 0;

@@ -91,7 +91,7 @@ static void plan_init(struct server *sv, struct resume_plan *plan,
 {
 	unsigned i;
 
-	plan->nr = session_target(sv->s)->nr_vcpus;
+	plan->nr = session_vcpu_count(sv->s);
 	plan->vcpu = xcalloc(plan->nr, sizeof(*plan->vcpu));
 	for (i = 0; i < plan->nr; i++)
 		plan->vcpu[i] = all;

@@ -26,6 +26,16 @@ const struct target_ops *target_find_type(const char *name)
 	return NULL;
 }
 
+const char *target_type_help(size_t i)
+{
+	size_t n;
+
+	for (n = 0; target_types[n]; n++)
+		if (n == i)
+			return target_types[n]->help;
+	return NULL;
+}
+
 int target_open(const char *spec, const struct target_params *p,
 		struct target **out, char **msg)
 {
@@ -159,4 +169,124 @@ int target_unpause(struct target *t)
 int target_is_running(struct target *t)
 {
 	return t->ops->is_running ? t->ops->is_running(t) : 0;
+}
+
+/* ---- events ---- */
+
+/* The event ops of t, or NULL with the reason when op is missing. */
+#define EV_OP(t, op)                                                           \
+	((t)->ops->ev && (t)->ops->ev->op ? (t)->ops->ev :                      \
+	 missing_ev_op((t), #op))
+
+static const struct target_event_ops *missing_ev_op(struct target *t,
+						    const char *op)
+{
+	target_set_error(t, "%s has no '%s' event operation (no monitor events there)",
+			 t->description ? t->description : t->ops->name, op);
+	return NULL;
+}
+
+int target_ev_enable(struct target *t)
+{
+	const struct target_event_ops *ev = EV_OP(t, enable);
+
+	return ev ? ev->enable(t) : -EOPNOTSUPP;
+}
+
+void target_ev_disable(struct target *t)
+{
+	if (t->ops->ev && t->ops->ev->disable)
+		t->ops->ev->disable(t);
+}
+
+int target_ev_fd(struct target *t)
+{
+	return t->ops->ev && t->ops->ev->fd ? t->ops->ev->fd(t) : -1;
+}
+
+int target_ev_next(struct target *t, struct target_event *ev)
+{
+	const struct target_event_ops *e = EV_OP(t, next);
+
+	return e ? e->next(t, ev) : -EOPNOTSUPP;
+}
+
+int target_ev_respond(struct target *t, const struct target_event *ev,
+		      const struct target_response *r)
+{
+	const struct target_event_ops *e = EV_OP(t, respond);
+
+	if (!e)
+		return -EOPNOTSUPP;
+	if (ev->vcpu >= t->nr_vcpus)
+		return -EINVAL;
+	return e->respond(t, ev, r);
+}
+
+int target_ev_monitor(struct target *t, enum target_monitor what, bool on)
+{
+	const struct target_event_ops *ev = EV_OP(t, monitor);
+
+	return ev ? ev->monitor(t, what, on) : -EOPNOTSUPP;
+}
+
+int target_ev_singlestep(struct target *t, unsigned vcpu, bool on)
+{
+	const struct target_event_ops *ev = EV_OP(t, singlestep);
+
+	if (!ev)
+		return -EOPNOTSUPP;
+	if (vcpu >= t->nr_vcpus)
+		return -EINVAL;
+	return ev->singlestep(t, vcpu, on);
+}
+
+int target_ev_inject(struct target *t, unsigned vcpu, unsigned vector,
+		     unsigned type, uint32_t error_code, unsigned insn_len,
+		     uint64_t cr2)
+{
+	const struct target_event_ops *ev = EV_OP(t, inject);
+
+	if (!ev)
+		return -EOPNOTSUPP;
+	if (vcpu >= t->nr_vcpus)
+		return -EINVAL;
+	return ev->inject(t, vcpu, vector, type, error_code, insn_len, cr2);
+}
+
+int target_ev_status(struct target *t, struct target_status *st)
+{
+	const struct target_event_ops *ev = EV_OP(t, status);
+
+	return ev ? ev->status(t, st) : -EOPNOTSUPP;
+}
+
+int target_ev_set_access(struct target *t, unsigned view, const uint64_t *gfns,
+			 const uint8_t *access, unsigned n)
+{
+	const struct target_event_ops *ev = EV_OP(t, set_access);
+
+	if (!ev)
+		return -EOPNOTSUPP;
+	if (!n)
+		return 0;
+	log_dbg(LC_TRAP, "access of %u frame%s from 0x%llx (view %u) set to %x%s",
+		n, n == 1 ? "" : "s", (unsigned long long)gfns[0], view,
+		access[0], n > 1 ? ", ..." : "");
+	return ev->set_access(t, view, gfns, access, n);
+}
+
+int target_ev_get_access(struct target *t, unsigned view, uint64_t gfn,
+			 uint8_t *access)
+{
+	const struct target_event_ops *ev = EV_OP(t, get_access);
+
+	return ev ? ev->get_access(t, view, gfn, access) : -EOPNOTSUPP;
+}
+
+int target_ev_recover(struct target *t, const struct journal_state *st)
+{
+	const struct target_event_ops *ev = EV_OP(t, recover);
+
+	return ev ? ev->recover(t, st) : -EOPNOTSUPP;
 }

@@ -2,7 +2,9 @@
 /*
  * The target seam: one ops table per kind of guest (a live Xen domain, a
  * memory dump) behind thin wrappers. Callers use only the target_*()
- * functions below, never the ops directly.
+ * functions below, never the ops directly: there is a wrapper for every
+ * op, and the wrapper of an op the target lacks answers -EOPNOTSUPP with
+ * the reason in target_strerror().
  *
  * Conventions: functions returning int give 0 (or a count) on success and a
  * negative errno on failure; the target records a human-readable reason for
@@ -246,6 +248,8 @@ extern const struct target_ops target_xen;
 /* The registry, NULL-terminated: the kinds linked into this program. */
 extern const struct target_ops *const target_types[];
 const struct target_ops *target_find_type(const char *name);
+/* The --help line of the i-th kind in the registry, NULL past the end. */
+const char *target_type_help(size_t i);
 
 /*
  * Opens TARGET text: "core:PATH", "raw:PATH", "xen:ID", "xen:NAME", or a
@@ -275,5 +279,29 @@ int target_set_regs(struct target *t, unsigned vcpu, const struct x86_regs *r);
 int target_pause(struct target *t);
 int target_unpause(struct target *t);
 int target_is_running(struct target *t);
+
+/*
+ * The event operations (struct target_event_ops, whose contracts they
+ * share). Each one the target lacks answers -EOPNOTSUPP with the reason
+ * in target_strerror(); but target_ev_disable() then does nothing and
+ * target_ev_fd() gives -1. A vCPU out of range is -EINVAL.
+ */
+int target_ev_enable(struct target *t);
+void target_ev_disable(struct target *t);
+int target_ev_fd(struct target *t);
+int target_ev_next(struct target *t, struct target_event *ev);
+int target_ev_respond(struct target *t, const struct target_event *ev,
+		      const struct target_response *r);
+int target_ev_monitor(struct target *t, enum target_monitor what, bool on);
+int target_ev_singlestep(struct target *t, unsigned vcpu, bool on);
+int target_ev_inject(struct target *t, unsigned vcpu, unsigned vector,
+		     unsigned type, uint32_t error_code, unsigned insn_len,
+		     uint64_t cr2);
+int target_ev_status(struct target *t, struct target_status *st);
+int target_ev_set_access(struct target *t, unsigned view, const uint64_t *gfns,
+			 const uint8_t *access, unsigned n);
+int target_ev_get_access(struct target *t, unsigned view, uint64_t gfn,
+			 uint8_t *access);
+int target_ev_recover(struct target *t, const struct journal_state *st);
 
 #endif

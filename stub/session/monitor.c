@@ -41,8 +41,8 @@ static int cmd_help(struct session *s, uint64_t tid, const char *args,
 			 *c->args ? " " : "", c->args);
 		strbuf_addf(out, "  %-28s %s\n", left, c->help);
 	}
-	if (s->os && s->os->ops->command_help)
-		strbuf_addstr(out, s->os->ops->command_help);
+	if (s->os)
+		strbuf_addstr(out, os_command_help(s->os));
 	return 0;
 }
 
@@ -152,7 +152,7 @@ static int cmd_v2p(struct session *s, uint64_t tid, const char *args,
 
 		/* a task's: its OS module says what is wrong with it */
 		if (ti && ti->task && s->os &&
-		    s->os->ops->task_aspace(s->os, ti->task, &as, &why) < 0 &&
+		    os_task_aspace(s->os, ti->task, &as, &why) < 0 &&
 		    why.len)
 			strbuf_addf(out, "v2p: no address space for thread %llu: %s\n",
 				    (unsigned long long)tid, why.buf);
@@ -223,7 +223,7 @@ static int cmd_os(struct session *s, uint64_t tid, const char *args,
 		need_os(s, out);
 		return 0;
 	}
-	s->os->ops->describe(s->os, out);
+	os_describe(s->os, out);
 	return 0;
 }
 
@@ -234,7 +234,7 @@ static int cmd_ps(struct session *s, uint64_t tid, const char *args,
 	(void)args;
 	if (need_os(s, out))
 		return -EINVAL;
-	s->os->ops->ps(s->os, out);
+	os_ps(s->os, out);
 	return 0;
 }
 
@@ -250,7 +250,7 @@ static int cmd_sym(struct session *s, uint64_t tid, const char *args,
 	}
 	if (need_os(s, out))
 		return -EINVAL;
-	if (s->os->ops->lookup_symbol(s->os, args, &a)) {
+	if (os_lookup_symbol(s->os, args, &a)) {
 		strbuf_addf(out, "%s: no such symbol\n", args);
 		return -EINVAL;
 	}
@@ -312,8 +312,8 @@ int session_command(struct session *s, uint64_t tid, const char *line,
 	for (c = commands; c->name; c++)
 		if (!strcmp(c->name, name))
 			return c->fn(s, tid, args, out);
-	if (s->os && s->os->ops->command) {
-		int rc = s->os->ops->command(s->os, name, args, out);
+	if (s->os) {
+		int rc = os_command(s->os, name, args, out);
 
 		if (rc != -ENOENT)
 			return rc;

@@ -46,11 +46,6 @@ static bool live(const struct session *s)
 	return target_has(s->t, TCAP_RUN);
 }
 
-static const struct target_event_ops *evops(const struct session *s)
-{
-	return s->t->ops->ev;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -120,7 +115,7 @@ static int release(struct session *s, unsigned v,
 		memset(&plain, 0, sizeof(plain));
 		how = &plain;
 	}
-	rc = evops(s)->respond(s->t, &r->v[v].ev, how);
+	rc = target_ev_respond(s->t, &r->v[v].ev, how);
 	if (rc < 0) {
 		log_warn(LC_TRAP, "answering vCPU %u's event failed: %s", v,
 			 strerror(-rc));
@@ -173,8 +168,8 @@ void run_detach(struct session *s)
 	dr_restore(s->drs, s->t);
 	for (v = 0; v < s->t->nr_vcpus; v++)
 		tf_restore(s, v);
-	if (r->events_ready && evops(s)->disable)
-		evops(s)->disable(s->t); /* answers what is held, in Xen's order */
+	if (r->events_ready)
+		target_ev_disable(s->t); /* answers what is held, in Xen's order */
 	r->events_ready = false;
 	for (v = 0; v < s->t->nr_vcpus; v++) {
 		r->v[v].held = false;
@@ -213,17 +208,16 @@ void run_free(struct session *s)
 static int ensure_events(struct session *s, char **msg)
 {
 	struct run_state *r = s->run;
-	const struct target_event_ops *ev = evops(s);
 	int rc;
 
 	if (r->events_ready)
 		return 0;
-	if (!ev || !ev->enable || !target_has(s->t, TCAP_EVENTS)) {
+	if (!target_has(s->t, TCAP_EVENTS)) {
 		*msg = xstrfmt("%s offers no monitor events: breakpoints and stepping are not available",
 			       s->t->description);
 		return -EOPNOTSUPP;
 	}
-	rc = ev->enable(s->t);
+	rc = target_ev_enable(s->t);
 	if (rc < 0) {
 		*msg = xstrfmt("%s", target_strerror(s->t));
 		return rc;
@@ -231,10 +225,10 @@ static int ensure_events(struct session *s, char **msg)
 	r->events_ready = true;
 	r->step = STEP_NONE;
 	if (target_has(s->t, TCAP_SINGLESTEP) &&
-	    ev->monitor(s->t, TMON_SINGLESTEP, true) == 0) {
+	    target_ev_monitor(s->t, TMON_SINGLESTEP, true) == 0) {
 		r->step = STEP_MTF;
 		r->holds = s->t->nr_vcpus > 1;
-	} else if (ev->monitor(s->t, TMON_DEBUG_EXC, true) == 0) {
+	} else if (target_ev_monitor(s->t, TMON_DEBUG_EXC, true) == 0) {
 		r->step = STEP_TF;
 		log_info(LC_TRAP, "no monitor single-step here (it needs Intel's monitor trap flag): "
 			 "stepping uses EFLAGS.TF and debug-exception events; other vCPUs run during a step");
@@ -304,7 +298,6 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			struct stop_info *st)
 {
 	struct run_state *r = s->run;
-	const struct target_event_ops *ops = evops(s);
 	struct swbp *bp;
 	uint8_t byte;
 
@@ -326,7 +319,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		if (vmem_read_phys(s->mem, event_gpa(ev), &byte, 1, NULL) == 0 &&
 		    byte == 0xcc) {
 			/* the guest's own int3: the guest takes it */
-			int rc = ops->inject(s->t, ev->vcpu, 3,
+			int rc = target_ev_inject(s->t, ev->vcpu, 3,
 					     X86_EVENTTYPE_SW_EXCEPTION, ~0u,
 					     ev->u.swbp.insn_length ?
 					     ev->u.swbp.insn_length : 1, 0);
@@ -384,7 +377,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			return 1;
 		}
 		/* not ours: the guest's own #DB */
-		if (ops->inject(s->t, ev->vcpu, 1, X86_EVENTTYPE_HW_EXCEPTION,
+		if (target_ev_inject(s->t, ev->vcpu, 1, X86_EVENTTYPE_HW_EXCEPTION,
 				~0u, 0, ev->u.dbg.pending_dbg) < 0)
 			log_warn(LC_TRAP, "a #DB of vCPU %u could not be given back to the guest: %s",
 				 ev->vcpu, target_strerror(s->t));
@@ -463,7 +456,6 @@ static int handle_event(struct session *s, const struct target_event *ev,
 static void collect(struct session *s, unsigned wait_ms,
 		    bool (*pred)(struct session *s, void *ctx), void *ctx)
 {
-	const struct target_event_ops *ops = evops(s);
 	uint64_t deadline = now_ms() + wait_ms;
 
 	for (;;) {
@@ -471,7 +463,7 @@ static void collect(struct session *s, unsigned wait_ms,
 		struct stop_info st;
 		int rc;
 
-		while ((rc = ops->next(s->t, &ev)) > 0) {
+		while ((rc = target_ev_next(s->t, &ev)) > 0) {
 			if (handle_event(s, &ev, &st) == 1) {
 				struct vcpu_run *vr = &s->run->v[ev.vcpu];
 
@@ -483,7 +475,7 @@ static void collect(struct session *s, unsigned wait_ms,
 			return;
 		{
 			uint64_t t = now_ms();
-			struct pollfd pfd = { ops->fd(s->t), POLLIN, 0 };
+			struct pollfd pfd = { target_ev_fd(s->t), POLLIN, 0 };
 
 			if (t >= deadline || pfd.fd < 0)
 				return;
@@ -497,9 +489,9 @@ static void collect(struct session *s, unsigned wait_ms,
  * is always the one set here). */
 static int arm(struct session *s, unsigned v, bool on)
 {
-	if (s->run->step != STEP_MTF || !evops(s)->singlestep)
+	if (s->run->step != STEP_MTF)
 		return on ? -EOPNOTSUPP : 0;
-	return evops(s)->singlestep(s->t, v, on);
+	return target_ev_singlestep(s->t, v, on);
 }
 
 static bool all_held(struct session *s, void *ctx)
@@ -1044,16 +1036,16 @@ int session_interrupt(struct session *s)
 
 int session_event_fd(struct session *s)
 {
-	if (!live(s) || !s->run->events_ready || !evops(s)->fd)
+	if (!live(s) || !s->run->events_ready)
 		return -1;
-	return evops(s)->fd(s->t);
+	return target_ev_fd(s->t);
 }
 
 static int check_shutdown(struct session *s, struct stop_info *st)
 {
 	struct target_status ts;
 
-	if (!evops(s) || !evops(s)->status || evops(s)->status(s->t, &ts) < 0)
+	if (target_ev_status(s->t, &ts) < 0)
 		return 0;
 	memset(st, 0, sizeof(*st));
 	switch (ts.state) {
@@ -1136,7 +1128,6 @@ static int redo_unemulated(struct session *s, unsigned v, struct stop_info *stop
 int session_poll_stop(struct session *s, struct stop_info *stop)
 {
 	struct run_state *r = s->run;
-	const struct target_event_ops *ops;
 
 	if (!live(s) || !s->running)
 		return 0;
@@ -1152,12 +1143,11 @@ int session_poll_stop(struct session *s, struct stop_info *stop)
 		}
 		return 1;
 	}
-	ops = evops(s);
 	if (r->events_ready) {
 		struct target_event ev;
 		int rc;
 
-		while ((rc = ops->next(s->t, &ev)) > 0) {
+		while ((rc = target_ev_next(s->t, &ev)) > 0) {
 			struct stop_info st;
 			int hrc = handle_event(s, &ev, &st);
 
@@ -1195,7 +1185,6 @@ int session_poll_stop(struct session *s, struct stop_info *stop)
 static int probe_mem_access(struct session *s, char **msg)
 {
 	struct run_state *r = s->run;
-	const struct target_event_ops *ev = evops(s);
 	uint8_t a;
 	int rc;
 
@@ -1206,14 +1195,14 @@ static int probe_mem_access(struct session *s, char **msg)
 		return -EOPNOTSUPP;
 	}
 	r->mem_access_probed = true;
-	if (!ev || !ev->get_access || !target_has(s->t, TCAP_MEM_ACCESS)) {
+	if (!target_has(s->t, TCAP_MEM_ACCESS)) {
 		snprintf(r->mem_access_why, sizeof(r->mem_access_why),
 			 "%s offers no memory access traps: watchpoints and hardware breakpoints are not available",
 			 s->t->description);
 		*msg = xstrfmt("%s", r->mem_access_why);
 		return -EOPNOTSUPP;
 	}
-	rc = ev->get_access(s->t, 0, 0, &a);
+	rc = target_ev_get_access(s->t, 0, 0, &a);
 	if (rc < 0) {
 		snprintf(r->mem_access_why, sizeof(r->mem_access_why),
 			 "watchpoints need Xen's mem_access, which needs an HVM/PVH guest on Intel VT-x with EPT; Xen refused it here: %s",
@@ -1224,7 +1213,7 @@ static int probe_mem_access(struct session *s, char **msg)
 	r->mem_access_ok = true;
 	/* an instruction Xen's emulator cannot do must come back to us
 	 * instead of becoming a #UD in the guest */
-	if (ev->monitor(s->t, TMON_EMUL_UNIMPL, true) < 0)
+	if (target_ev_monitor(s->t, TMON_EMUL_UNIMPL, true) < 0)
 		log_warn(LC_TRAP, "%s: an access Xen cannot emulate near a watchpoint would fault in the guest",
 			 target_strerror(s->t));
 	return 0;
@@ -1243,7 +1232,7 @@ static int dr_fallback(struct session *s, enum point_type t, uint64_t addr,
 		free(why);
 		return -ENOSPC;
 	}
-	if (evops(s)->monitor(s->t, TMON_DEBUG_EXC, true) < 0) {
+	if (target_ev_monitor(s->t, TMON_DEBUG_EXC, true) < 0) {
 		*msg = xstrfmt("%s; and Xen reports no debug exceptions for a debug-register fallback: %s",
 			       why, target_strerror(s->t));
 		free(why);
@@ -1298,7 +1287,7 @@ int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 		*msg = xstrfmt("--read-only: breakpoints write an int3 into guest memory (hbreak writes nothing)");
 		return -EROFS;
 	}
-	rc = evops(s)->monitor(s->t, TMON_SWBP, true);
+	rc = target_ev_monitor(s->t, TMON_SWBP, true);
 	if (rc < 0) {
 		*msg = xstrfmt("%s", target_strerror(s->t));
 		return rc;

@@ -7,6 +7,8 @@
 #ifndef XENSTUB_SESSION_INTERNAL_H
 #define XENSTUB_SESSION_INTERNAL_H
 
+#include "stub/guest/target.h"
+#include "stub/guest/vmem.h"
 #include "stub/session/session.h"
 
 struct run_state;
@@ -38,6 +40,8 @@ struct session {
 	struct dr_state *drs;		/* debug-register fallback, or NULL */
 };
 
+/* The address space memory accesses use for a thread. */
+int session_aspace(struct session *s, uint64_t tid, struct aspace *as);
 /* Registers of a vCPU through the per-stop cache. */
 int session_vcpu_regs(struct session *s, unsigned vcpu, struct x86_regs *r);
 void session_invalidate_regs(struct session *s);

@@ -17,9 +17,6 @@
 #include "stub/base/log.h"
 #include "stub/session/session-internal.h"
 
-struct target *session_target(struct session *s) { return s->t; }
-struct vmem *session_vmem(struct session *s) { return s->mem; }
-struct os *session_os(struct session *s) { return s->os; }
 const struct x86_gdb_layout *session_layout(const struct session *s)
 {
 	return s->layout;
@@ -27,6 +24,31 @@ const struct x86_gdb_layout *session_layout(const struct session *s)
 bool session_is_live(const struct session *s)
 {
 	return target_has(s->t, TCAP_RUN);
+}
+unsigned session_vcpu_count(const struct session *s)
+{
+	return s->t->nr_vcpus;
+}
+const char *session_last_error(const struct session *s)
+{
+	return target_strerror(s->t);
+}
+bool session_mem_writable(const struct session *s)
+{
+	return target_has(s->t, TCAP_WRITE_MEM);
+}
+const char *session_why_read_only(const struct session *s, bool regs)
+{
+	if (target_has(s->t, regs ? TCAP_WRITE_REGS : TCAP_WRITE_MEM) ||
+	    s->opts.read_only)
+		return "xenstub runs with --read-only";
+	return session_is_live(s) ? "this guest's target does not allow it" :
+				    "the target cannot be written (a memory dump)";
+}
+void session_processes(struct session *s, session_process_fn row, void *ctx)
+{
+	if (s->os)
+		os_processes(s->os, row, ctx);
 }
 const char *session_os_status(const struct session *s)
 {
@@ -115,11 +137,11 @@ int session_refresh(struct session *s)
 {
 	session_invalidate_regs(s);
 	if (s->os) {
-		int rc = s->os->ops->refresh(s->os);
+		int rc = os_refresh(s->os);
 
 		if (rc < 0)
 			log_warn(LC_OS, "the %s task list could not be rebuilt: %s",
-				 s->os->ops->name, strerror(-rc));
+				 os_name(s->os), strerror(-rc));
 	}
 	build_threads(s);
 	return 0;
@@ -300,8 +322,7 @@ int session_get_regs(struct session *s, uint64_t tid, struct x86_regs *r)
 		return -ESRCH;
 	if (!ti->task || ti->vcpu >= 0)
 		return session_vcpu_regs(s, (unsigned)ti->vcpu, r);
-	memset(r, 0, sizeof(*r));
-	return s->os->ops->task_regs(s->os, ti->task, r);
+	return os_task_regs(s->os, ti->task, r);
 }
 
 int session_set_regs(struct session *s, uint64_t tid, const struct x86_regs *r)
@@ -342,7 +363,7 @@ int session_aspace(struct session *s, uint64_t tid, struct aspace *as)
 	/* never another thread's tables: a task whose own cannot be used
 	 * reads nothing (the OS module says why) */
 	if (ti->task && !s->cr3_override)
-		return s->os->ops->task_aspace(s->os, ti->task, as, NULL);
+		return os_task_aspace(s->os, ti->task, as, NULL);
 	rc = session_vcpu_regs(s, ti->vcpu >= 0 ? (unsigned)ti->vcpu : 0, &r);
 	if (rc < 0)
 		return rc;
@@ -464,14 +485,11 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 	}
 	strbuf_addf(out, "int3 bytes put back: %u of %zu\n", n, st.nint3);
 	if (st.naccess) {
-		const struct target_event_ops *ev = t->ops->ev;
-
 		for (i = 0, n = 0; i < st.naccess; i++) {
 			uint64_t gfn = st.access[i].gfn;
 			uint8_t a = st.access[i].orig;
 
-			if (ev && ev->set_access &&
-			    ev->set_access(t, st.access[i].view, &gfn, &a, 1) == 0)
+			if (target_ev_set_access(t, st.access[i].view, &gfn, &a, 1) == 0)
 				n++;
 		}
 		strbuf_addf(out, "frame permissions restored: %u of %zu\n", n, st.naccess);
@@ -498,8 +516,8 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 				    jv->tf_set ? "trap flag " : "");
 	}
 	vmem_free(mem);
-	if (t->ops->ev && t->ops->ev->recover) {
-		rc = t->ops->ev->recover(t, &st);
+	rc = target_ev_recover(t, &st);
+	if (rc != -EOPNOTSUPP) {
 		strbuf_addf(out, "single-steps off, monitor ring %s, %u pause%s undone%s\n",
 			    st.ring ? "removed (vCPUs its events held released)" : "not there",
 			    st.pauses, st.pauses == 1 ? "" : "s",

@@ -16,10 +16,8 @@
 
 #include "arch/x86/regs.h"
 #include "stub/base/strbuf.h"
-#include "stub/guest/target.h"
-#include "stub/guest/vmem.h"
 
-struct os;
+struct target;
 struct os_task;
 
 struct session_opts {
@@ -105,11 +103,17 @@ void session_detach(struct session *s);
 int session_attach(struct session *s, char **msg);
 bool session_attached(const struct session *s);
 
-struct target *session_target(struct session *s);
-struct vmem *session_vmem(struct session *s);
-struct os *session_os(struct session *s);
 const struct x86_gdb_layout *session_layout(const struct session *s);
 bool session_is_live(const struct session *s);
+/* vCPUs of the guest (threads 1..N). */
+unsigned session_vcpu_count(const struct session *s);
+/* The reason of the target's last failure, for messages. */
+const char *session_last_error(const struct session *s);
+/* True when the target can write guest memory (whatever --read-only). */
+bool session_mem_writable(const struct session *s);
+/* Why a write of memory (regs false) or registers (regs true) was
+ * refused with -EROFS, for the log. */
+const char *session_why_read_only(const struct session *s, bool regs);
 
 /* Threads: the list is stable from one stop to the next. */
 size_t session_thread_count(const struct session *s);
@@ -125,8 +129,6 @@ int session_get_regs(struct session *s, uint64_t tid, struct x86_regs *r);
 int session_set_regs(struct session *s, uint64_t tid,
 		     const struct x86_regs *r);
 
-/* The address space memory accesses use for a thread. */
-int session_aspace(struct session *s, uint64_t tid, struct aspace *as);
 /* Memory of a thread's address space (or physical in phys mode). Same
  * return convention as vmem_read(). */
 int session_read_mem(struct session *s, uint64_t tid, uint64_t addr,
@@ -182,5 +184,11 @@ int session_recover(struct target *t, const char *journal_dir,
 
 /* Why the OS was not recognised (for messages), or "". */
 const char *session_os_status(const struct session *s);
+
+/* The guest's processes (gdb's "info os processes"): one call of row per
+ * process; none without OS-awareness. */
+typedef void (*session_process_fn)(void *ctx, int64_t pid, const char *user,
+				   const char *command, const char *cores);
+void session_processes(struct session *s, session_process_fn row, void *ctx);
 
 #endif

@@ -375,15 +375,12 @@ int traps_remove(struct session *s, uint64_t tid, enum point_type type,
 
 static int apply(struct session *s, uint64_t *gfns, uint8_t *acc, unsigned n)
 {
-	const struct target_event_ops *ev = s->t->ops->ev;
 	struct traps *tr = s->traps;
 	unsigned i;
 	int rc;
 
 	if (!n)
 		return 0;
-	if (!ev || !ev->set_access)
-		return -EOPNOTSUPP;
 	/* the journal learns each restriction before Xen does */
 	for (i = 0; i < n; i++) {
 		struct frame *f = frame_find(tr, gfns[i]);
@@ -392,7 +389,7 @@ static int apply(struct session *s, uint64_t *gfns, uint8_t *acc, unsigned n)
 			journal_note(s->t->journal, "access 0 %llx %x",
 				     (unsigned long long)gfns[i], f->orig);
 	}
-	rc = ev->set_access(s->t, 0, gfns, acc, n);
+	rc = target_ev_set_access(s->t, 0, gfns, acc, n);
 	if (rc == 0) {
 		for (i = 0; i < n; i++) {
 			struct frame *f = frame_find(tr, gfns[i]);
@@ -408,7 +405,6 @@ static int apply(struct session *s, uint64_t *gfns, uint8_t *acc, unsigned n)
 int traps_commit(struct session *s)
 {
 	struct traps *tr = s->traps;
-	const struct target_event_ops *ev = s->t->ops->ev;
 	uint64_t gfns[256];
 	uint8_t acc[256];
 	struct frame *changed[256];
@@ -426,8 +422,7 @@ int traps_commit(struct session *s)
 		if (f->orig == 0xff) {
 			uint8_t a = TACC_RWX;
 
-			if (ev && ev->get_access &&
-			    ev->get_access(s->t, 0, f->gfn, &a) < 0) {
+			if (target_ev_get_access(s->t, 0, f->gfn, &a) < 0) {
 				rc = -EOPNOTSUPP;
 				break;
 			}
