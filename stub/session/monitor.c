@@ -14,6 +14,7 @@
 #include "os-awareness/os.h"
 #include "stub/base/num.h"
 #include "stub/base/version.h"
+#include "stub/session/run.h"
 #include "stub/session/session-internal.h"
 
 struct command {

@@ -27,8 +27,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "stub/traps/journal.h"
 #include "stub/base/log.h"
+#include "stub/session/session-internal.h"
+#include "stub/traps/journal.h"
 #include "stub/traps/traps.h"
 #include "stub/traps/traps-dr.h"
 
@@ -160,12 +161,12 @@ void run_detach(struct session *s)
 	s->running = false;
 	/* int3s out first: a released vCPU must find the guest's bytes */
 	if (r->unplanted) {
-		bp_replant_all(s);
+		bp_replant_all(s->bps);
 		r->unplanted = false;
 	}
-	bp_forget_all(s);
-	traps_restore_all(s);
-	dr_restore(s->drs, s->t);
+	bp_forget_all(s->bps);
+	traps_restore_all(s->traps);
+	dr_restore(s->drs);
 	for (v = 0; v < s->t->nr_vcpus; v++)
 		tf_restore(s, v);
 	if (r->events_ready)
@@ -192,7 +193,6 @@ void run_free(struct session *s)
 {
 	if (!s->run)
 		return;
-	free(s->run->bps);
 	free(s->run->v);
 	free(s->run->plan);
 	traps_free(s->traps);
@@ -298,7 +298,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			struct stop_info *st)
 {
 	struct run_state *r = s->run;
-	struct swbp *bp;
+	const struct swbp *bp;
 	uint8_t byte;
 
 	r->st.events++;
@@ -310,7 +310,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 	hold(s, ev);
 	switch (ev->kind) {
 	case TEV_SWBP:
-		bp = bp_find_gpa(r, event_gpa(ev));
+		bp = bp_find(s->bps, event_gpa(ev));
 		if (bp) {
 			r->st.bp_hits++;
 			make_stop(st, ev->vcpu, 5, SR_SWBREAK);
@@ -357,16 +357,18 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		r->st.holds++;
 		return 0; /* a hold: stays held */
 	case TEV_DEBUG_EXC: {
+		enum trap_kind kind;
 		enum stop_reason why;
 		uint64_t where;
 
-		if (dr_match(s->drs, ev->u.dbg.pending_dbg, &why, &where)) {
+		if (dr_match(s->drs, ev->u.dbg.pending_dbg, &kind, &where)) {
+			why = stop_reason_of(kind);
 			/* one of our debug registers: data breakpoints trap
 			 * after the access, instruction ones fault before */
 			make_stop(st, ev->vcpu, 5, why);
 			st->addr = where;
 			r->v[ev->vcpu].set_rf = why == SR_HWBREAK;
-			traps_note_event(s, why == SR_HWBREAK ? TV_HIT_EXEC :
+			traps_note_event(s->traps, why == SR_HWBREAK ? TV_HIT_EXEC :
 					 TV_HIT_DATA, 0);
 			return 1;
 		}
@@ -386,19 +388,19 @@ static int handle_event(struct session *s, const struct target_event *ev,
 	case TEV_MEM_ACCESS: {
 		struct trap_hit hit;
 		uint64_t t0 = now_ns();
-		enum trap_verdict tv = traps_classify(s, ev, &hit);
+		enum trap_verdict tv = traps_classify(s->traps, ev, &hit);
 		struct vcpu_run *vr = &r->v[ev->vcpu];
 		bool stepping = r->phase == PH_STEPPING &&
 				(int)ev->vcpu == r->step_vcpu;
 
 		memcpy(vr->relax_gfns, hit.gfns, sizeof(hit.gfns));
 		vr->nrelax = hit.ngfns;
-		vr->then_reason = hit.then_reason;
+		vr->then_reason = stop_reason_of(hit.then_kind);
 		vr->then_addr = hit.then_addr;
 		vr->then_delivery = false;
 		vr->delivery = tv == TV_STEP;
 		vr->delivery_rip = ev->regs.rip;
-		traps_note_event(s, tv, now_ns() - t0);
+		traps_note_event(s->traps, tv, now_ns() - t0);
 		if (tv == TV_STEP) {
 			/* the CPU's own access: emulating the instruction at
 			 * rip would run an unrelated instruction and retry
@@ -408,7 +410,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			return 2;
 		}
 		if (tv == TV_PASS && (ev->u.mem.access & TACC_X) &&
-		    bp_find_gpa(r, (ev->u.mem.gfn << 12) | ev->u.mem.offset)) {
+		    bp_find(s->bps, (ev->u.mem.gfn << 12) | ev->u.mem.offset)) {
 			/* one of our int3s on a frame that may not execute:
 			 * Xen's emulator would give its #BP to the guest */
 			r->st.bp_hits++;
@@ -431,7 +433,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			vr->needs_completion = true;
 			return 2;
 		}
-		make_stop(st, ev->vcpu, 5, hit.reason);
+		make_stop(st, ev->vcpu, 5, stop_reason_of(hit.kind));
 		st->addr = hit.addr;
 		vr->hit_delivery = hit.delivery;
 		if (hit.delivery)
@@ -602,8 +604,8 @@ static int complete_access(struct session *s, unsigned v)
 	add_gfns(gfns, &n, COMPLETE_MAX_FRAMES, vr->relax_gfns, vr->nrelax);
 	for (round = 0;; round++) {
 		if (delivery)
-			traps_snapshot(s, gfns, n);
-		rc = traps_relax(s, gfns, n);
+			traps_snapshot(s->traps, gfns, n);
+		rc = traps_relax(s->traps, gfns, n);
 		if (rc == 0)
 			rc = arm(s, v, true);
 		if (rc == 0)
@@ -639,7 +641,7 @@ static int complete_access(struct session *s, unsigned v)
 		vr->delivery = false;
 		add_gfns(gfns, &n, COMPLETE_MAX_FRAMES, vr->relax_gfns, vr->nrelax);
 	}
-	if (traps_unrelax(s, gfns, n) < 0)
+	if (traps_unrelax(s->traps, gfns, n) < 0)
 		log_err(LC_TRAP, "watched frames could not be restricted again: %s",
 			target_strerror(s->t));
 	if (delivery) {
@@ -647,8 +649,8 @@ static int complete_access(struct session *s, unsigned v)
 
 		/* what the delivery wrote is known only now */
 		memset(&h, 0, sizeof(h));
-		if (traps_changed(s, &h) && vr->then_reason == SR_NONE) {
-			vr->then_reason = h.reason;
+		if (traps_changed(s->traps, &h) && vr->then_reason == SR_NONE) {
+			vr->then_reason = stop_reason_of(h.kind);
 			vr->then_addr = h.addr;
 			vr->then_delivery = true;
 		}
@@ -677,10 +679,8 @@ static void finish_stop(struct session *s, const struct stop_info *st)
 	struct run_state *r = s->run;
 
 	if (r->unplanted) {
-		uint8_t cc = 0xcc;
-
-		if (bp_find_gpa(r, r->unplanted_gpa))
-			vmem_write_phys(s->mem, r->unplanted_gpa, &cc, 1, NULL);
+		/* back unless its breakpoint went meanwhile */
+		bp_replant(s->bps, r->unplanted_gpa);
 		r->unplanted = false;
 	}
 	r->phase = PH_STOPPED;
@@ -751,11 +751,11 @@ static int release_for_continue(struct session *s, unsigned v)
 	size_t got = 0;
 
 	memset(&how, 0, sizeof(how));
-	if (vr->ev.kind == TEV_SWBP && bp_find_gpa(r, event_gpa(&vr->ev))) {
+	if (vr->ev.kind == TEV_SWBP && bp_find(s->bps, event_gpa(&vr->ev))) {
 		/* sitting on one of our int3s: execute the guest's
 		 * instruction in its place, in Xen's emulator, so no other
 		 * vCPU can pass the breakpoint meanwhile */
-		session_read_code(s, &vr->ev.regs, insn, sizeof(insn), &got);
+		bp_read_code(s->bps, &vr->ev.regs, insn, sizeof(insn), &got);
 		if (got) {
 			how.emulate = true;
 			how.insn = insn;
@@ -816,9 +816,9 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 			return 0;
 		}
 	}
-	rc = traps_commit(s);
+	rc = traps_commit(s->traps);
 	if (rc == 0 && s->drs)
-		rc = dr_commit(s->drs, s->t);
+		rc = dr_commit(s->drs);
 	if (rc < 0) {
 		*msg = xstrfmt("cannot apply the watchpoints: %s", target_strerror(s->t));
 		return rc;
@@ -855,8 +855,8 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 	}
 	if (step >= 0) {
 		struct vcpu_run *vr = &r->v[step];
-		struct swbp *bp = vr->held && vr->ev.kind == TEV_SWBP ?
-				  bp_find_gpa(r, event_gpa(&vr->ev)) : NULL;
+		const struct swbp *bp = vr->held && vr->ev.kind == TEV_SWBP ?
+					bp_find(s->bps, event_gpa(&vr->ev)) : NULL;
 
 		vr->stepping = true;
 		r->step_vcpu = step;
@@ -864,7 +864,7 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 			/* stepping off one of our int3s: the guest's byte
 			 * goes back for this one instruction (the other
 			 * vCPUs are held, or there are none) */
-			vmem_write_phys(s->mem, bp->gpa, &bp->orig, 1, NULL);
+			bp_unplant(s->bps, bp->gpa);
 			r->unplanted = true;
 			r->unplanted_gpa = bp->gpa;
 		}
@@ -877,7 +877,7 @@ static int start(struct session *s, const struct resume_plan *plan, int step,
 			rc = target_get_regs(s->t, (unsigned)step, &regs);
 			if (rc == 0) {
 				memset(vr->step_opcode, 0, sizeof(vr->step_opcode));
-				session_read_code(s, &regs, vr->step_opcode,
+				bp_read_code(s->bps, &regs, vr->step_opcode,
 						  sizeof(vr->step_opcode), &got);
 				vr->tf_was_set = regs.rflags & X86_RFLAGS_TF;
 				regs.rflags |= X86_RFLAGS_TF;
@@ -924,7 +924,7 @@ static int take_pending(struct session *s, const struct resume_plan *plan)
 			continue;
 		vr->pending = false;
 		if (vr->pending_stop.reason == SR_SWBREAK &&
-		    !bp_find_gpa(r, event_gpa(&vr->ev))) {
+		    !bp_find(s->bps, event_gpa(&vr->ev))) {
 			/* its breakpoint is gone: the vCPU just goes on */
 			continue;
 		}
@@ -974,7 +974,7 @@ int session_resume(struct session *s, const struct resume_plan *plan,
 		*msg = xstrfmt("nothing to resume");
 		return -EINVAL;
 	}
-	if (step >= 0 || r->nbps) {
+	if (step >= 0 || bp_count(s->bps)) {
 		rc = ensure_events(s, msg);
 		if (rc < 0 && step >= 0)
 			return rc;
@@ -1223,37 +1223,79 @@ static int probe_mem_access(struct session *s, char **msg)
 static int dr_fallback(struct session *s, enum point_type t, uint64_t addr,
 		       uint64_t len, char **msg)
 {
-	char *why = *msg;
+	struct strbuf why = STRBUF_INIT;
+	char *no_ma = *msg;	/* why there is no mem_access */
 	int rc;
 
 	*msg = NULL;
 	if (s->phys_mode) {
-		*msg = xstrfmt("%s; debug registers watch virtual addresses, not physical ones", why);
-		free(why);
+		*msg = xstrfmt("%s; debug registers watch virtual addresses, not physical ones", no_ma);
+		free(no_ma);
 		return -ENOSPC;
 	}
 	if (target_ev_monitor(s->t, TMON_DEBUG_EXC, true) < 0) {
 		*msg = xstrfmt("%s; and Xen reports no debug exceptions for a debug-register fallback: %s",
-			       why, target_strerror(s->t));
-		free(why);
+			       no_ma, target_strerror(s->t));
+		free(no_ma);
 		return -ENOSPC;
 	}
 	if (!s->drs)
-		s->drs = dr_new(s->t->nr_vcpus);
-	rc = dr_insert(s->drs, t, addr, len, msg);
+		s->drs = dr_new(&s->env);
+	rc = dr_insert(s->drs, trap_kind_of(t), addr, len, &why);
 	if (rc == 0 && !s->run->dr_told) {
 		/* not an error: said once so the user knows the limits */
 		*msg = xstrfmt("no mem_access here (%s): hardware breakpoints and watchpoints use the "
 			       "vCPUs' four debug registers (aligned 1, 2, 4 or 8 bytes; no rwatch)",
 			       "it needs Intel VT-x with EPT");
 		s->run->dr_told = true;
-	} else if (rc < 0 && *msg) {
-		char *m = *msg;
-
-		*msg = xstrfmt("%s (%s)", m, why);
-		free(m);
+	} else if (rc < 0 && why.len) {
+		*msg = xstrfmt("%s (%s)", why.buf, no_ma);
 	}
-	free(why);
+	strbuf_release(&why);
+	free(no_ma);
+	return rc;
+}
+
+/* A watchpoint or hardware breakpoint from mem_access. */
+static int insert_trap(struct session *s, uint64_t tid, enum point_type t,
+		       uint64_t addr, uint64_t len, char **msg)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct aspace as;
+	int rc;
+
+	if (!s->traps)
+		s->traps = traps_new(&s->env, s->bps);
+	/* gdb inserts every point again at each stop */
+	if (traps_ref(s->traps, trap_kind_of(t), addr, len))
+		return 0;
+	rc = session_aspace(s, tid, &as);
+	if (rc < 0) {
+		*msg = xstrfmt("no address space for the selected thread: %s",
+			       strerror(-rc));
+		return rc;
+	}
+	rc = traps_insert(s->traps, &as, trap_kind_of(t), addr, len, &why);
+	if (rc < 0)
+		*msg = strbuf_detach(&why, NULL);
+	strbuf_release(&why);
+	return rc;
+}
+
+/* An int3 in guest memory. */
+static int insert_int3(struct session *s, uint64_t tid, uint64_t addr,
+		       char **msg)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct aspace as;
+	int rc;
+
+	/* without an address space it is refused as not mapped */
+	rc = session_aspace(s, tid, &as);
+	rc = bp_insert(s->bps, rc < 0 ? NULL : &as, addr, &why);
+	if (rc < 0)
+		*msg = strbuf_detach(&why, NULL);
+	strbuf_release(&why);
 	return rc;
 }
 
@@ -1279,9 +1321,7 @@ int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 			return dr_fallback(s, t, addr, len, msg);
 		if (rc < 0)
 			return rc;
-		if (!s->traps)
-			s->traps = traps_new();
-		return traps_insert(s, tid, t, addr, len, msg);
+		return insert_trap(s, tid, t, addr, len, msg);
 	}
 	if (s->opts.read_only) {
 		*msg = xstrfmt("--read-only: breakpoints write an int3 into guest memory (hbreak writes nothing)");
@@ -1292,20 +1332,24 @@ int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 		*msg = xstrfmt("%s", target_strerror(s->t));
 		return rc;
 	}
-	return bp_insert(s, tid, addr, msg);
+	return insert_int3(s, tid, addr, msg);
 }
 
 int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len)
 {
+	struct aspace as;
+
 	if (!live(s))
 		return -ENOENT;
 	if (t != PT_SW_BREAK) {
-		if (s->drs && dr_remove(s->drs, t, addr, len) == 0)
+		if (dr_remove(s->drs, trap_kind_of(t), addr, len) == 0)
 			return 0;
-		return s->traps ? traps_remove(s, tid, t, addr, len) : -ENOENT;
+		return traps_remove(s->traps, trap_kind_of(t), addr, len);
 	}
-	return bp_remove(s, tid, addr);
+	/* the mapping may have gone: then the int3 planted at addr */
+	return bp_remove(s->bps, session_aspace(s, tid, &as) < 0 ? NULL : &as,
+			 addr);
 }
 
 /* ---- statistics for "monitor stats" ---- */
@@ -1335,5 +1379,5 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 	if (r->st.stale_steps)
 		strbuf_addf(out, "single-step events of running vCPUs let go: %llu\n",
 			    (unsigned long long)r->st.stale_steps);
-	traps_describe(s, out);
+	traps_describe(s->traps, out);
 }

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Run control and software breakpoints of live targets: the state shared
- * by run.c (stops, holds, stepping, event handling) and breakpoints.c
- * (int3 planting, shadowing, restoring). Internal to the engine.
+ * Run control of live targets: stops, holds, stepping, event handling.
+ * Internal to the session.
  */
 #ifndef XENSTUB_RUN_H
 #define XENSTUB_RUN_H
@@ -11,16 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "stub/session/session-internal.h"
+#include "stub/base/strbuf.h"
+#include "stub/guest/target.h"
+#include "stub/session/session.h"
 
-/* A planted int3: one per guest-physical byte, shared by every gdb
- * breakpoint that translates to it. */
-struct swbp {
-	uint64_t gpa;
-	uint64_t vaddr;		/* the first address gdb used for it */
-	uint8_t orig;		/* the guest's byte under the int3 */
-	unsigned refs;
-};
+struct session;
 
 enum step_method {
 	STEP_NONE = 0,		/* no way to step */
@@ -78,8 +72,6 @@ struct run_state {
 	int step_vcpu;			/* PH_STEPPING: who */
 	bool holds;			/* stops hold every vCPU (MTF) */
 	struct vcpu_run *v;		/* per vCPU */
-	struct swbp *bps;
-	size_t nbps, capbps;
 	unsigned next_stop_vcpu;	/* round robin over pending stops */
 	bool mem_access_ok;		/* mem_access probed and available */
 	bool dr_told;			/* the user knows DRs are used */
@@ -94,14 +86,14 @@ struct run_state {
 	struct run_stats st;
 };
 
-/* breakpoints.c */
-int bp_insert(struct session *s, uint64_t tid, uint64_t addr, char **msg);
-int bp_remove(struct session *s, uint64_t tid, uint64_t addr);
-struct swbp *bp_find_gpa(struct run_state *r, uint64_t gpa);
-/* Takes every int3 out of guest memory (restoring the guest's bytes) or
- * puts them all back. */
-void bp_unplant_all(struct session *s);
-void bp_replant_all(struct session *s);
-void bp_forget_all(struct session *s);
+/* Takes a live guest (pauses it; holds every vCPU where it can). 0 or
+ * -errno with *msg. Nothing for dumps. */
+int run_attach(struct session *s, char **msg);
+/* Leaves a live guest as found: every point out, every change undone, the
+ * guest running. */
+void run_detach(struct session *s);
+void run_free(struct session *s);
+/* Counters of run control for "monitor stats". */
+void run_describe_stats(struct session *s, struct strbuf *out);
 
 #endif

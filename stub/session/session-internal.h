@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The session's private state, shared by session.c (threads, registers,
- * memory), run.c (run control, breakpoints) and monitor.c (commands).
- * Not part of the engine's public interface.
+ * memory), run.c (run control, points) and monitor.c (commands). Not part
+ * of the engine's public interface.
  */
 #ifndef XENSTUB_SESSION_INTERNAL_H
 #define XENSTUB_SESSION_INTERNAL_H
@@ -10,6 +10,8 @@
 #include "stub/guest/target.h"
 #include "stub/guest/vmem.h"
 #include "stub/session/session.h"
+#include "stub/traps/breakpoints.h"
+#include "stub/traps/trap-env.h"
 
 struct run_state;
 struct traps;
@@ -36,6 +38,9 @@ struct session {
 	bool running;
 	struct stop_info last_stop;
 	struct run_state *run;		/* run.c's state, NULL for dumps */
+	/* the trap engine: built on the target, guest memory and journal */
+	struct trap_env env;
+	struct bp_table *bps;		/* int3s (empty but for live guests) */
 	struct traps *traps;		/* watchpoints, NULL until the first */
 	struct dr_state *drs;		/* debug-register fallback, or NULL */
 };
@@ -46,23 +51,27 @@ int session_aspace(struct session *s, uint64_t tid, struct aspace *as);
 int session_vcpu_regs(struct session *s, unsigned vcpu, struct x86_regs *r);
 void session_invalidate_regs(struct session *s);
 
-/* run.c */
-int run_attach(struct session *s, char **msg);
-void run_detach(struct session *s);
-void run_free(struct session *s);
-/* Replaces breakpoint bytes the stub planted by the guest's own bytes in
- * a buffer just read from [addr, addr+len) of as. */
-void run_shadow_breakpoints(struct session *s, const struct aspace *as,
-			    uint64_t addr, void *buf, size_t len);
-/* Reads the instruction bytes at a vCPU's rip, in its own address space
- * (whatever gdb's physical mode or CR3 override), as the guest wrote them
- * (our int3s taken out). Returns what vmem_read() returns. */
-int session_read_code(struct session *s, const struct x86_regs *r,
-		      uint8_t *buf, size_t len, size_t *got);
-/* Writes guest memory, keeping planted breakpoints in place. */
-int run_write_mem(struct session *s, const struct aspace *as, uint64_t addr,
-		  const void *buf, size_t len);
-/* Counters of run control for "monitor stats". */
-void run_describe_stats(struct session *s, struct strbuf *out);
+/* gdb's point types and stop reasons in the trap engine's terms. */
+static inline enum trap_kind trap_kind_of(enum point_type t)
+{
+	switch (t) {
+	case PT_HW_BREAK: return TK_EXEC;
+	case PT_WRITE_WATCH: return TK_WRITE;
+	case PT_READ_WATCH: return TK_READ;
+	case PT_ACCESS_WATCH: return TK_ACCESS;
+	default: return TK_NONE;
+	}
+}
+
+static inline enum stop_reason stop_reason_of(enum trap_kind k)
+{
+	switch (k) {
+	case TK_EXEC: return SR_HWBREAK;
+	case TK_WRITE: return SR_WATCH;
+	case TK_READ: return SR_RWATCH;
+	case TK_ACCESS: return SR_AWATCH;
+	default: return SR_NONE;
+	}
+}
 
 #endif

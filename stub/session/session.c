@@ -13,9 +13,10 @@
 
 #include "arch/x86/paging.h"
 #include "os-awareness/os.h"
-#include "stub/traps/journal.h"
 #include "stub/base/log.h"
+#include "stub/session/run.h"
 #include "stub/session/session-internal.h"
+#include "stub/traps/journal.h"
 
 const struct x86_gdb_layout *session_layout(const struct session *s)
 {
@@ -181,6 +182,8 @@ int session_open(struct target *t, const struct session_opts *o,
 				 why ? why : "no journal");
 		free(why);
 	}
+	s->env = (struct trap_env){ t, s->mem, t->journal };
+	s->bps = bp_new(&s->env);
 	if (o->attach_later && session_is_live(s))
 		s->running = true;
 	else if ((rc = session_attach(s, msg)) < 0)
@@ -291,6 +294,7 @@ void session_close(struct session *s)
 	free(s->vcpu_cached);
 	strbuf_release(&s->os_why);
 	run_free(s);
+	bp_free(s->bps);
 	free(s);
 }
 
@@ -391,7 +395,7 @@ int session_read_mem(struct session *s, uint64_t tid, uint64_t addr,
 		return rc;
 	rc = vmem_read(s->mem, &as, addr, buf, len, done);
 	if (rc == 0 || (done && *done))
-		run_shadow_breakpoints(s, &as, addr, buf, done ? *done : len);
+		bp_shadow(s->bps, &as, addr, buf, done ? *done : len);
 	return rc;
 }
 
@@ -408,7 +412,7 @@ int session_write_mem(struct session *s, uint64_t tid, uint64_t addr,
 	rc = session_aspace(s, tid, &as);
 	if (rc < 0)
 		return rc;
-	return run_write_mem(s, &as, addr, buf, len);
+	return bp_write(s->bps, &as, addr, buf, len);
 }
 
 void session_set_phys_mode(struct session *s, bool on) { s->phys_mode = on; }

@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/traps/journal.h"
 #include "stub/base/log.h"
+#include "stub/guest/target.h"
+#include "stub/traps/journal.h"
 
 #define DR6_B_MASK 0xfull
 #define DR7_L(n) (1ull << (2 * (n)))
@@ -25,13 +26,14 @@
 
 struct dr_slot {
 	bool used;
-	enum point_type type;
+	enum trap_kind type;
 	uint64_t addr;
 	unsigned len;
 	unsigned refs;
 };
 
 struct dr_state {
+	struct trap_env env;
 	struct dr_slot slot[4];
 	bool applied;		/* our values are in the vCPUs */
 	bool *saved;		/* per vCPU: guest values saved */
@@ -40,10 +42,12 @@ struct dr_state {
 	bool warned;
 };
 
-struct dr_state *dr_new(unsigned nr_vcpus)
+struct dr_state *dr_new(const struct trap_env *env)
 {
 	struct dr_state *d = xcalloc(1, sizeof(*d));
+	unsigned nr_vcpus = env->t->nr_vcpus;
 
+	d->env = *env;
 	d->nvcpus = nr_vcpus;
 	d->saved = xcalloc(nr_vcpus, sizeof(bool));
 	d->guest = xcalloc(nr_vcpus, sizeof(*d->guest));
@@ -69,27 +73,30 @@ bool dr_any(const struct dr_state *d)
 	return false;
 }
 
-int dr_insert(struct dr_state *d, enum point_type type, uint64_t addr,
-	      uint64_t len, char **msg)
+int dr_insert(struct dr_state *d, enum trap_kind type, uint64_t addr,
+	      uint64_t len, struct strbuf *why)
 {
 	unsigned i, free_slot = 4;
 
-	if (type == PT_READ_WATCH) {
-		*msg = xstrfmt("a read watchpoint (rwatch) needs Xen's mem_access, which this host lacks; "
-			       "debug registers cannot trap reads alone: use awatch (reads and writes)");
+	if (type == TK_READ) {
+		if (why)
+			strbuf_addstr(why, "a read watchpoint (rwatch) needs Xen's mem_access, which this host lacks; "
+				      "debug registers cannot trap reads alone: use awatch (reads and writes)");
 		return -ENOSPC;
 	}
-	if (type == PT_HW_BREAK)
+	if (type == TK_EXEC)
 		len = 1;
 	if (len != 1 && len != 2 && len != 4 && len != 8) {
-		*msg = xstrfmt("without Xen's mem_access (Intel VT-x with EPT), watchpoints use the debug registers: "
-			       "1, 2, 4 or 8 bytes only, not %llu", (unsigned long long)len);
+		if (why)
+			strbuf_addf(why, "without Xen's mem_access (Intel VT-x with EPT), watchpoints use the debug registers: "
+				    "1, 2, 4 or 8 bytes only, not %llu", (unsigned long long)len);
 		return -ENOSPC;
 	}
 	if (addr & (len - 1)) {
-		*msg = xstrfmt("without Xen's mem_access, watchpoints use the debug registers: "
-			       "0x%llx is not aligned to its %llu-byte length",
-			       (unsigned long long)addr, (unsigned long long)len);
+		if (why)
+			strbuf_addf(why, "without Xen's mem_access, watchpoints use the debug registers: "
+				    "0x%llx is not aligned to its %llu-byte length",
+				    (unsigned long long)addr, (unsigned long long)len);
 		return -ENOSPC;
 	}
 	for (i = 0; i < 4; i++) {
@@ -104,20 +111,23 @@ int dr_insert(struct dr_state *d, enum point_type type, uint64_t addr,
 			free_slot = i;
 	}
 	if (free_slot == 4) {
-		*msg = xstrfmt("all four debug registers are in use: without Xen's mem_access "
-			       "(Intel VT-x with EPT) there can be only four hardware breakpoints and watchpoints");
+		if (why)
+			strbuf_addstr(why, "all four debug registers are in use: without Xen's mem_access "
+				      "(Intel VT-x with EPT) there can be only four hardware breakpoints and watchpoints");
 		return -ENOSPC;
 	}
 	d->slot[free_slot] = (struct dr_slot){ true, type, addr, (unsigned)len, 1 };
 	return 0;
 }
 
-int dr_remove(struct dr_state *d, enum point_type type, uint64_t addr,
+int dr_remove(struct dr_state *d, enum trap_kind type, uint64_t addr,
 	      uint64_t len)
 {
 	unsigned i;
 
-	if (type == PT_HW_BREAK)
+	if (!d)
+		return -ENOENT;
+	if (type == TK_EXEC)
 		len = 1;
 	for (i = 0; i < 4; i++) {
 		struct dr_slot *sl = &d->slot[i];
@@ -143,21 +153,25 @@ static uint64_t our_dr7(const struct dr_state *d)
 
 		if (!sl->used)
 			continue;
-		rw = sl->type == PT_HW_BREAK ? 0 :
-		     sl->type == PT_WRITE_WATCH ? 1 : 3;
+		rw = sl->type == TK_EXEC ? 0 :
+		     sl->type == TK_WRITE ? 1 : 3;
 		len = sl->len == 1 ? 0 : sl->len == 2 ? 1 : sl->len == 8 ? 2 : 3;
-		if (sl->type == PT_HW_BREAK)
+		if (sl->type == TK_EXEC)
 			len = 0;
 		dr7 |= DR7_L(i) | rw << DR7_RW_SHIFT(i) | len << DR7_LEN_SHIFT(i);
 	}
 	return dr7 ? dr7 | DR7_GE_LE : 0;
 }
 
-int dr_commit(struct dr_state *d, struct target *t)
+int dr_commit(struct dr_state *d)
 {
+	struct target *t;
 	unsigned v, i;
 	bool any = dr_any(d);
 
+	if (!d)
+		return 0;
+	t = d->env.t;
 	if (!any && !d->applied)
 		return 0;
 	for (v = 0; v < t->nr_vcpus; v++) {
@@ -169,7 +183,7 @@ int dr_commit(struct dr_state *d, struct target *t)
 		if (!d->saved[v]) {
 			memcpy(d->guest[v], r.dr, sizeof(r.dr));
 			d->saved[v] = true;
-			journal_note(t->journal, "dr %u %llx %llx %llx %llx %llx %llx", v,
+			journal_note(d->env.j, "dr %u %llx %llx %llx %llx %llx %llx", v,
 				     (unsigned long long)r.dr[0], (unsigned long long)r.dr[1],
 				     (unsigned long long)r.dr[2], (unsigned long long)r.dr[3],
 				     (unsigned long long)r.dr[6], (unsigned long long)r.dr[7]);
@@ -194,19 +208,21 @@ int dr_commit(struct dr_state *d, struct target *t)
 			/* the guest has its registers back and may change
 			 * them: save them again when a point next needs them */
 			d->saved[v] = false;
-			journal_note(t->journal, "dr-off %u", v);
+			journal_note(d->env.j, "dr-off %u", v);
 		}
 	}
 	d->applied = any;
 	return 0;
 }
 
-void dr_restore(struct dr_state *d, struct target *t)
+void dr_restore(struct dr_state *d)
 {
+	struct target *t;
 	unsigned v;
 
 	if (!d)
 		return;
+	t = d->env.t;
 	for (v = 0; v < t->nr_vcpus; v++) {
 		struct x86_regs r;
 
@@ -218,13 +234,13 @@ void dr_restore(struct dr_state *d, struct target *t)
 				v, target_strerror(t));
 			continue;
 		}
-		journal_note(t->journal, "dr-off %u", v);
+		journal_note(d->env.j, "dr-off %u", v);
 		d->saved[v] = false;
 	}
 	d->applied = false;
 }
 
-bool dr_match(const struct dr_state *d, uint64_t dr6, enum stop_reason *reason,
+bool dr_match(const struct dr_state *d, uint64_t dr6, enum trap_kind *kind,
 	      uint64_t *addr)
 {
 	unsigned i;
@@ -236,8 +252,7 @@ bool dr_match(const struct dr_state *d, uint64_t dr6, enum stop_reason *reason,
 
 		if (!sl->used || !(dr6 & (1ull << i)))
 			continue;
-		*reason = sl->type == PT_HW_BREAK ? SR_HWBREAK :
-			  sl->type == PT_WRITE_WATCH ? SR_WATCH : SR_AWATCH;
+		*kind = sl->type;
 		*addr = sl->addr;
 		return true;
 	}

@@ -25,8 +25,8 @@
 #include <string.h>
 
 #include "arch/x86/insn.h"
-#include "stub/traps/journal.h"
 #include "stub/base/log.h"
+#include "stub/traps/journal.h"
 
 /* A byte range of one frame covered by a point. */
 struct piece {
@@ -36,7 +36,7 @@ struct piece {
 };
 
 struct point {
-	enum point_type type;
+	enum trap_kind type;
 	uint64_t addr, len;
 	unsigned refs;
 	struct piece *pieces;
@@ -65,6 +65,8 @@ struct snap {
 };
 
 struct traps {
+	struct trap_env env;
+	const struct bp_table *bps;	/* whose int3s code reads see through */
 	struct point *points;
 	unsigned npoints, cappoints;
 	unsigned live;		/* points not dead */
@@ -78,10 +80,13 @@ struct traps {
 	unsigned nsnaps;
 };
 
-struct traps *traps_new(void)
+struct traps *traps_new(const struct trap_env *env,
+			const struct bp_table *bps)
 {
 	struct traps *tr = xcalloc(1, sizeof(*tr));
 
+	tr->env = *env;
+	tr->bps = bps;
 	tr->nframes_cap = 1024;
 	tr->frames = xcalloc(tr->nframes_cap, sizeof(*tr->frames));
 	return tr;
@@ -226,18 +231,18 @@ static void frame_del_point(struct frame *f, unsigned pi)
 	}
 }
 
-static void count(struct frame *f, enum point_type t, int d)
+static void count(struct frame *f, enum trap_kind t, int d)
 {
 	switch (t) {
-	case PT_HW_BREAK: f->nx += (uint32_t)d; break;
-	case PT_WRITE_WATCH: f->nw += (uint32_t)d; break;
+	case TK_EXEC: f->nx += (uint32_t)d; break;
+	case TK_WRITE: f->nw += (uint32_t)d; break;
 	default: f->nrw += (uint32_t)d; break;
 	}
 }
 
 /* ---- inserting and removing points ---- */
 
-static int find_point(struct traps *tr, enum point_type t, uint64_t addr,
+static int find_point(struct traps *tr, enum trap_kind t, uint64_t addr,
 		      uint64_t len)
 {
 	unsigned i;
@@ -251,33 +256,46 @@ static int find_point(struct traps *tr, enum point_type t, uint64_t addr,
 	return -1;
 }
 
-int traps_insert(struct session *s, uint64_t tid, enum point_type type,
-		 uint64_t addr, uint64_t len, char **msg)
+bool traps_ref(struct traps *tr, enum trap_kind kind, uint64_t addr,
+	       uint64_t len)
 {
-	struct traps *tr = s->traps;
-	struct aspace as;
+	int pi;
+
+	if (kind == TK_EXEC)
+		len = 1;
+	pi = find_point(tr, kind, addr, len);
+	if (pi < 0)
+		return false;
+	tr->points[pi].refs++;
+	return true;
+}
+
+int traps_insert(struct traps *tr, const struct aspace *as,
+		 enum trap_kind type, uint64_t addr, uint64_t len,
+		 struct strbuf *why)
+{
 	struct point *p;
 	uint64_t off = 0;
-	int pi, rc;
+	int pi;
 	unsigned i;
 
-	if (type == PT_HW_BREAK)
-		len = 1; /* kind is an instruction length hint */
+	if (type == TK_EXEC)
+		len = 1; /* gdb's kind is an instruction length hint */
+	if (type < TK_EXEC || type > TK_ACCESS) {
+		if (why)
+			strbuf_addf(why, "unknown kind of trap %d", (int)type);
+		return -EINVAL;
+	}
 	if (!len || len > (1ull << 30)) {
-		*msg = xstrfmt("a watchpoint of %llu bytes is not supported (1 byte to 1 GiB)",
-			       (unsigned long long)len);
+		if (why)
+			strbuf_addf(why, "a watchpoint of %llu bytes is not supported (1 byte to 1 GiB)",
+				    (unsigned long long)len);
 		return -EINVAL;
 	}
 	pi = find_point(tr, type, addr, len);
 	if (pi >= 0) {
 		tr->points[pi].refs++;
 		return 0;
-	}
-	rc = session_aspace(s, tid, &as);
-	if (rc < 0) {
-		*msg = xstrfmt("no address space for the selected thread: %s",
-			       strerror(-rc));
-		return rc;
 	}
 	/* reuse a dead slot so indices in frames stay small */
 	for (i = 0; i < tr->npoints; i++)
@@ -303,19 +321,21 @@ int traps_insert(struct session *s, uint64_t tid, enum point_type type,
 
 		if (n > len - off)
 			n = len - off;
-		if (as.phys || as.mode == X86_PAGING_NONE) {
+		if (as->phys || as->mode == X86_PAGING_NONE) {
 			w.paddr = a;
-		} else if (vmem_translate(s->mem, &as, a, &w) < 0) {
-			*msg = xstrfmt("cannot watch 0x%llx: the address is not mapped in the selected thread's address space",
-				       (unsigned long long)a);
+		} else if (vmem_translate(tr->env.mem, as, a, &w) < 0) {
+			if (why)
+				strbuf_addf(why, "cannot watch 0x%llx: the address is not mapped in the selected thread's address space",
+					    (unsigned long long)a);
 			free(p->pieces);
 			p->pieces = NULL;
 			p->dead = true;
 			return -EFAULT;
 		}
-		if ((w.paddr >> 12) > s->t->max_gfn) {
-			*msg = xstrfmt("cannot watch 0x%llx: guest-physical 0x%llx is outside the guest's memory",
-				       (unsigned long long)a, (unsigned long long)w.paddr);
+		if ((w.paddr >> 12) > tr->env.t->max_gfn) {
+			if (why)
+				strbuf_addf(why, "cannot watch 0x%llx: guest-physical 0x%llx is outside the guest's memory",
+					    (unsigned long long)a, (unsigned long long)w.paddr);
 			free(p->pieces);
 			p->pieces = NULL;
 			p->dead = true;
@@ -338,16 +358,16 @@ int traps_insert(struct session *s, uint64_t tid, enum point_type type,
 	return 0;
 }
 
-int traps_remove(struct session *s, uint64_t tid, enum point_type type,
-		 uint64_t addr, uint64_t len)
+int traps_remove(struct traps *tr, enum trap_kind type, uint64_t addr,
+		 uint64_t len)
 {
-	struct traps *tr = s->traps;
 	struct point *p;
 	int pi;
 	unsigned i;
 
-	(void)tid;
-	if (type == PT_HW_BREAK)
+	if (!tr)
+		return -ENOENT;
+	if (type == TK_EXEC)
 		len = 1;
 	pi = find_point(tr, type, addr, len);
 	if (pi < 0)
@@ -373,9 +393,8 @@ int traps_remove(struct session *s, uint64_t tid, enum point_type type,
 
 /* ---- applying permissions ---- */
 
-static int apply(struct session *s, uint64_t *gfns, uint8_t *acc, unsigned n)
+static int apply(struct traps *tr, uint64_t *gfns, uint8_t *acc, unsigned n)
 {
-	struct traps *tr = s->traps;
 	unsigned i;
 	int rc;
 
@@ -386,25 +405,24 @@ static int apply(struct session *s, uint64_t *gfns, uint8_t *acc, unsigned n)
 		struct frame *f = frame_find(tr, gfns[i]);
 
 		if (f && acc[i] != f->orig && f->applied == f->orig)
-			journal_note(s->t->journal, "access 0 %llx %x",
+			journal_note(tr->env.j, "access 0 %llx %x",
 				     (unsigned long long)gfns[i], f->orig);
 	}
-	rc = target_ev_set_access(s->t, 0, gfns, acc, n);
+	rc = target_ev_set_access(tr->env.t, 0, gfns, acc, n);
 	if (rc == 0) {
 		for (i = 0; i < n; i++) {
 			struct frame *f = frame_find(tr, gfns[i]);
 
 			if (f && acc[i] == f->orig && f->applied != f->orig)
-				journal_note(s->t->journal, "access-off 0 %llx",
+				journal_note(tr->env.j, "access-off 0 %llx",
 					     (unsigned long long)gfns[i]);
 		}
 	}
 	return rc;
 }
 
-int traps_commit(struct session *s)
+int traps_commit(struct traps *tr)
 {
-	struct traps *tr = s->traps;
 	uint64_t gfns[256];
 	uint8_t acc[256];
 	struct frame *changed[256];
@@ -422,7 +440,7 @@ int traps_commit(struct session *s)
 		if (f->orig == 0xff) {
 			uint8_t a = TACC_RWX;
 
-			if (target_ev_get_access(s->t, 0, f->gfn, &a) < 0) {
+			if (target_ev_get_access(tr->env.t, 0, f->gfn, &a) < 0) {
 				rc = -EOPNOTSUPP;
 				break;
 			}
@@ -437,7 +455,7 @@ int traps_commit(struct session *s)
 			n++;
 		}
 		if (n == 256 || (n && i + 1 == tr->nframes_cap)) {
-			rc = apply(s, gfns, acc, n);
+			rc = apply(tr, gfns, acc, n);
 			if (rc < 0)
 				break;
 			for (k = 0; k < n; k++)
@@ -453,7 +471,7 @@ int traps_commit(struct session *s)
 		}
 	}
 	if (!rc && n) {
-		rc = apply(s, gfns, acc, n);
+		rc = apply(tr, gfns, acc, n);
 		if (!rc)
 			for (k = 0; k < n; k++)
 				changed[k]->applied = acc[k];
@@ -461,9 +479,8 @@ int traps_commit(struct session *s)
 	return rc;
 }
 
-void traps_restore_all(struct session *s)
+void traps_restore_all(struct traps *tr)
 {
-	struct traps *tr = s->traps;
 	unsigned i;
 
 	if (!tr)
@@ -473,24 +490,24 @@ void traps_restore_all(struct session *s)
 
 		if (!f->used || f->orig == 0xff || f->applied == f->orig)
 			continue;
-		if (apply(s, &f->gfn, &f->orig, 1) < 0)
+		if (apply(tr, &f->gfn, &f->orig, 1) < 0)
 			log_err(LC_TRAP, "the permission of frame 0x%llx could not be restored: %s",
-				(unsigned long long)f->gfn, target_strerror(s->t));
+				(unsigned long long)f->gfn, target_strerror(tr->env.t));
 		else
 			f->applied = f->orig;
 	}
 }
 
-int traps_relax(struct session *s, const uint64_t *gfns, unsigned n)
+int traps_relax(struct traps *tr, const uint64_t *gfns, unsigned n)
 {
 	unsigned i;
 	int rc = 0;
 
-	for (i = 0; i < n && !rc; i++) {
-		struct frame *f = frame_find(s->traps, gfns[i]);
+	for (i = 0; tr && i < n && !rc; i++) {
+		struct frame *f = frame_find(tr, gfns[i]);
 
 		if (f && f->applied != f->orig) {
-			rc = apply(s, &f->gfn, &f->orig, 1);
+			rc = apply(tr, &f->gfn, &f->orig, 1);
 			if (!rc)
 				f->applied = f->orig;
 		}
@@ -498,20 +515,20 @@ int traps_relax(struct session *s, const uint64_t *gfns, unsigned n)
 	return rc;
 }
 
-int traps_unrelax(struct session *s, const uint64_t *gfns, unsigned n)
+int traps_unrelax(struct traps *tr, const uint64_t *gfns, unsigned n)
 {
 	unsigned i;
 	int rc = 0;
 
-	for (i = 0; i < n && !rc; i++) {
-		struct frame *f = frame_find(s->traps, gfns[i]);
+	for (i = 0; tr && i < n && !rc; i++) {
+		struct frame *f = frame_find(tr, gfns[i]);
 		uint8_t want;
 
 		if (!f)
 			continue;
 		want = desired(f);
 		if (f->applied != want) {
-			rc = apply(s, &f->gfn, &want, 1);
+			rc = apply(tr, &f->gfn, &want, 1);
 			if (!rc)
 				f->applied = want;
 		}
@@ -531,16 +548,6 @@ static struct x86_decoder *decoder(struct traps *tr, unsigned bits)
 	return *d;
 }
 
-static enum stop_reason reason_of(enum point_type t)
-{
-	switch (t) {
-	case PT_WRITE_WATCH: return SR_WATCH;
-	case PT_READ_WATCH: return SR_RWATCH;
-	case PT_ACCESS_WATCH: return SR_AWATCH;
-	default: return SR_HWBREAK;
-	}
-}
-
 static void add_gfn(struct trap_hit *h, uint64_t gfn)
 {
 	unsigned i;
@@ -554,7 +561,7 @@ static void add_gfn(struct trap_hit *h, uint64_t gfn)
 
 /*
  * Compares a physical byte range accessed (read and/or write) with the
- * points on its frame. On a hit fills hit->reason/addr and returns true.
+ * points on its frame. On a hit fills hit->kind/addr and returns true.
  * Write watches take writes; read watches reads; access watches both.
  */
 static bool match_range(struct traps *tr, uint64_t gpa, uint64_t n, bool rd,
@@ -572,9 +579,9 @@ static bool match_range(struct traps *tr, uint64_t gpa, uint64_t n, bool rd,
 		if (p->dead)
 			continue;
 		switch (p->type) {
-		case PT_WRITE_WATCH: kind_ok = wr; break;
-		case PT_READ_WATCH: kind_ok = rd; break;
-		case PT_ACCESS_WATCH: kind_ok = rd || wr; break;
+		case TK_WRITE: kind_ok = wr; break;
+		case TK_READ: kind_ok = rd; break;
+		case TK_ACCESS: kind_ok = rd || wr; break;
 		default: kind_ok = false; break;
 		}
 		if (!kind_ok)
@@ -586,7 +593,7 @@ static bool match_range(struct traps *tr, uint64_t gpa, uint64_t n, bool rd,
 								   pc->gpa + pc->len;
 
 			if (lo < hi) {
-				hit->reason = reason_of(p->type);
+				hit->kind = p->type;
 				hit->addr = pc->vaddr + (lo - pc->gpa);
 				return true;
 			}
@@ -605,11 +612,11 @@ static bool exec_match(struct traps *tr, uint64_t gpa, struct trap_hit *hit)
 	for (i = 0; i < f->npts; i++) {
 		const struct point *p = &tr->points[f->pts[i]];
 
-		if (p->dead || p->type != PT_HW_BREAK)
+		if (p->dead || p->type != TK_EXEC)
 			continue;
 		for (j = 0; j < p->npieces; j++) {
 			if (p->pieces[j].gpa == gpa) {
-				hit->reason = SR_HWBREAK;
+				hit->kind = TK_EXEC;
 				hit->addr = p->addr;
 				return true;
 			}
@@ -624,19 +631,31 @@ static bool covers(uint64_t lo, uint64_t n, uint64_t a)
 	return a >= lo && a - lo < n;
 }
 
+/* The instruction bytes at a vCPU's rip as the guest wrote them. */
+static int read_code(struct traps *tr, const struct x86_regs *r,
+		     uint8_t *buf, size_t len, size_t *got)
+{
+	struct aspace as;
+
+	if (tr->bps)
+		return bp_read_code(tr->bps, r, buf, len, got);
+	vmem_aspace_of(r, &as);
+	*got = 0;
+	return vmem_read(tr->env.mem, &as, r->rip, buf, len, got);
+}
+
 /*
  * Compares the data the instruction at the event's rip reads and writes
  * with the points, byte-exact and by physical address, and adds every
  * frame of ours it touches to hit->gfns (they are relaxed to complete
- * it). True on a hit (hit->reason, hit->addr). *decoded is false when the
+ * it). True on a hit (hit->kind, hit->addr). *decoded is false when the
  * instruction could not be decoded; *explained says whether the event's
  * linear address is one the instruction fetches or accesses (an event
  * without a valid linear address counts as explained).
  */
-static bool match_data(struct session *s, const struct target_event *ev,
+static bool match_data(struct traps *tr, const struct target_event *ev,
 		       struct trap_hit *hit, bool *decoded, bool *explained)
 {
-	struct traps *tr = s->traps;
 	const struct x86_regs *r = &ev->regs;
 	uint64_t gla = ev->u.mem.gla;
 	bool have_gla = ev->u.mem.flags & TMEM_GLA_VALID;
@@ -653,7 +672,7 @@ static bool match_data(struct session *s, const struct target_event *ev,
 	vmem_aspace_of(r, &as);
 	d = decoder(tr, x86_code_bits(r));
 	if (d)
-		session_read_code(s, r, code, sizeof(code), &got);
+		read_code(tr, r, code, sizeof(code), &got);
 	if (!d || !got || x86_decode(d, code, got, r, &insn) < 0)
 		return false;
 	*decoded = true;
@@ -673,7 +692,7 @@ static bool match_data(struct session *s, const struct target_event *ev,
 
 			if (n > a->size - off)
 				n = a->size - off;
-			if (vmem_translate(s->mem, &as, la, &w) == 0) {
+			if (vmem_translate(tr->env.mem, &as, la, &w) == 0) {
 				if (frame_find(tr, w.paddr >> 12))
 					add_gfn(hit, w.paddr >> 12);
 				if (!hit_found)
@@ -712,11 +731,10 @@ static enum trap_verdict by_delivery(struct traps *tr,
 	return TV_STEP;
 }
 
-enum trap_verdict traps_classify(struct session *s,
+enum trap_verdict traps_classify(struct traps *tr,
 				 const struct target_event *ev,
 				 struct trap_hit *hit)
 {
-	struct traps *tr = s->traps;
 	uint64_t fault_gpa = (ev->u.mem.gfn << 12) | ev->u.mem.offset;
 	bool decoded, explained;
 
@@ -730,20 +748,20 @@ enum trap_verdict traps_classify(struct session *s,
 		 * completed by Xen's emulator, which checks no permission. */
 		struct trap_hit data = *hit;
 		bool exec = exec_match(tr, fault_gpa, hit);
-		bool dhit = match_data(s, ev, &data, &decoded, &explained);
+		bool dhit = match_data(tr, ev, &data, &decoded, &explained);
 		unsigned i;
 
 		for (i = 0; i < data.ngfns; i++)
 			add_gfn(hit, data.gfns[i]);
 		if (exec) {
 			if (dhit) {
-				hit->then_reason = data.reason;
+				hit->then_kind = data.kind;
 				hit->then_addr = data.addr;
 			}
 			return TV_HIT_EXEC;
 		}
 		if (dhit) {
-			hit->reason = data.reason;
+			hit->kind = data.kind;
 			hit->addr = data.addr;
 			return TV_HIT_DATA;
 		}
@@ -752,7 +770,7 @@ enum trap_verdict traps_classify(struct session *s,
 	/* A data access, or a page walk that read one of our page-table
 	 * frames (not the program's read: the instruction's own accesses
 	 * are judged, for the same reason as above). */
-	if (match_data(s, ev, hit, &decoded, &explained))
+	if (match_data(tr, ev, hit, &decoded, &explained))
 		return TV_HIT_DATA;
 	if (decoded && !explained)
 		return by_delivery(tr, ev, fault_gpa, hit);
@@ -780,9 +798,8 @@ static void snaps_clear(struct traps *tr)
 	tr->nsnaps = 0;
 }
 
-void traps_snapshot(struct session *s, const uint64_t *gfns, unsigned n)
+void traps_snapshot(struct traps *tr, const uint64_t *gfns, unsigned n)
 {
-	struct traps *tr = s->traps;
 	unsigned i, j, k;
 
 	if (!tr)
@@ -796,15 +813,15 @@ void traps_snapshot(struct session *s, const uint64_t *gfns, unsigned n)
 		for (j = 0; j < f->npts; j++) {
 			const struct point *p = &tr->points[f->pts[j]];
 
-			if (p->dead || (p->type != PT_WRITE_WATCH &&
-					p->type != PT_ACCESS_WATCH))
+			if (p->dead || (p->type != TK_WRITE &&
+					p->type != TK_ACCESS))
 				continue;
 			for (k = 0; k < p->npieces; k++) {
 				const struct piece *pc = &p->pieces[k];
 				struct snap sn = { f->pts[j], k, xmalloc(pc->len) };
 
 				if ((pc->gpa >> 12) != gfns[i] ||
-				    vmem_read_phys(s->mem, pc->gpa, sn.bytes,
+				    vmem_read_phys(tr->env.mem, pc->gpa, sn.bytes,
 						   pc->len, NULL) < 0) {
 					free(sn.bytes);
 					continue;
@@ -817,9 +834,8 @@ void traps_snapshot(struct session *s, const uint64_t *gfns, unsigned n)
 	}
 }
 
-bool traps_changed(struct session *s, struct trap_hit *hit)
+bool traps_changed(struct traps *tr, struct trap_hit *hit)
 {
-	struct traps *tr = s->traps;
 	bool found = false;
 	unsigned i;
 
@@ -835,11 +851,11 @@ bool traps_changed(struct session *s, struct trap_hit *hit)
 		if (p->dead || sn->piece >= p->npieces)
 			continue; /* removed meanwhile */
 		pc = &p->pieces[sn->piece];
-		if (vmem_read_phys(s->mem, pc->gpa, now, pc->len, NULL) < 0)
+		if (vmem_read_phys(tr->env.mem, pc->gpa, now, pc->len, NULL) < 0)
 			continue;
 		for (b = 0; b < pc->len; b++) {
 			if (now[b] != sn->bytes[b]) {
-				hit->reason = reason_of(p->type);
+				hit->kind = p->type;
 				hit->addr = pc->vaddr + b;
 				found = true;
 				break;
@@ -854,10 +870,8 @@ bool traps_changed(struct session *s, struct trap_hit *hit)
 
 /* ---- statistics ---- */
 
-void traps_note_event(struct session *s, enum trap_verdict v, uint64_t ns)
+void traps_note_event(struct traps *tr, enum trap_verdict v, uint64_t ns)
 {
-	struct traps *tr = s->traps;
-
 	if (!tr)
 		return;
 	tr->st[v].events++;
@@ -866,9 +880,8 @@ void traps_note_event(struct session *s, enum trap_verdict v, uint64_t ns)
 		tr->stops++;
 }
 
-void traps_describe(struct session *s, struct strbuf *out)
+void traps_describe(const struct traps *tr, struct strbuf *out)
 {
-	struct traps *tr = s->traps;
 	static const char *const names[TV_NR] = {
 		"passed through", "watchpoint hits",
 		"hardware breakpoint hits", "stepped through (delivery)",
