@@ -86,6 +86,13 @@ struct run_state {
 	struct run_stats st;
 };
 
+#define X86_EVENTTYPE_HW_EXCEPTION 3
+#define X86_EVENTTYPE_SW_EXCEPTION 6
+
+static inline bool run_live(const struct session *s);
+
+/* ---- run-attach.c ---- */
+
 /* Takes a live guest (pauses it; holds every vCPU where it can). 0 or
  * -errno with *msg. Nothing for dumps. */
 int run_attach(struct session *s, char **msg);
@@ -95,5 +102,47 @@ void run_detach(struct session *s);
 void run_free(struct session *s);
 /* Counters of run control for "monitor stats". */
 void run_describe_stats(struct session *s, struct strbuf *out);
+/* Turns the monitor ring and the events run control needs on, once, and
+ * finds how this host steps. 0, or -errno with *msg. */
+int run_ensure_events(struct session *s, char **msg);
+/* Answers the event holding vCPU v (how: NULL for a plain release). */
+int run_release(struct session *s, unsigned v,
+		const struct target_response *how);
+/* Gives vCPU v its own EFLAGS.TF back after a step with the trap flag. */
+void run_tf_restore(struct session *s, unsigned v);
+/* Arms or disarms the monitor single-step of vCPU v (MTF hosts only). */
+int run_arm(struct session *s, unsigned v, bool on);
+
+/* ---- run-events.c ---- */
+
+/* The guest-physical address of the int3 a TEV_SWBP event is for. */
+uint64_t run_event_gpa(const struct target_event *ev);
+void run_make_stop(struct stop_info *st, unsigned vcpu, int signo,
+		   enum stop_reason reason);
+/* Brings every vCPU to a hold; called and returns with the domain
+ * paused. */
+void run_hold_all(struct session *s);
+/* Lets vCPU v, held before a watched access, complete it with its frames
+ * relaxed while every other vCPU stays held. 0 or -errno. */
+int run_complete_access(struct session *s, unsigned v);
+/* Ends a stop whose vCPUs are all paused or held. */
+void run_finish_stop(struct session *s, const struct stop_info *st);
+/* Pauses the domain, holds the vCPUs, completes a watched access, and
+ * ends the stop. */
+void run_stop_world(struct session *s, const struct stop_info *st);
+/* The stop owed after a completed access (vr->then_reason). */
+void run_then_stop(struct run_state *r, unsigned v, struct stop_info *st);
+
+/* ---- run-resume.c ---- */
+
+/* Lets the vCPUs go per plan, step: the vCPU stepped or -1. 0 or -errno
+ * with *msg. */
+int run_start(struct session *s, const struct resume_plan *plan, int step,
+	      char **msg);
+
+static inline bool run_live(const struct session *s)
+{
+	return session_is_live(s);
+}
 
 #endif

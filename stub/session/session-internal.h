@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The session's private state, shared by session.c (threads, registers,
- * memory), run.c (run control, points) and monitor.c (commands). Not part
- * of the engine's public interface.
+ * memory), run-*.c (run control), points.c (points) and monitor.c
+ * (commands). Not part of the engine's public interface.
  */
 #ifndef XENSTUB_SESSION_INTERNAL_H
 #define XENSTUB_SESSION_INTERNAL_H
@@ -37,7 +37,7 @@ struct session {
 	bool attached;
 	bool running;
 	struct stop_info last_stop;
-	struct run_state *run;		/* run.c's state, NULL for dumps */
+	struct run_state *run;		/* run control's state, NULL for dumps */
 	/* the trap engine: built on the target, guest memory and journal */
 	struct trap_env env;
 	struct bp_table *bps;		/* int3s (empty but for live guests) */

@@ -2,7 +2,8 @@
 /*
  * The session: thread list (vCPUs, then OS tasks), per-thread registers
  * and address spaces, physical mode and CR3 overrides, and the entry
- * points of run control, which live targets implement in run.c.
+ * points of run control, which live targets implement in run-*.c and
+ * points.c.
  */
 #include "stub/session/session.h"
 
