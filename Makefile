@@ -48,7 +48,7 @@ GDB_OBJS := $(GDB_SRCS:%.c=$(O)/%.o)
 PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
 NOXEN_OBJS := $(NOXEN_SRCS:%.c=$(O)/%.o)
 
-.PHONY: all test check unit-test e2e-test bench clean distclean fixtures demo
+.PHONY: all test check check-layers unit-test e2e-test bench clean distclean fixtures demo
 
 all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%) $(EXTRA_TARGETS)
 
@@ -78,7 +78,12 @@ unit-test: $(UNIT_TESTS:%=$(O)/tests/unit/%)
 e2e-test: all $(TEST_DEPS)
 	$(PYTHON) tests/e2e/run.py --build $(O)
 
+# the include rules of the layers (stub/README.md), and its own self-test
+check-layers:
+	$(PYTHON) tests/tools/check-layers.py --self-test
+
 test: all
+	$(MAKE) check-layers
 	$(MAKE) unit-test
 	$(MAKE) e2e-test
 

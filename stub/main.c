@@ -30,7 +30,7 @@
 #include "stub/gdb/server.h"
 #include "stub/guest/target.h"
 #include "stub/session/session.h"
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 
 struct options {
 	const char *comm;

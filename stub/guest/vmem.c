@@ -130,6 +130,7 @@ void vmem_free(struct vmem *m)
 
 const struct vmem_stats *vmem_stats(const struct vmem *m) { return &m->st; }
 struct target *vmem_target(const struct vmem *m) { return m->t; }
+uint64_t vmem_max_gfn(const struct vmem *m) { return m->t->max_gfn; }
 
 static struct chunk *chunk_get(struct vmem *m, uint64_t idx, bool write)
 {

@@ -40,6 +40,9 @@ void vmem_free(struct vmem *m);
 void vmem_flush(struct vmem *m);
 const struct vmem_stats *vmem_stats(const struct vmem *m);
 struct target *vmem_target(const struct vmem *m);
+/* The guest's last frame number (the target's max_gfn): what an OS
+ * module scanning physical memory needs without the target's header. */
+uint64_t vmem_max_gfn(const struct vmem *m);
 
 /*
  * Physical reads and writes. Return 0 when all len bytes were done, else a

@@ -13,7 +13,7 @@
 
 #include "stub/base/log.h"
 #include "stub/session/session-internal.h"
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 #include "stub/traps/traps.h"
 #include "stub/traps/traps-dr.h"
 

@@ -17,7 +17,7 @@
 #include "stub/base/log.h"
 #include "stub/session/run.h"
 #include "stub/session/session-internal.h"
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 
 const struct x86_gdb_layout *session_layout(const struct session *s)
 {

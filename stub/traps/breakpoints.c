@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "stub/base/log.h"
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 
 struct bp_table {
 	struct trap_env env;

@@ -14,7 +14,7 @@
 
 #include "stub/base/log.h"
 #include "stub/guest/target.h"
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 
 #define DR6_B_MASK 0xfull
 #define DR7_L(n) (1ull << (2 * (n)))

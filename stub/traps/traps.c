@@ -26,7 +26,7 @@
 
 #include "arch/x86/insn.h"
 #include "stub/base/log.h"
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 
 /* A byte range of one frame covered by a point. */
 struct piece {

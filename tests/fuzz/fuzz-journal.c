@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 #include "stub/base/log.h"
 
 #define KEY "xen-1-00000000000000000000000000000001"

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 #include "stub/base/strbuf.h"
 
 #define KEY "xen-7-00112233445566778899aabbccddeeff"

@@ -27,7 +27,7 @@
 #include <xen/io/ring.h>
 #include <xen/vm_event.h>
 
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 #include "stub/base/log.h"
 #include "stub/base/strbuf.h"
 #include "stub/guest/target.h"

@@ -17,7 +17,7 @@
  *   tf V WAS | tf-off V                     EFLAGS.TF set for a step
  *   altp2m on | altp2m off
  */
-#include "stub/traps/journal.h"
+#include "stub/guest/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
