@@ -55,47 +55,11 @@
  *   XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION 0x2000003: u64 (major << 32 |
  *       minor); 0.1 is current. Another major version is refused.
  *
- * vCPU contexts (XEN_DOMCTL_getvcpucontext, xen/arch/x86/domctl.c
- * arch_get_info_guest; structs in xen/include/public/arch-x86/xen-x86_64.h
- * and xen-x86_32.h), offsets in bytes:
- *                          x86_64 (u64)        x86_32 (u32)
- *   fpu_ctxt (FXSAVE)      0, 512 bytes        0, 512 bytes
- *   flags                  512                 512
- *   user_regs              520                 516
- *     general registers    520 + 8 * i for     516 + 4 * i for
- *                          r15 r14 r13 r12     ebx ecx edx esi edi
- *                          rbp rbx r11 r10 r9  ebp eax
- *                          r8 rax rcx rdx rsi
- *                          rdi
- *     error_code, vector   640, 644            544, 546 (u16)
- *     rip / eip            648                 548
- *     cs (u16)             656                 552
- *     rflags / eflags      664                 556
- *     rsp / esp            672                 560
- *     ss es ds fs gs (u16) 680 + 8 * i         564 + 4 * i
- *   trap_ctxt..kernel_sp   720..4983           584..2715 (not used)
- *   ctrlreg[8]             4984                2716
- *   debugreg[8]            5048                2748
- *   callbacks, vm_assist   5112..5143          2780..2799 (not used)
- *   fs_base                5144                -
- *   gs_base_kernel         5152                -
- *   gs_base_user           5160                -
- *   size                   5168                2800
- * flags: VGCF_i387_valid (bit 0: fpu_ctxt holds the vCPU's FXSAVE image;
- * its byte 511 is Xen's note of the FIP/FDP width), VGCF_in_kernel (bit 2,
- * PV: the guest kernel was running), VGCF_online (bit 5: the vCPU was up).
- * ctrlreg[3] of a PV guest is a machine frame: xen_pfn_to_cr3(mfn), i.e.
- * mfn << 12 on x86_64 and the rotated (mfn << 12 | mfn >> 20) on x86_32;
- * ctrlreg[1] of a 64-bit PV guest is its user page table (not used). For
- * HVM guests ctrlreg[] are the guest's own CR0..CR4. Segment selectors are
- * there; segment bases, limits and attributes, GDTR, IDTR and EFER are
- * not (the FS and GS bases of x86_64 contexts excepted). The
- * GS bases are split by mode: Xen stores the base in use in gs_base_kernel
- * when the vCPU is in kernel mode (HVM: CS.RPL 0; PV: VGCF_in_kernel) and
- * the other one, MSR_SHADOW_GS_BASE, in gs_base_user; the other way round
- * in user mode. xenstub's gs_base is the one in use and k_gs_base the
- * shadow. Xen leaves out vCPUs whose context it cannot read, so vCPU ids
- * with holes are renumbered densely.
+ * vCPU contexts: vcpu_guest_context of the x86_64 or x86_32 ABI, decoded
+ * by arch/x86/xen-save.c (which documents the layouts and which GS base
+ * is in use). flags: VGCF_online (bit 5) tells whether the vCPU was up.
+ * Xen leaves out vCPUs whose context it cannot read, so vCPU ids with
+ * holes are renumbered densely.
  *
  * Which addresses the pages get:
  *   HVM/PVH: the pfn, a guest-physical frame, as the guest sees it.
@@ -118,6 +82,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/xen-save.h"
 #include "stub/base/log.h"
 #include "stub/base/num.h"
 #include "stub/base/strbuf.h"
@@ -132,68 +97,20 @@
 #define XC_CORE_MAGIC 0xf00febedull
 #define XC_CORE_MAGIC_HVM 0xf00febeeull
 #define XC_CORE_INVALID ~0ull
-/* xen/include/public/arch-x86/xen.h */
-#define VGCF_I387_VALID (1u << 0)
-#define VGCF_IN_KERNEL (1u << 2)
-#define VGCF_ONLINE (1u << 5)
 
 #define XEN_PAGE_SIZE 4096u
 #define MAX_VCPUS 4096
 /* frames above 2^40 are beyond x86's 52-bit physical address space */
 #define MAX_FRAME ((1ull << 40) - 1)
 
-/* One layout of vcpu_guest_context: offsets in bytes. */
+/* One ABI of vcpu_guest_context. */
 struct ctx_layout {
 	const char *arch;
 	unsigned word;		/* 8 or 4 */
-	size_t size;
-	size_t flags, rip, rflags, ctrlreg, debugreg;
-	size_t gpr[X86_GPR_NR];	/* 0 when the layout has no such register */
-	size_t sel[6];		/* es cs ss ds fs gs, enum x86_seg order */
-	size_t fs_base, gs_base_kernel, gs_base_user;	/* 0: absent */
 };
 
-static const struct ctx_layout ctx64 = {
-	.arch = "x86_64",
-	.word = 8,
-	.size = 5168,
-	.flags = 512,
-	.gpr = {
-		[X86_R15] = 520, [X86_R14] = 528, [X86_R13] = 536,
-		[X86_R12] = 544, [X86_RBP] = 552, [X86_RBX] = 560,
-		[X86_R11] = 568, [X86_R10] = 576, [X86_R9] = 584,
-		[X86_R8] = 592, [X86_RAX] = 600, [X86_RCX] = 608,
-		[X86_RDX] = 616, [X86_RSI] = 624, [X86_RDI] = 632,
-		[X86_RSP] = 672,
-	},
-	.rip = 648,
-	.rflags = 664,
-	.sel = { [X86_ES] = 688, [X86_CS] = 656, [X86_SS] = 680,
-		 [X86_DS] = 696, [X86_FS] = 704, [X86_GS] = 712 },
-	.ctrlreg = 4984,
-	.debugreg = 5048,
-	.fs_base = 5144,
-	.gs_base_kernel = 5152,
-	.gs_base_user = 5160,
-};
-
-static const struct ctx_layout ctx32 = {
-	.arch = "i386",
-	.word = 4,
-	.size = 2800,
-	.flags = 512,
-	.gpr = {
-		[X86_RBX] = 516, [X86_RCX] = 520, [X86_RDX] = 524,
-		[X86_RSI] = 528, [X86_RDI] = 532, [X86_RBP] = 536,
-		[X86_RAX] = 540, [X86_RSP] = 560,
-	},
-	.rip = 548,
-	.rflags = 556,
-	.sel = { [X86_ES] = 568, [X86_CS] = 552, [X86_SS] = 564,
-		 [X86_DS] = 572, [X86_FS] = 576, [X86_GS] = 580 },
-	.ctrlreg = 2716,
-	.debugreg = 2748,
-};
+static const struct ctx_layout ctx64 = { "x86_64", 8 };
+static const struct ctx_layout ctx32 = { "i386", 4 };
 
 struct xen_section {
 	bool present;
@@ -498,68 +415,6 @@ static bool shows_64bit(const struct x86_regs *r)
 		r->seg[X86_GS].base | r->k_gs_base) >> 32;
 }
 
-static void load_context(struct x86_regs *r, const struct ctx_layout *l,
-			 const uint8_t *c, bool pv)
-{
-	unsigned w = l->word, i;
-	uint32_t flags = (uint32_t)get_le(c + l->flags, 4);
-	uint64_t cr3;
-
-	for (i = 0; i < X86_GPR_NR; i++) {
-		if (!l->gpr[i])
-			continue;
-		r->gpr[i] = get_le(c + l->gpr[i], w);
-		x86_set_valid(r, XF_GPR0 + i);
-	}
-	r->rip = get_le(c + l->rip, w);
-	r->rflags = get_le(c + l->rflags, w);
-	x86_set_valid(r, XF_RIP);
-	x86_set_valid(r, XF_RFLAGS);
-	for (i = 0; i < 6; i++) {
-		r->seg[i].sel = (uint16_t)get_le(c + l->sel[i], 2);
-		x86_set_valid(r, XF_SEL0 + i);
-	}
-	r->cr0 = get_le(c + l->ctrlreg, w);
-	r->cr2 = get_le(c + l->ctrlreg + 2 * w, w);
-	cr3 = get_le(c + l->ctrlreg + 3 * w, w);
-	if (pv && w == 4) {
-		/* xen_cr3_to_pfn_x86_32: the frame is rotated into 32 bits */
-		uint64_t mfn = ((cr3 >> 12) | (cr3 << 20)) & 0xffffffffull;
-
-		cr3 = mfn << 12;
-	}
-	r->cr3 = cr3;
-	r->cr4 = get_le(c + l->ctrlreg + 4 * w, w);
-	x86_set_valid(r, XF_CR0);
-	x86_set_valid(r, XF_CR2);
-	x86_set_valid(r, XF_CR3);
-	x86_set_valid(r, XF_CR4);
-	for (i = 0; i < 4; i++)
-		r->dr[i] = get_le(c + l->debugreg + i * w, w);
-	r->dr[6] = get_le(c + l->debugreg + 6 * w, w);
-	r->dr[7] = get_le(c + l->debugreg + 7 * w, w);
-	x86_set_valid_range(r, XF_DR0, XF_DR7);
-	if (l->fs_base) {
-		uint64_t gk = get_le(c + l->gs_base_kernel, 8);
-		uint64_t gu = get_le(c + l->gs_base_user, 8);
-		bool kernel = pv ? (flags & VGCF_IN_KERNEL) :
-				   !(r->seg[X86_CS].sel & 3);
-
-		/* Only the bases are recorded: the FS and GS rows of the
-		 * segment cache are known for their base alone. */
-		r->seg[X86_FS].base = get_le(c + l->fs_base, 8);
-		r->seg[X86_GS].base = kernel ? gk : gu;
-		r->k_gs_base = kernel ? gu : gk;
-		x86_set_valid(r, XF_SEGCACHE0 + X86_FS);
-		x86_set_valid(r, XF_SEGCACHE0 + X86_GS);
-		x86_set_valid(r, XF_KGSBASE);
-	}
-	if (flags & VGCF_I387_VALID) {
-		memcpy(r->fxsave, c, 512);
-		x86_set_valid(r, XF_FPU);
-	}
-}
-
 static int load_vcpus(const struct xen_core *x, const struct ctx_layout *l,
 		      bool pv, struct dump_image *out, struct strbuf *remarks,
 		      char **msg)
@@ -578,9 +433,9 @@ static int load_vcpus(const struct xen_core *x, const struct ctx_layout *l,
 		return bad(x, msg, "corrupt: the dump-core header counts %llu vCPUs (at most %u are supported)",
 			   (unsigned long long)x->nr_vcpus, MAX_VCPUS);
 	stride = s->entsize ? s->entsize : s->size / x->nr_vcpus;
-	if (stride < l->size)
+	if (stride < xen_vcpu_ctx_size(l->word))
 		return bad(x, msg, "corrupt: .xen_prstatus entries of %llu bytes are smaller than an %s vcpu_guest_context (%zu bytes)",
-			   (unsigned long long)stride, l->arch, l->size);
+			   (unsigned long long)stride, l->arch, xen_vcpu_ctx_size(l->word));
 	if (s->size / stride != x->nr_vcpus || s->size % stride)
 		return bad(x, msg, "corrupt: .xen_prstatus holds %llu bytes, not the %llu vCPU contexts of %llu bytes the header announces",
 			   (unsigned long long)s->size,
@@ -591,8 +446,8 @@ static int load_vcpus(const struct xen_core *x, const struct ctx_layout *l,
 	for (i = 0; i < x->nr_vcpus; i++) {
 		const uint8_t *c = x->data + s->offset + i * stride;
 
-		load_context(&out->vcpus[i], l, c, pv);
-		if (!(get_le(c + l->flags, 4) & VGCF_ONLINE))
+		xen_vcpu_ctx_to_regs(c, l->word, pv, &out->vcpus[i]);
+		if (!(xen_vcpu_ctx_flags(c, l->word) & XEN_VGCF_ONLINE))
 			strbuf_addf(&offline, "%s%llu", offline.len ? ", " : "",
 				    (unsigned long long)i);
 	}
