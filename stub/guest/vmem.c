@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "stub/base/log.h"
+#include "stub/base/num.h"
 #include "stub/base/strbuf.h"
 #include "stub/guest/target.h"
 
@@ -299,9 +300,10 @@ static int walk_read(void *ctx, uint64_t paddr, void *buf, size_t len)
  * (CR3 bit 12) maps user space and, of the kernel, only its entry
  * trampolines. A vCPU stopped in user mode has the user table in CR3, so
  * kernel addresses must be translated through its twin. The two are a
- * pair when their lower (user) halves are identical, with something
- * mapped (the kernel writes every user entry to both), and their upper
- * halves differ. Returns the kernel table's root, or 0.
+ * pair when their lower (user) halves are identical but for NX in the
+ * kernel's copy (the kernel writes every user entry to both, adding NX
+ * to its own when the CPU has it), with something mapped, and their
+ * upper halves differ. Returns the kernel table's root, or 0.
  */
 static uint64_t kpti_twin(struct vmem *m, enum x86_paging_mode mode,
 			  uint64_t cr3)
@@ -319,10 +321,22 @@ static uint64_t kpti_twin(struct vmem *m, enum x86_paging_mode mode,
 	if (vmem_read_phys(m, root, user, (size_t)n * esize, NULL) < 0 ||
 	    vmem_read_phys(m, root & ~0x1000ull, kern, (size_t)n * esize, NULL) < 0)
 		return 0;
-	if (memcmp(user, kern, half) || !memcmp(user + half, kern + half, half))
+	if (!memcmp(user + half, kern + half, half))
 		return 0;
-	for (i = 0; i < half && !present; i += esize)
-		present = user[i] & 1;
+	for (i = 0; i < half; i += esize) {
+		uint64_t u = get_le(user + i, esize), k = get_le(kern + i, esize);
+
+		/* Linux sets NX in the kernel's copy of a user entry (so that
+		 * user code never runs with the kernel's table): the only
+		 * difference a pair's user halves may have */
+		if (esize == 8 && (u & X86_PTE_P)) {
+			u &= ~X86_PTE_NX;
+			k &= ~X86_PTE_NX;
+		}
+		if (u != k)
+			return 0;
+		present |= u & X86_PTE_P;
+	}
 	return present ? root & ~0x1000ull : 0;
 }
 

@@ -38,7 +38,12 @@ def _make_pair(ctx, sim, dom):
     kern = bytearray.fromhex(sim.ctl("read", dom, "--gpa", L.h(cr3), 4096)["hex"])
     # user space: a 1 GiB user page at slot 1, in both tables
     kern[8:16] = (USER_PDPT | 0x67).to_bytes(8, "little")
+    # slot 2, user data: as Linux does, the kernel's copy has NX set (slot
+    # 1 stays executable in both: the program's user code runs on after
+    # its switch to the kernel table)
+    kern[16:24] = (USER_PDPT | 0x67).to_bytes(8, "little")
     user = kern[:2048] + bytes(2048)     # no kernel half at all
+    kern[23] |= 0x80
     sim.ctl("write", dom, "--gpa", L.h(USER_PDPT), _q(0x0 | 0xe7))
     sim.ctl("write", dom, "--gpa", L.h(KERN_PGD), kern.hex())
     sim.ctl("write", dom, "--gpa", L.h(USER_PGD), user.hex())

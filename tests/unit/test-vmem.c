@@ -511,8 +511,9 @@ static void test_physical_address_space(void **state)
  * A page-table isolation pair: the kernel's PML4 in frame 16 maps user va
  * 0x400000 (frame 28) and kernel va 0xffffffff80000000 (frame 29); the
  * user's, in frame 17 (CR3 bit 12), has the same user half and no kernel
- * half. Kernel addresses read through the user CR3 come from the twin;
- * not when the two lower halves differ (not a pair).
+ * half (but for NX, which Linux sets in the kernel's copy of a user
+ * entry). Kernel addresses read through the user CR3 come from the twin;
+ * not when the two lower halves differ otherwise (not a pair).
  */
 static void test_kpti_twin(void **state)
 {
@@ -533,6 +534,8 @@ static void test_kpti_twin(void **state)
 	put64(f, 0x16000, 0x17000 | X86_PTE_P | X86_PTE_RW);
 	put64(f, 0x17000, 29 * PG | X86_PTE_P | X86_PTE_RW);
 	memcpy(f->mem + 0x11000, f->mem + 0x10000, 2048);
+	/* as Linux does: NX in the kernel's copy of a user entry */
+	put64(f, 0x10000, 0x12000 | PRW | X86_PTE_NX);
 	m = vmem_new(&f->base, 16, false);
 	assert_int_equal(vmem_read(m, &user, 0x400000, b, 8, NULL), 0);
 	assert_int_equal(b[3], pattern(28, 3));
