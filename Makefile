@@ -89,12 +89,14 @@ test: all
 
 # What CI runs: every test, every test again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, every libFuzzer harness for a minute, then
-# the real Xen 4.17 under QEMU (root).
+# the real Xen 4.17 under QEMU (an AMD CPU) and under Bochs (an Intel CPU)
+# (root).
 check:
 	$(MAKE) test
 	$(MAKE) test SAN=1 O=build-san
 	$(MAKE) fuzz-check
 	$(MAKE) xen-test
+	$(MAKE) xen-test-intel
 
 bench: all
 	$(PYTHON) tests/bench/run.py --build $(O)
