@@ -21,37 +21,38 @@ endif
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS) -I. -D_GNU_SOURCE -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-# The engine: everything below the protocol, one library.
-ENGINE_SRCS := \
-	arch/x86/regs.c arch/x86/paging.c \
-	stub/log.c stub/strbuf.c stub/vmem.c stub/target.c \
-	stub/dump.c stub/dump-qemu.c stub/dump-xen.c stub/target-core.c \
-	stub/session.c stub/run.c stub/monitor.c \
-	os-awareness/os.c
-
-# The GDB protocol front end.
-FRONT_SRCS := stub/rsp.c stub/server.c stub/gdb-query.c stub/gdb-data.c \
-	stub/gdb-run.c
-
-PROG_SRCS := stub/main.c stub/targets-dump.c
-# libraries the engine needs (module.mk files add to these)
-ENGINE_LIBS :=
-PROG_LIBS :=
+# Every folder lists its own sources in its module.mk (one list per
+# folder), adding to these:
+# the library, libxenstub.a: every layer below the GDB front end (base,
+# arch, guest with the Xen target, os-awareness, traps, agent, session)
+LIB_SRCS :=
+# the libraries it needs
+LIB_LIBS :=
+# the Xen target's libraries: only programs that open live domains link
+# them (the Xen target's objects are pulled from the library only then)
+XEN_LIBS :=
+# the GDB protocol front end
+GDB_SRCS :=
+# the program: options, signals, the event loop
+PROG_SRCS :=
+# the target registry of programs linked without the Xen libraries (unit
+# tests, fuzzers): linked before the library, it stands for its registry
+NOXEN_SRCS :=
 # extra programs and their build rules come from module.mk files
 EXTRA_TARGETS :=
 TEST_DEPS :=
 
-# Each area may add sources, libraries and rules in its own module.mk.
-include $(sort $(wildcard */module.mk */*/module.mk))
+include $(sort $(wildcard */module.mk */*/module.mk */*/*/module.mk))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test-*.c))
 
-ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(O)/%.o)
-FRONT_OBJS := $(FRONT_SRCS:%.c=$(O)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+GDB_OBJS := $(GDB_SRCS:%.c=$(O)/%.o)
 PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
+NOXEN_OBJS := $(NOXEN_SRCS:%.c=$(O)/%.o)
 
-.PHONY: all test check check-tests unit-test e2e-test bench clean distclean fixtures demo \
-	xen-tests xen-prepare
+.PHONY: all test check check-tests check-layers unit-test e2e-test bench clean distclean \
+	fixtures demo xen-tests xen-prepare
 
 all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%) $(EXTRA_TARGETS)
 
@@ -59,15 +60,19 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(O)/libxenstub.a: $(ENGINE_OBJS) $(FRONT_OBJS)
+$(O)/libxenstub.a: $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/xenstub: $(PROG_OBJS) $(O)/libxenstub.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(PROG_OBJS) $(O)/libxenstub.a $(PROG_LIBS) $(ENGINE_LIBS)
+# xenstub = main.c + the front end + the library
+$(O)/xenstub: $(PROG_OBJS) $(GDB_OBJS) $(O)/libxenstub.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(PROG_OBJS) $(GDB_OBJS) $(O)/libxenstub.a \
+		$(LIB_LIBS) $(XEN_LIBS)
 
-$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/stub/targets-dump.o $(O)/libxenstub.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(ENGINE_LIBS)
+# unit tests link no Xen library: a test that pulled the Xen target in
+# would not link
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(NOXEN_OBJS) $(GDB_OBJS) $(O)/libxenstub.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(LIB_LIBS)
 
 unit-test: $(UNIT_TESTS:%=$(O)/tests/unit/%)
 	@fail=0; for t in $^; do \
@@ -77,7 +82,12 @@ unit-test: $(UNIT_TESTS:%=$(O)/tests/unit/%)
 e2e-test: all $(TEST_DEPS)
 	$(PYTHON) tests/e2e/run.py --build $(O) --jobs $(E2E_JOBS)
 
+# the include rules of the layers (stub/README.md), and its own self-test
+check-layers:
+	$(PYTHON) tests/tools/check-layers.py --self-test
+
 test: all
+	$(MAKE) check-layers
 	$(MAKE) unit-test
 	$(MAKE) e2e-test
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 struct isf;
 

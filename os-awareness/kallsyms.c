@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
+#include "stub/base/num.h"
 
 /* ---- the symbol table ---- */
 
@@ -223,15 +224,6 @@ static int src_read(struct ks_src *s, uint64_t addr, void *out, size_t n)
 	return 0;
 }
 
-static uint64_t le_get(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
 static int src_u(struct ks_src *s, uint64_t addr, unsigned n, uint64_t *v)
 {
 	uint8_t b[8];
@@ -239,7 +231,7 @@ static int src_u(struct ks_src *s, uint64_t addr, unsigned n, uint64_t *v)
 
 	if (rc)
 		return rc;
-	*v = le_get(b, n);
+	*v = get_le(b, n);
 	return 0;
 }
 
@@ -268,7 +260,7 @@ static int load_tokens(struct ks_src *s, uint64_t table, uint64_t index,
 		return rc;
 	}
 	for (i = 0; i < 256; i++)
-		tk->off[i] = (uint16_t)le_get(raw + 2 * i, 2);
+		tk->off[i] = (uint16_t)get_le(raw + 2 * i, 2);
 	if (tk->off[0] != 0) {
 		strbuf_addstr(why, "kallsyms_token_index does not start at 0");
 		return -EINVAL;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 /* One symbol: its address, its nm-style type letter and its name. */
 struct ksym {

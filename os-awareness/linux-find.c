@@ -19,9 +19,9 @@
 #include "os-awareness/isf.h"
 #include "os-awareness/linux-internal.h"
 #include "os-awareness/sysmap.h"
-#include "stub/log.h"
-#include "stub/target.h"
-#include "stub/vmem.h"
+#include "stub/base/log.h"
+#include "stub/guest/target.h"
+#include "stub/guest/vmem.h"
 
 #define KMAP_64 0xffffffff80000000ull	/* __START_KERNEL_map */
 #define KLINK_64 0xffffffff81000000ull	/* default link address of _text */

@@ -14,7 +14,7 @@
 #include "os-awareness/kallsyms.h"
 #include "os-awareness/os.h"
 #include "os-awareness/walk.h"
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 struct btf;
 struct isf;

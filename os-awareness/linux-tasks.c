@@ -13,10 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "os-awareness/walk.h"
 #include "os-awareness/linux-internal.h"
-#include "stub/log.h"
-#include "stub/vmem.h"
+#include "os-awareness/walk.h"
+#include "stub/base/log.h"
+#include "stub/base/num.h"
+#include "stub/guest/vmem.h"
 
 int lx_read(struct lx *lx, uint64_t va, void *buf, size_t len)
 {

@@ -14,6 +14,7 @@
 
 #include "os-awareness/btf.h"
 #include "os-awareness/linux-internal.h"
+#include "stub/base/num.h"
 
 static int linux_detect(const struct os_env *env, struct os **out,
 			struct strbuf *why)

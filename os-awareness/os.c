@@ -6,9 +6,10 @@
 #include "os-awareness/os.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 
 int os_detect(const char *which, const struct os_env *env, struct os **out,
 	      struct strbuf *why)
@@ -52,6 +53,75 @@ void os_free(struct os *os)
 {
 	if (os)
 		os->ops->free(os);
+}
+
+const char *os_name(const struct os *os)
+{
+	return os->ops->name;
+}
+
+int os_refresh(struct os *os)
+{
+	return os->ops->refresh(os);
+}
+
+int os_task_regs(struct os *os, const struct os_task *t, struct x86_regs *r)
+{
+	memset(r, 0, sizeof(*r));
+	return os->ops->task_regs(os, t, r);
+}
+
+int os_task_aspace(struct os *os, const struct os_task *t, struct aspace *as,
+		   struct strbuf *why)
+{
+	return os->ops->task_aspace(os, t, as, why);
+}
+
+void os_describe(struct os *os, struct strbuf *out)
+{
+	os->ops->describe(os, out);
+}
+
+void os_ps(struct os *os, struct strbuf *out)
+{
+	os->ops->ps(os, out);
+}
+
+int os_lookup_symbol(struct os *os, const char *name, uint64_t *addr)
+{
+	return os->ops->lookup_symbol(os, name, addr);
+}
+
+void os_processes(struct os *os, os_process_fn row, void *ctx)
+{
+	size_t i;
+
+	if (os->ops->processes) {
+		os->ops->processes(os, row, ctx);
+		return;
+	}
+	for (i = 0; i < os->ntasks; i++) {
+		const struct os_task *t = &os->tasks[i];
+		char cores[16] = "";
+
+		if (t->thread_id != t->pid || t->is_idle)
+			continue;
+		if (t->vcpu >= 0)
+			snprintf(cores, sizeof(cores), "%d", t->vcpu);
+		row(ctx, t->pid, "", t->proc_name[0] ? t->proc_name : t->name,
+		    cores);
+	}
+}
+
+int os_command(struct os *os, const char *cmd, const char *args,
+	       struct strbuf *out)
+{
+	return os->ops->command ? os->ops->command(os, cmd, args, out) : -ENOENT;
+}
+
+const char *os_command_help(const struct os *os)
+{
+	return os->ops->command_help ? os->ops->command_help : "";
 }
 
 extern const struct os_ops os_linux;

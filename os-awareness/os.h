@@ -7,7 +7,7 @@
  * dumps and live guests; every walk of a guest list is bounded. The
  * guest may be hostile: every piece of its text a module hands out (task
  * names, monitor output, log lines) is escaped as guest text (see
- * guest_text() in stub/strbuf.h), and every thread id is valid.
+ * guest_text() in stub/base/strbuf.h), and every thread id is valid.
  */
 #ifndef XENSTUB_OS_H
 #define XENSTUB_OS_H
@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #include "arch/x86/regs.h"
-#include "stub/strbuf.h"
-#include "stub/vmem.h"
+#include "stub/base/strbuf.h"
+#include "stub/guest/vmem.h"
 
 /*
  * gdb thread ids of OS tasks. vCPUs are threads 1..N. A task whose OS
@@ -54,7 +54,7 @@ static inline uint64_t os_tid_idle(int64_t cpu)
 }
 
 /* Guest text in a task's name fields is display text (guest_text() in
- * stub/strbuf.h): printable ASCII, a 16-byte Linux comm always whole. */
+ * stub/base/strbuf.h): printable ASCII, a 16-byte Linux comm always whole. */
 #define OS_NAME_LEN 80
 
 struct os_task {
@@ -153,5 +153,31 @@ extern const struct os_ops *const os_types[];
 int os_detect(const char *which, const struct os_env *env, struct os **out,
 	      struct strbuf *why);
 void os_free(struct os *os);
+
+/*
+ * The wrappers through which the engine calls a module: the only callers
+ * of struct os_ops outside a module. They share the contracts of the ops
+ * above; an optional op that a module lacks is answered here.
+ */
+const char *os_name(const struct os *os);
+int os_refresh(struct os *os);
+/* Registers not known stay invalid (r is cleared first). */
+int os_task_regs(struct os *os, const struct os_task *t, struct x86_regs *r);
+int os_task_aspace(struct os *os, const struct os_task *t, struct aspace *as,
+		   struct strbuf *why);
+void os_describe(struct os *os, struct strbuf *out);
+void os_ps(struct os *os, struct strbuf *out);
+int os_lookup_symbol(struct os *os, const char *name, uint64_t *addr);
+/* One row per process: the module's own list, or, without one, the
+ * thread-group leaders of the task list (no user; cores: the vCPU it
+ * runs on, or ""). */
+typedef void (*os_process_fn)(void *ctx, int64_t pid, const char *user,
+			      const char *command, const char *cores);
+void os_processes(struct os *os, os_process_fn row, void *ctx);
+/* 0 when handled, -ENOENT when cmd is none of the module's commands. */
+int os_command(struct os *os, const char *cmd, const char *args,
+	       struct strbuf *out);
+/* Help lines of the module's commands, or "". */
+const char *os_command_help(const struct os *os);
 
 #endif

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 /*
  * Reads len bytes at offset off of the image as it is mapped (so off is

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "os-awareness/kallsyms.h"
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 /*
  * Parses a System.map held in memory into st (initialised by the caller;

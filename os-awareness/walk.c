@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "os-awareness/os.h"
-#include "stub/strbuf.h"
+#include "stub/base/num.h"
+#include "stub/base/strbuf.h"
 
 static size_t slot(const struct addrmap *m, uint64_t k)
 {

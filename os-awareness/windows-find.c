@@ -16,8 +16,8 @@
 
 #include "os-awareness/isf.h"
 #include "os-awareness/windows-internal.h"
-#include "stub/log.h"
-#include "stub/vmem.h"
+#include "stub/base/log.h"
+#include "stub/guest/vmem.h"
 
 #define PAGE 4096ull
 #define MAX_CANDIDATE_VCPUS 8u

@@ -13,7 +13,7 @@
 #include "os-awareness/os.h"
 #include "os-awareness/walk.h"
 #include "os-awareness/pe.h"
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 struct isf;
 

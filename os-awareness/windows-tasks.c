@@ -13,8 +13,9 @@
 
 #include "os-awareness/walk.h"
 #include "os-awareness/windows-internal.h"
-#include "stub/log.h"
-#include "stub/vmem.h"
+#include "stub/base/log.h"
+#include "stub/base/num.h"
+#include "stub/guest/vmem.h"
 
 int win_read(struct win *w, uint64_t va, void *buf, size_t len)
 {

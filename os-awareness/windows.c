@@ -13,6 +13,7 @@
 
 #include "os-awareness/isf.h"
 #include "os-awareness/windows-internal.h"
+#include "stub/base/num.h"
 
 static int windows_detect(const struct os_env *env, struct os **out,
 			  struct strbuf *why)

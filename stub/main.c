@@ -24,12 +24,13 @@
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
-#include "stub/journal.h"
-#include "stub/log.h"
-#include "stub/server.h"
-#include "stub/session.h"
-#include "stub/target.h"
-#include "stub/version.h"
+#include "stub/base/log.h"
+#include "stub/base/num.h"
+#include "stub/base/version.h"
+#include "stub/gdb/server.h"
+#include "stub/guest/target.h"
+#include "stub/session/session.h"
+#include "stub/guest/journal.h"
 
 struct options {
 	const char *comm;
@@ -58,8 +59,8 @@ static void usage(FILE *f)
 "  -                  talk over stdin/stdout: gdb -ex 'target remote | xenstub - TARGET'\n"
 "\n"
 "TARGET, what is debugged:\n");
-	for (i = 0; target_types[i]; i++)
-		fprintf(f, "  %s\n", target_types[i]->help);
+	for (i = 0; target_type_help(i); i++)
+		fprintf(f, "  %s\n", target_type_help(i));
 	fprintf(f,
 "\n"
 "Options:\n"

@@ -9,7 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/num.h"
+#include "stub/base/strbuf.h"
 
 #define CORE "org.gnu.gdb.i386.core"
 #define SSE "org.gnu.gdb.i386.sse"
@@ -206,14 +207,6 @@ static uint32_t ld32(const uint8_t *p)
 }
 static void st16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void st32(uint8_t *p, uint32_t v) { st16(p, v); st16(p + 2, v >> 16); }
-
-static void put_le(uint8_t *buf, uint64_t v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		buf[i] = (uint8_t)(v >> (8 * i));
-}
 
 uint16_t x86_fxsave_full_tag(const uint8_t fx[512])
 {

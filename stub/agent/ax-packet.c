@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "stub/agent/ax.h"
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 static void set_msg(char **msg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

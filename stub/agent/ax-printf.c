@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 enum lenmod { LM_NONE, LM_H, LM_L, LM_LL, LM_BIG_L, LM_Z, LM_I64 };
 
@@ -33,23 +33,6 @@ struct conv {
 struct fmt_walk {
 	const char *p, *end, *start;
 };
-
-static void set_msg(char **msg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_msg(char **msg, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-
-	if (!msg)
-		return;
-	free(*msg);
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	*msg = strbuf_detach(&sb, NULL);
-}
 
 static int escape(char c)
 {
@@ -86,7 +69,7 @@ static int number(struct fmt_walk *w, unsigned *v, const char *what,
 	while (w->p < w->end && *w->p >= '0' && *w->p <= '9') {
 		n = n * 10 + (unsigned)(*w->p++ - '0');
 		if (n > AX_NUM_MAX) {
-			set_msg(msg, "printf format: %s beyond %u", what,
+			msg_setf(msg, "printf format: %s beyond %u", what,
 				AX_NUM_MAX);
 			return -E2BIG;
 		}
@@ -130,7 +113,7 @@ static int parse_conv(struct fmt_walk *w, struct conv *c, char **msg)
 			return rc;
 	}
 	if (w->p < w->end && *w->p == '*') {
-		set_msg(msg, "printf format: '*' is not supported for width or precision");
+		msg_setf(msg, "printf format: '*' is not supported for width or precision");
 		return -EINVAL;
 	}
 	if (w->p < w->end) {
@@ -164,7 +147,7 @@ static int parse_conv(struct fmt_walk *w, struct conv *c, char **msg)
 		}
 	}
 	if (w->p >= w->end) {
-		set_msg(msg, "printf format: incomplete conversion at the end");
+		msg_setf(msg, "printf format: incomplete conversion at the end");
 		return -EINVAL;
 	}
 	c->conv = *w->p++;
@@ -183,7 +166,7 @@ static int parse_conv(struct fmt_walk *w, struct conv *c, char **msg)
 		break;
 	case 'c':
 		if (c->lm == LM_L) {
-			set_msg(msg, "printf format: %%lc (wide characters) is not supported");
+			msg_setf(msg, "printf format: %%lc (wide characters) is not supported");
 			return -EOPNOTSUPP;
 		}
 		bad |= c->lm != LM_NONE || c->has_prec || c->zero || c->space ||
@@ -191,7 +174,7 @@ static int parse_conv(struct fmt_walk *w, struct conv *c, char **msg)
 		break;
 	case 's':
 		if (c->lm == LM_L) {
-			set_msg(msg, "printf format: %%ls (wide strings) is not supported");
+			msg_setf(msg, "printf format: %%ls (wide strings) is not supported");
 			return -EOPNOTSUPP;
 		}
 		bad |= c->lm != LM_NONE || c->zero || c->space || c->plus;
@@ -202,22 +185,22 @@ static int parse_conv(struct fmt_walk *w, struct conv *c, char **msg)
 		break;
 	case 'e': case 'E': case 'f': case 'F': case 'g': case 'G':
 	case 'a': case 'A':
-		set_msg(msg, "printf format: %%%c (floating point) is not supported",
+		msg_setf(msg, "printf format: %%%c (floating point) is not supported",
 			c->conv);
 		return -EOPNOTSUPP;
 	case 'n':
-		set_msg(msg, "printf format: %%n is not supported");
+		msg_setf(msg, "printf format: %%n is not supported");
 		return -EINVAL;
 	case '*':
-		set_msg(msg, "printf format: '*' is not supported for width or precision");
+		msg_setf(msg, "printf format: '*' is not supported for width or precision");
 		return -EINVAL;
 	default:
-		set_msg(msg, "printf format: unknown conversion '%s'",
+		msg_setf(msg, "printf format: unknown conversion '%s'",
 			show(c->conv, cb));
 		return -EINVAL;
 	}
 	if (bad) {
-		set_msg(msg, "printf format: modifiers that %%%c does not take",
+		msg_setf(msg, "printf format: modifiers that %%%c does not take",
 			c->conv);
 		return -EINVAL;
 	}
@@ -240,12 +223,12 @@ static int next_piece(struct fmt_walk *w, struct strbuf *lit, struct conv *c,
 
 		if (ch == '\\') {
 			if (w->p >= w->end) {
-				set_msg(msg, "printf format: '\\' at the end");
+				msg_setf(msg, "printf format: '\\' at the end");
 				return -EINVAL;
 			}
 			e = escape(*w->p);
 			if (e < 0) {
-				set_msg(msg, "printf format: unknown escape '\\%s'",
+				msg_setf(msg, "printf format: unknown escape '\\%s'",
 					show(*w->p, cb));
 				return -EINVAL;
 			}
@@ -262,7 +245,7 @@ static int next_piece(struct fmt_walk *w, struct strbuf *lit, struct conv *c,
 			e = parse_conv(w, c, msg);
 			return e < 0 ? e : 1;
 		} else if (ch == '\0') {
-			set_msg(msg, "printf format: a NUL byte at %zu, before its end",
+			msg_setf(msg, "printf format: a NUL byte at %zu, before its end",
 				(size_t)(w->p - 1 - w->start));
 			return -EINVAL;
 		} else if (lit) {
@@ -457,7 +440,7 @@ static int format_conv(const struct conv *c, uint64_t v, struct ax_run *run,
 		return rc;
 	}
 	}
-	set_msg(msg, "printf format: unexpected conversion '%c'", c->conv);
+	msg_setf(msg, "printf format: unexpected conversion '%c'", c->conv);
 	return -EINVAL;
 }
 
@@ -472,7 +455,7 @@ int ax_printf_format(const char *fmt, size_t len, const uint64_t *args,
 
 	while ((rc = next_piece(&w, out, &c, msg)) > 0) {
 		if (i >= nargs) {
-			set_msg(msg, "printf format: more conversions than the %u arguments",
+			msg_setf(msg, "printf format: more conversions than the %u arguments",
 				nargs);
 			return -EINVAL;
 		}
@@ -485,7 +468,7 @@ int ax_printf_format(const char *fmt, size_t len, const uint64_t *args,
 	if (rc < 0)
 		return rc;
 	if (run->printed + out->len > AX_PRINTF_MAX) {
-		set_msg(msg, "more than %u bytes printed in one evaluation",
+		msg_setf(msg, "more than %u bytes printed in one evaluation",
 			AX_PRINTF_MAX);
 		return -E2BIG;
 	}

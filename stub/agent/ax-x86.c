@@ -8,7 +8,8 @@
 #include <errno.h>
 
 #include "arch/x86/regs.h"
-#include "stub/strbuf.h"
+#include "stub/base/num.h"
+#include "stub/base/strbuf.h"
 
 int ax_x86_read_reg(const struct x86_regs *r, const struct x86_gdb_layout *l,
 		    unsigned regno, uint64_t *val, char **msg)

@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "stub/agent/ax-internal.h"
-#include "stub/strbuf.h"
+#include "stub/base/num.h"
+#include "stub/base/strbuf.h"
 
 /* One opcode: operand bytes after it, values it takes and leaves. pick and
  * printf take a number of values their operand says. */
@@ -99,23 +100,6 @@ const char *ax_op_name(unsigned op)
 	return oi ? oi->name : NULL;
 }
 
-static void set_msg(char **msg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_msg(char **msg, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-
-	if (!msg)
-		return;
-	free(*msg);
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	*msg = strbuf_detach(&sb, NULL);
-}
-
 /* Puts "prefix: " before the reason a callee left in *msg, or gives the
  * fallback when it left none. */
 static void prefix_msg(char **msg, const char *fallback, const char *fmt, ...)
@@ -174,7 +158,7 @@ static int check_printf(const uint8_t *code, size_t pc, unsigned *uses,
 	int rc;
 
 	if (!slen || fmt[slen - 1] != '\0') {
-		set_msg(msg, "printf at %zu: the format does not end with a NUL",
+		msg_setf(msg, "printf at %zu: the format does not end with a NUL",
 			pc);
 		return -EINVAL;
 	}
@@ -184,7 +168,7 @@ static int check_printf(const uint8_t *code, size_t pc, unsigned *uses,
 		return rc;
 	}
 	if (nconv != nargs) {
-		set_msg(msg, "printf at %zu: the format takes %u argument%s, the bytecode gives %u",
+		msg_setf(msg, "printf at %zu: the format takes %u argument%s, the bytecode gives %u",
 			pc, nconv, nconv == 1 ? "" : "s", nargs);
 		return -EINVAL;
 	}
@@ -203,24 +187,24 @@ static int decode(const uint8_t *code, size_t len, uint8_t *start,
 		const struct op_info *oi = op_info(code[pc]);
 
 		if (!oi) {
-			set_msg(msg, "bad opcode 0x%02x at %zu", code[pc], pc);
+			msg_setf(msg, "bad opcode 0x%02x at %zu", code[pc], pc);
 			return -EINVAL;
 		}
 		if (oi->flags & OF_FLOAT) {
-			set_msg(msg, "%s (0x%02x) at %zu: floating point is not supported",
+			msg_setf(msg, "%s (0x%02x) at %zu: floating point is not supported",
 				oi->name, code[pc], pc);
 			return -EOPNOTSUPP;
 		}
 		n = insn_size(code, len, pc, oi);
 		if (!n) {
-			set_msg(msg, "%s at %zu runs past the end of the code (%zu bytes)",
+			msg_setf(msg, "%s at %zu runs past the end of the code (%zu bytes)",
 				oi->name, pc, len);
 			return -EINVAL;
 		}
 		switch (code[pc]) {
 		case AX_OP_EXT:
 			if (!code[pc + 1]) {
-				set_msg(msg, "ext 0 at %zu: no bit to extend", pc);
+				msg_setf(msg, "ext 0 at %zu: no bit to extend", pc);
 				return -EINVAL;
 			}
 			break;
@@ -300,14 +284,14 @@ static int analyse(const uint8_t *code, size_t len, const uint8_t *start,
 
 		pops = insn_pops(code, pc, oi);
 		if (d < pops) {
-			set_msg(msg, "stack underflow at %zu: %s takes %u value%s, the stack holds %u",
+			msg_setf(msg, "stack underflow at %zu: %s takes %u value%s, the stack holds %u",
 				pc, oi->name, pops, pops == 1 ? "" : "s", d);
 			rc = -EINVAL;
 			goto out;
 		}
 		after = d - pops + insn_pushes(code, pc, oi);
 		if (after > AX_STACK_MAX) {
-			set_msg(msg, "stack overflow at %zu: %s would make it %u values deep (bound %u)",
+			msg_setf(msg, "stack overflow at %zu: %s would make it %u values deep (bound %u)",
 				pc, oi->name, after, AX_STACK_MAX);
 			rc = -E2BIG;
 			goto out;
@@ -320,13 +304,13 @@ static int analyse(const uint8_t *code, size_t len, const uint8_t *start,
 			size_t to = (size_t)get_be(code + pc + 1, 2);
 
 			if (to >= len) {
-				set_msg(msg, "%s at %zu jumps to %zu, outside the code (%zu bytes)",
+				msg_setf(msg, "%s at %zu jumps to %zu, outside the code (%zu bytes)",
 					oi->name, pc, to, len);
 				rc = -EINVAL;
 				goto out;
 			}
 			if (!start[to]) {
-				set_msg(msg, "%s at %zu jumps to %zu, inside an instruction",
+				msg_setf(msg, "%s at %zu jumps to %zu, inside an instruction",
 					oi->name, pc, to);
 				rc = -EINVAL;
 				goto out;
@@ -337,7 +321,7 @@ static int analyse(const uint8_t *code, size_t len, const uint8_t *start,
 			size_t next = pc + insn_size(code, len, pc, oi);
 
 			if (next >= len) {
-				set_msg(msg, "no end: %s at %zu is the last instruction and does not stop",
+				msg_setf(msg, "no end: %s at %zu is the last instruction and does not stop",
 					oi->name, pc);
 				rc = -EINVAL;
 				goto out;
@@ -351,7 +335,7 @@ static int analyse(const uint8_t *code, size_t len, const uint8_t *start,
 				depth[s] = (int32_t)after;
 				work[nwork++] = s;
 			} else if ((unsigned)depth[s] != after) {
-				set_msg(msg, "paths meet at %zu with different stack depths (%d and %u)",
+				msg_setf(msg, "paths meet at %zu with different stack depths (%d and %u)",
 					s, depth[s], after);
 				rc = -EINVAL;
 				goto out;
@@ -373,11 +357,11 @@ static int compile(const uint8_t *code, size_t len, struct ax_expr **out,
 
 	*out = NULL;
 	if (!len) {
-		set_msg(msg, "empty bytecode");
+		msg_setf(msg, "empty bytecode");
 		return -EINVAL;
 	}
 	if (len > AX_CODE_MAX) {
-		set_msg(msg, "bytecode of %zu bytes is longer than %u", len,
+		msg_setf(msg, "bytecode of %zu bytes is longer than %u", len,
 			AX_CODE_MAX);
 		return -E2BIG;
 	}
@@ -471,7 +455,7 @@ void ax_disassemble(const struct ax_expr *x, struct strbuf *out)
 
 static int no_op(const char *what, char **msg)
 {
-	set_msg(msg, "%s is not available here", what);
+	msg_setf(msg, "%s is not available here", what);
 	return -EOPNOTSUPP;
 }
 
@@ -483,7 +467,7 @@ int ax_read_mem(struct ax_run *run, uint64_t addr, void *buf, size_t len,
 	int rc;
 
 	if (run->read + len > AX_READ_MAX) {
-		set_msg(msg, "more than %u bytes of guest memory read in one evaluation",
+		msg_setf(msg, "more than %u bytes of guest memory read in one evaluation",
 			AX_READ_MAX);
 		return -E2BIG;
 	}
@@ -492,7 +476,7 @@ int ax_read_mem(struct ax_run *run, uint64_t addr, void *buf, size_t len,
 		return no_op("guest memory", msg);
 	rc = env->ops->read_mem(env, addr, buf, len, &why);
 	if (rc) {
-		set_msg(msg, "cannot read %zu byte%s at 0x%llx%s%s", len,
+		msg_setf(msg, "cannot read %zu byte%s at 0x%llx%s%s", len,
 			len == 1 ? "" : "s", (unsigned long long)addr,
 			why ? ": " : "", why ? why : "");
 		free(why);
@@ -515,7 +499,7 @@ int ax_read_mem(struct ax_run *run, uint64_t addr, void *buf, size_t len,
 			if (rc_) {                                             \
 				if (rc_ > 0)                                   \
 					rc_ = -EIO;                            \
-				set_msg(msg, "%s%s", why_ ? why_ : what,       \
+				msg_setf(msg, "%s%s", why_ ? why_ : what,       \
 					why_ ? "" : " failed");                \
 			}                                                      \
 			free(why_);                                            \
@@ -549,7 +533,7 @@ static int collect_string(struct ax_run *run, uint64_t addr, uint64_t size,
 		got += n;
 	}
 	if (size > AX_TRACENZ_MAX) {
-		set_msg(msg, "no NUL in the first %u bytes at 0x%llx",
+		msg_setf(msg, "no NUL in the first %u bytes at 0x%llx",
 			AX_TRACENZ_MAX, (unsigned long long)addr);
 		return -E2BIG;
 	}
@@ -651,7 +635,7 @@ static int eval(const struct ax_expr *x, struct ax_env *env,
 			goto broken;
 		}
 		if (steps >= max_steps) {
-			set_msg(msg, "gave up after %u steps at %zu (%s): a loop?",
+			msg_setf(msg, "gave up after %u steps at %zu (%s): a loop?",
 				steps, pc, oi->name);
 			rc = -ELOOP;
 			goto out;
@@ -679,7 +663,7 @@ static int eval(const struct ax_expr *x, struct ax_env *env,
 			case AX_OP_REM_SIGNED:
 			case AX_OP_REM_UNSIGNED:
 				if (!b) {
-					set_msg(msg, "%s at %zu: division by zero",
+					msg_setf(msg, "%s at %zu: division by zero",
 						oi->name, pc - n);
 					rc = -EDOM;
 					goto out;
@@ -862,7 +846,7 @@ static int eval(const struct ax_expr *x, struct ax_env *env,
 			break;
 		}
 		default:
-			set_msg(msg, "%s (0x%02x) at %zu is not supported",
+			msg_setf(msg, "%s (0x%02x) at %zu is not supported",
 				oi->name, c[0], pc - n);
 			rc = -EOPNOTSUPP;
 			goto out;
@@ -878,7 +862,7 @@ failed: {
 		}
 	}
 broken:
-	set_msg(msg, "damaged expression at %zu (stack %zu)", pc, sp);
+	msg_setf(msg, "damaged expression at %zu (stack %zu)", pc, sp);
 out:
 	if (res)
 		res->steps = steps;
@@ -911,7 +895,7 @@ int ax_eval_conditions(struct ax_expr *const *conds, size_t n,
 		if (rc)
 			break;
 		if (!res.has_value) {
-			set_msg(&why, "condition %zu left no value on the stack",
+			msg_setf(&why, "condition %zu left no value on the stack",
 				i);
 			rc = -ENODATA;
 			break;

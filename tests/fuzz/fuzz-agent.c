@@ -19,8 +19,8 @@
 
 #include "stub/agent/ax-packet.h"
 #include "stub/agent/ax.h"
-#include "stub/log.h"
-#include "stub/strbuf.h"
+#include "stub/base/log.h"
+#include "stub/base/strbuf.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/dump.h"
-#include "stub/log.h"
+#include "stub/guest/dump.h"
+#include "stub/base/log.h"
 
 #define NAME "fuzz.elf"
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/journal.h"
-#include "stub/log.h"
+#include "stub/guest/journal.h"
+#include "stub/base/log.h"
 
 #define KEY "xen-1-00000000000000000000000000000001"
 

@@ -18,9 +18,9 @@
 #include "arch/x86/paging.h"
 #include "os-awareness/os.h"
 #include "os-awareness/walk.h"
-#include "stub/strbuf.h"
-#include "stub/target.h"
-#include "stub/vmem.h"
+#include "stub/base/strbuf.h"
+#include "stub/guest/target.h"
+#include "stub/guest/vmem.h"
 
 #define FG_FRAMES 256u			/* 1 MiB of guest memory */
 #define FG_SIZE (FG_FRAMES * 4096u)

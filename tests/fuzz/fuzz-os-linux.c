@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "os-awareness/linux-internal.h"
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/fuzz/fuzz-os-guest.h"
 
 #define DM 0xffff888000000000ull

@@ -14,7 +14,7 @@
 
 #include "os-awareness/isf.h"
 #include "os-awareness/windows-internal.h"
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/fuzz/fuzz-os-guest.h"
 
 #define DM 0xffff888000000000ull

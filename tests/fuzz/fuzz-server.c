@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
-#include "stub/log.h"
-#include "stub/server.h"
-#include "stub/session.h"
-#include "stub/strbuf.h"
-#include "stub/target.h"
+#include "stub/base/log.h"
+#include "stub/gdb/server.h"
+#include "stub/session/session.h"
+#include "stub/base/strbuf.h"
+#include "stub/guest/target.h"
 
 #define IMAGE_SIZE (64 * 4096)
 

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds the libFuzzer harnesses and an instrumented copy of the library
 # under $(O)/fuzz. Called by `make fuzz` (tests/fuzz/module.mk), which
-# passes the library's sources in FUZZ_LIB_SRCS and the harnesses' names
-# (every tests/fuzz/fuzz-*.c) in FUZZ_HARNESSES.
+# passes the library's and the front end's sources in FUZZ_LIB_SRCS, the
+# target registry without Xen in FUZZ_NOXEN_SRCS (linked before the
+# library, so that no harness pulls the Xen target in) and the harnesses'
+# names (every tests/fuzz/fuzz-*.c) in FUZZ_HARNESSES.
 
 FUZZ_CC ?= clang
 O ?= build
@@ -11,6 +13,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
 	-I. -D_GNU_SOURCE -MMD -MP
 FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FO)/%.o)
+FUZZ_NOXEN_OBJS := $(FUZZ_NOXEN_SRCS:%.c=$(FO)/%.o)
 
 .PHONY: all
 all: $(FUZZ_HARNESSES:%=$(FO)/%)
@@ -23,7 +26,7 @@ $(FO)/libxenstub-fuzz.a: $(FUZZ_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(FO)/fuzz-%: $(FO)/tests/fuzz/fuzz-%.o $(FO)/libxenstub-fuzz.a
+$(FO)/fuzz-%: $(FO)/tests/fuzz/fuzz-%.o $(FUZZ_NOXEN_OBJS) $(FO)/libxenstub-fuzz.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
 
 -include $(shell find $(FO) -name '*.d' 2>/dev/null)

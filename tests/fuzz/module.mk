@@ -12,13 +12,13 @@ FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
 .PHONY: fuzz fuzz-run fuzz-check fuzz-seeds
 
-# A sub-make, so that the engine's source list is read after every
+# A sub-make, so that the library's source list is read after every
 # module.mk has added to it.
 fuzz:
 	$(MAKE) -f tests/fuzz/fuzz.mk O=$(O) FUZZ_CC=$(FUZZ_CC) \
 		FUZZ_HARNESSES="$(FUZZ_HARNESSES)" \
-		FUZZ_LIB_SRCS="$(ENGINE_SRCS) $(FRONT_SRCS) stub/targets-dump.c" \
-		FUZZ_LIBS="$(ENGINE_LIBS)"
+		FUZZ_LIB_SRCS="$(LIB_SRCS) $(GDB_SRCS)" \
+		FUZZ_NOXEN_SRCS="$(NOXEN_SRCS)" FUZZ_LIBS="$(LIB_LIBS)"
 
 # FUZZ_JOBS harnesses run at once (each is one process; what each prints
 # is shown whole when it ends)

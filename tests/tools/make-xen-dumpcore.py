@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Writes a small synthetic Xen 'xl dump-core' file for tests: the layout of
-Xen's xc_domain_dumpcore (see the comment at the top of stub/dump-xen.c),
+Xen's xc_domain_dumpcore (see the comment at the top of stub/guest/dump-xen.c),
 a 64-bit guest with 4-level page tables of its own, a string at a known
 virtual address, a mapped page whose frame is absent from the dump, and N
 vCPUs. HVM guests index pages by pfn (.xen_pfn); PV guests by {pfn, gmfn}

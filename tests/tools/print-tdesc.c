@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "arch/x86/regs.h"
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 int main(int argc, char **argv)
 {

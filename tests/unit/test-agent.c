@@ -21,7 +21,8 @@
 #include "stub/agent/ax-packet.h"
 #include "stub/agent/ax-x86.h"
 #include "stub/agent/ax.h"
-#include "stub/strbuf.h"
+#include "stub/base/num.h"
+#include "stub/base/strbuf.h"
 
 #define container_of(p, type, member) \
 	((type *)((char *)(p) - offsetof(type, member)))

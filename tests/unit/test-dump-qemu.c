@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unit tests of QEMU dump-guest-memory parsing (stub/dump.c and
- * stub/dump-qemu.c) on ELF files built here in memory: valid x86_64
+ * Unit tests of QEMU dump-guest-memory parsing (stub/guest/dump.c and
+ * stub/guest/dump-qemu.c) on ELF files built here in memory: valid x86_64
  * (ELF64) and i386 (ELF32) dumps with two vCPUs, and hostile files that
  * must fail with -EINVAL and a message naming the file and the problem.
  * Every buffer handed to the parser is exactly as large as the file, so
@@ -21,10 +21,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "stub/dump.h"
-#include "stub/log.h"
-#include "stub/session.h"
-#include "stub/target.h"
+#include "stub/guest/dump.h"
+#include "stub/base/log.h"
+#include "stub/session/session.h"
+#include "stub/guest/target.h"
 
 #define NAME "guest.elf"
 

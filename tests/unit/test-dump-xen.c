@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unit tests of the Xen dump-core parser (stub/dump-xen.c) on synthetic
+ * Unit tests of the Xen dump-core parser (stub/guest/dump-xen.c) on synthetic
  * files built in memory the way Xen's xc_domain_dumpcore writes them; the
  * vCPU contexts are filled through Xen's own struct definitions
  * (<xen/foreign/x86_64.h>, <xen/foreign/x86_32.h>) so that the parser's
@@ -21,7 +21,7 @@
 #include <xen/foreign/x86_32.h>
 #include <xen/foreign/x86_64.h>
 
-#include "stub/dump.h"
+#include "stub/guest/dump.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the synthetic dumps are written in host byte order: little-endian only"

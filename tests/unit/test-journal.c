@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "stub/journal.h"
-#include "stub/strbuf.h"
+#include "stub/guest/journal.h"
+#include "stub/base/strbuf.h"
 
 #define KEY "xen-7-00112233445566778899aabbccddeeff"
 #define HDR "xenstub-journal 1 pid=4242 target=" KEY "\n"

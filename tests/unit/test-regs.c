@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "arch/x86/regs.h"
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/unit/unit-helpers.h"
 #include "tests/unit/unit-helpers.c"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unit tests of the packet codec (stub/rsp.c): checksums and acks, no-ack
+ * Unit tests of the packet codec (stub/gdb/rsp.c): checksums and acks, no-ack
  * mode, retransmission, "}" escaping both ways, "*" run-length decoding,
  * the 0x03 interrupt, noise, cut-short and split packets, oversize
  * packets, and the hex helpers. Expected bytes are written out by hand or
@@ -17,8 +17,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "stub/log.h"
-#include "stub/rsp.h"
+#include "stub/base/log.h"
+#include "stub/gdb/rsp.h"
 
 /* What the codec wrote, and an error to inject. */
 struct cap {

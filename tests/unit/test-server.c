@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unit tests of the protocol dispatcher (stub/server.c and gdb-*.c) on a
+ * Unit tests of the protocol dispatcher (stub/gdb/server.c and gdb-*.c) on a
  * raw image and on a writable fake target, through a pipe: unknown
  * packets, malformed packets of every family (each followed by a good
  * one that must still work), memory outside the image, the packet size
@@ -17,7 +17,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/unit/unit-helpers.h"
 #include "tests/unit/unit-helpers.c"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unit tests of the string helpers that carry guest text (stub/strbuf.c):
+ * Unit tests of the string helpers that carry guest text (stub/base/strbuf.c):
  * the guest-text escaping (bytes and UTF-16, into a strbuf or a fixed
  * buffer with its truncation mark) and XML escaping that stays
  * well-formed whatever it is given.
@@ -13,7 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 
 static void guest(const char *in, size_t len, const char *want)
 {

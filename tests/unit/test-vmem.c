@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unit tests of guest memory (stub/vmem.c) over a fake target: the frame
+ * Unit tests of guest memory (stub/guest/vmem.c) over a fake target: the frame
  * cache (batch mapping, LRU eviction, one unmap per map with the same
  * frame count, a bounded number of live mappings, missing frames, failed
  * maps), physical and virtual reads and writes across pages whose frames
@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "arch/x86/paging.h"
-#include "stub/log.h"
-#include "stub/vmem.h"
+#include "stub/base/log.h"
+#include "stub/guest/vmem.h"
 #include "tests/unit/unit-helpers.h"
 #include "tests/unit/unit-helpers.c"
 

@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "os-awareness/windows-internal.h"
-#include "stub/log.h"
-#include "stub/vmem.h"
+#include "stub/base/log.h"
+#include "stub/guest/vmem.h"
 #include "tests/unit/unit-helpers.h"
 #include "tests/unit/unit-helpers.c"
 

@@ -105,6 +105,64 @@ static const struct target_ops fake_ops = {
 	.set_regs = fake_set_regs,
 };
 
+static int fake_set_access(struct target *t, unsigned view,
+			   const uint64_t *gfns, const uint8_t *access,
+			   unsigned n)
+{
+	struct fake_target *f = to_fake(t);
+	unsigned i;
+
+	assert_int_equal(view, 0);
+	f->set_access_calls++;
+	if (f->set_access_error) {
+		target_set_error(t, "the fake refuses mem_access");
+		return f->set_access_error;
+	}
+	for (i = 0; i < n; i++) {
+		assert_true(gfns[i] < f->nframes);
+		f->access[gfns[i]] = access[i];
+	}
+	f->set_access_frames += n;
+	return 0;
+}
+
+static int fake_get_access(struct target *t, unsigned view, uint64_t gfn,
+			   uint8_t *access)
+{
+	struct fake_target *f = to_fake(t);
+
+	assert_int_equal(view, 0);
+	f->get_access_calls++;
+	if (gfn >= f->nframes)
+		return -EINVAL;
+	*access = f->access[gfn];
+	return 0;
+}
+
+static const struct target_event_ops fake_event_ops = {
+	.set_access = fake_set_access,
+	.get_access = fake_get_access,
+};
+
+static const struct target_ops fake_ops_events = {
+	.name = "fake",
+	.help = "fake:   a test double with mem_access",
+	.open = fake_open,
+	.close = fake_close,
+	.map = fake_map,
+	.unmap = fake_unmap,
+	.get_regs = fake_get_regs,
+	.set_regs = fake_set_regs,
+	.ev = &fake_event_ops,
+};
+
+void fake_target_events(struct fake_target *f)
+{
+	f->base.ops = &fake_ops_events;
+	f->access = xmalloc(f->nframes);
+	memset(f->access, TACC_RWX, f->nframes);
+}
+
 struct fake_target *fake_target_new(size_t nframes, unsigned nr_vcpus,
 				    unsigned bits, unsigned batch,
 				    unsigned caps)
@@ -138,6 +196,7 @@ void fake_target_free(struct fake_target *f)
 	}
 	free(f->mem);
 	free(f->missing);
+	free(f->access);
 	free(f->regs);
 	free(f->base.description);
 	free(f->base.last_error);

@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stub/server.h"
-#include "stub/session.h"
-#include "stub/strbuf.h"
-#include "stub/target.h"
+#include "stub/gdb/server.h"
+#include "stub/session/session.h"
+#include "stub/base/strbuf.h"
+#include "stub/guest/target.h"
 
 /* One map() call the fake target answered. */
 struct fake_map {
@@ -40,6 +40,13 @@ struct fake_target {
 	unsigned map_calls, unmap_calls, set_regs_calls, get_regs_calls;
 	struct fake_map *maps;		/* newest first */
 	bool closed;
+	/* with fake_target_events(): mem_access permissions per frame
+	 * (TACC_*, all RWX at first) and what set_access() was asked */
+	uint8_t *access;
+	unsigned set_access_calls;	/* calls */
+	unsigned set_access_frames;	/* frames they covered */
+	unsigned get_access_calls;
+	int set_access_error;		/* non-zero: set_access() fails */
 };
 
 /*
@@ -52,6 +59,9 @@ struct fake_target *fake_target_new(size_t nframes, unsigned nr_vcpus,
 				    unsigned bits, unsigned batch,
 				    unsigned caps);
 void fake_target_free(struct fake_target *f);
+/* Gives f event operations: mem_access permissions (set_access and
+ * get_access on f->access, counted); every other event op is missing. */
+void fake_target_events(struct fake_target *f);
 /* Guest-physical address of the fake's memory. */
 uint8_t *fake_phys(struct fake_target *f, uint64_t paddr);
 /* How many map() calls were not undone by exactly one unmap() of the

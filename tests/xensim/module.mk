@@ -9,7 +9,8 @@ XSIM_OUT := $(O)/xensim
 # xensim shares no logic with the xenstub it tests: its programs link only
 # these base utilities (logging, buffers and checked allocation), never
 # libxenstub.a.
-XSIM_BASE_SRCS := stub/log.c stub/strbuf.c
+# (BASE_SRCS comes from stub/base/module.mk, read before this file)
+XSIM_BASE_SRCS := $(BASE_SRCS)
 XSIM_BASE_OBJS := $(XSIM_BASE_SRCS:%.c=$(O)/%.o)
 
 XSIM_DAEMON_SRCS := $(XSIM_DIR)/simd-main.c $(XSIM_DIR)/simd-domain.c \

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/xensim/simd.h"
 
 static const char *const access_names[] = {

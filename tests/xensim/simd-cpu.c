@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
+#include "stub/base/num.h"
 #include "tests/xensim/simd.h"
 
 #define RFLAGS_TF (1ull << 8)
@@ -101,14 +102,12 @@ static void stop_fault(struct sim_vcpu *v, const char *fmt, ...)
 
 static void stop_fault(struct sim_vcpu *v, const char *fmt, ...)
 {
-	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
 	free(v->fault);
-	v->fault = strbuf_detach(&sb, NULL);
+	v->fault = xstrvfmt(fmt, ap);
+	va_end(ap);
 	log_warn(LC_TRAP, "d%uv%u: workload stopped: %s", v->d->domid, v->id,
 		 v->fault);
 	sim_update_timer(v->d->sim);

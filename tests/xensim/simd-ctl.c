@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/xensim/simd.h"
 
 /* ---- helpers ---- */
@@ -91,14 +91,12 @@ static void fail(struct reply *r, int errnum, const char *fmt, ...)
 
 static void fail(struct reply *r, int errnum, const char *fmt, ...)
 {
-	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
 	free(r->err);
-	r->err = strbuf_detach(&sb, NULL);
+	r->err = xstrvfmt(fmt, ap);
+	va_end(ap);
 	r->errnum = errnum;
 }
 

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/xensim/simd.h"
 
 bool sim_is_hvm(const struct sim_domain *d)

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/xensim/simd.h"
 
 #define DESC_SIZE sizeof(struct hvm_save_descriptor)
@@ -387,6 +387,10 @@ void sim_get_vcpu_context(struct sim_vcpu *v, vcpu_guest_context_t *c)
 	} else {
 		/* xen_pfn_to_cr3() of a 64-bit PV guest is pfn << 12. */
 		c->ctrlreg[3] = r->cr3 & ~0xfffull;
+		/* the simulated PV vCPU runs its kernel: the GS base in use
+		 * is the kernel's, and VGCF_in_kernel says so (Xen keeps
+		 * gs_base_kernel/gs_base_user by role, not by use) */
+		c->flags |= VGCF_in_kernel;
 		c->gs_base_kernel = r->gs_base;
 		c->gs_base_user = r->shadow_gs;
 		c->kernel_ss = r->ss_sel;

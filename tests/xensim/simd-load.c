@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
+#include "stub/base/num.h"
 #include "tests/xensim/simd.h"
 
 /* QEMUCPUState version 1 (arch_dump.c): QEMUCPUSegment holds a segment

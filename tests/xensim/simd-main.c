@@ -21,7 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "stub/log.h"
+#include "stub/base/log.h"
 #include "tests/xensim/simd.h"
 
 /* Tags for epoll: the three fixed descriptors, else a connection. */

@@ -29,7 +29,7 @@
 #include <xen/hvm/params.h>
 #include <xen/hvm/dm_op.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 #include "tests/xensim/proto.h"
 
 /* The barriers xen/io/ring.h expects its user to provide. */

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
-#include "stub/strbuf.h"
+#include "stub/base/num.h"
+#include "stub/base/strbuf.h"
 #include "tests/xensim/simd.h"
 
 #define MAX_LISTED 40		/* differences listed in the report */

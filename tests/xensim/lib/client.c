@@ -15,8 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "stub/log.h"
-#include "stub/strbuf.h"
+#include "stub/base/log.h"
+#include "stub/base/strbuf.h"
 
 #define PAGE 4096u
 

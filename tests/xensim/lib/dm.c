@@ -11,7 +11,7 @@
 #include <xendevicemodel.h>
 #include <xen/hvm/dm_op.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 #include "tests/xensim/lib/client.h"
 
 struct xendevicemodel_handle {

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <xenevtchn.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 #include "tests/xensim/lib/client.h"
 
 struct xenevtchn_handle {

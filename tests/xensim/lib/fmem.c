@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <xenforeignmemory.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 #include "tests/xensim/lib/client.h"
 
 struct xenforeignmemory_handle {

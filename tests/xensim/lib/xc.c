@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 #include "tests/xensim/lib/xc-internal.h"
 
 #define PAGE 4096u

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <xenstore.h>
 
-#include "stub/strbuf.h"
+#include "stub/base/strbuf.h"
 #include "tests/xensim/lib/client.h"
 
 struct xs_handle {

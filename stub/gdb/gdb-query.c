@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Query packets: qSupported, qXfer (features, threads, osdata), the thread
+ * list, qC, qThreadExtraInfo, qAttached, qRcmd (monitor), qSearch:memory,
+ * qCRC, qSymbol, QStartNoAckMode and QEMU's PhyMemMode pair.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stub/base/log.h"
+#include "stub/gdb/server.h"
+
+static bool starts(const char *pkt, const char *prefix)
+{
+	return !strncmp(pkt, prefix, strlen(prefix));
+}
+
+static int q_supported(struct server *sv)
+{
+	/* The reply never depends on what gdb offers. */
+	strbuf_addf(&sv->reply,
+		    "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;"
+		    "qXfer:threads:read+;qXfer:osdata:read+;swbreak+;hwbreak+;"
+		    "vContSupported+",
+		    SERVER_PACKET_SIZE);
+	return H_REPLY;
+}
+
+static void build_threads_xml(struct server *sv, struct strbuf *doc)
+{
+	size_t i, n = session_thread_count(sv->s);
+
+	strbuf_addstr(doc, "<?xml version=\"1.0\"?>\n<threads>\n");
+	for (i = 0; i < n; i++) {
+		const struct thread_info *ti = session_thread_at(sv->s, i);
+
+		strbuf_addf(doc, "<thread id=\"%llx\"", (unsigned long long)ti->tid);
+		if (ti->vcpu >= 0)
+			strbuf_addf(doc, " core=\"%d\"", ti->vcpu);
+		strbuf_addstr(doc, " name=\"");
+		strbuf_addxml(doc, ti->name);
+		strbuf_addstr(doc, "\">");
+		strbuf_addxml(doc, ti->extra);
+		strbuf_addstr(doc, "</thread>\n");
+	}
+	strbuf_addstr(doc, "</threads>\n");
+}
+
+struct osdata_ctx {
+	struct strbuf *doc;
+};
+
+static void osdata_row(void *ctx, int64_t pid, const char *user,
+		       const char *command, const char *cores)
+{
+	struct osdata_ctx *c = ctx;
+
+	strbuf_addf(c->doc, "<item>\n<column name=\"pid\">%lld</column>\n",
+		    (long long)pid);
+	strbuf_addstr(c->doc, "<column name=\"user\">");
+	strbuf_addxml(c->doc, user);
+	strbuf_addstr(c->doc, "</column>\n<column name=\"command\">");
+	strbuf_addxml(c->doc, command);
+	strbuf_addstr(c->doc, "</column>\n<column name=\"cores\">");
+	strbuf_addxml(c->doc, cores);
+	strbuf_addstr(c->doc, "</column>\n</item>\n");
+}
+
+static int build_osdata(struct server *sv, const char *annex,
+			struct strbuf *doc)
+{
+	strbuf_addstr(doc, "<?xml version=\"1.0\"?>\n"
+			   "<!DOCTYPE target SYSTEM \"osdata.dtd\">\n");
+	if (!*annex) {
+		strbuf_addstr(doc,
+			"<osdata type=\"types\">\n<item>\n"
+			"<column name=\"Type\">processes</column>\n"
+			"<column name=\"Description\">Listing of all processes of the guest</column>\n"
+			"<column name=\"Title\">Processes</column>\n"
+			"</item>\n</osdata>\n");
+		return 0;
+	}
+	if (strcmp(annex, "processes"))
+		return -ENOENT;
+	strbuf_addstr(doc, "<osdata type=\"processes\">\n");
+	{
+		struct osdata_ctx c = { doc };
+
+		session_processes(sv->s, osdata_row, &c);
+	}
+	strbuf_addstr(doc, "</osdata>\n");
+	return 0;
+}
+
+static int q_xfer(struct server *sv, const char *pkt)
+{
+	/* qXfer:OBJECT:read:ANNEX:OFF,LEN */
+	char object[32], annex[64], key[sizeof(sv->xfer_key)];
+	const char *p = pkt + strlen("qXfer:"), *colon;
+	uint64_t off, len;
+	size_t n;
+
+	colon = strchr(p, ':');
+	if (!colon || (size_t)(colon - p) >= sizeof(object))
+		return H_REPLY;
+	n = (size_t)(colon - p);
+	memcpy(object, p, n);
+	object[n] = 0;
+	p = colon + 1;
+	if (!starts(p, "read:"))
+		return H_REPLY; /* writes are not offered */
+	p += 5;
+	colon = strchr(p, ':');
+	if (!colon || (size_t)(colon - p) >= sizeof(annex)) {
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	n = (size_t)(colon - p);
+	memcpy(annex, p, n);
+	annex[n] = 0;
+	p = colon + 1;
+	if (rsp_parse_hex(p, &off, &p) || *p != ',' ||
+	    rsp_parse_hex(p + 1, &len, &p) || *p) {
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	snprintf(key, sizeof(key), "%s:%s", object, annex);
+	if (off == 0 || strcmp(key, sv->xfer_key)) {
+		strbuf_reset(&sv->xfer_doc);
+		sv->xfer_key[0] = 0;
+		if (!strcmp(object, "features")) {
+			if (strcmp(annex, "target.xml")) {
+				reply_error(sv, ENOENT);
+				return H_REPLY;
+			}
+			x86_tdesc_xml(session_layout(sv->s), &sv->xfer_doc);
+		} else if (!strcmp(object, "threads")) {
+			build_threads_xml(sv, &sv->xfer_doc);
+		} else if (!strcmp(object, "osdata")) {
+			if (build_osdata(sv, annex, &sv->xfer_doc)) {
+				reply_error(sv, ENOENT);
+				return H_REPLY;
+			}
+		} else {
+			return H_REPLY; /* unknown object: unsupported */
+		}
+		snprintf(sv->xfer_key, sizeof(sv->xfer_key), "%s", key);
+	}
+	reply_xfer(sv, sv->xfer_doc.buf, sv->xfer_doc.len, off, len);
+	return H_REPLY;
+}
+
+static int q_thread_info(struct server *sv, bool first)
+{
+	/* everything in one reply: thread ids are short */
+	size_t i, n = session_thread_count(sv->s);
+
+	if (!first) {
+		strbuf_addch(&sv->reply, 'l');
+		return H_REPLY;
+	}
+	strbuf_addch(&sv->reply, 'm');
+	for (i = 0; i < n; i++)
+		strbuf_addf(&sv->reply, "%s%llx", i ? "," : "",
+			    (unsigned long long)session_thread_at(sv->s, i)->tid);
+	return H_REPLY;
+}
+
+static int q_extra_info(struct server *sv, const char *arg)
+{
+	const struct thread_info *ti;
+	int64_t tid;
+
+	if (parse_thread_id(arg, &tid, NULL)) {
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	ti = session_find_thread(sv->s, server_resolve_tid(sv, tid));
+	if (!ti) {
+		reply_error(sv, ESRCH);
+		return H_REPLY;
+	}
+	strbuf_addhex(&sv->reply, ti->extra, strlen(ti->extra));
+	return H_REPLY;
+}
+
+static int q_rcmd(struct server *sv, const char *hex)
+{
+	size_t n = strlen(hex);
+	struct strbuf out = STRBUF_INIT;
+	char *line;
+	int rc;
+
+	if (n % 2) {
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	line = xcalloc(n / 2 + 1, 1);
+	if (rsp_unhex(hex, n / 2, (uint8_t *)line)) {
+		free(line);
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	server_flush_notices(sv);
+	rc = session_command(sv->s, sv->g_tid, line, &out);
+	if (rc == -ENOENT) {
+		strbuf_reset(&out);
+		strbuf_addf(&out, "unknown monitor command '%s': 'monitor help' lists them\n",
+			    line);
+	}
+	free(line);
+	if (out.len)
+		server_console(sv, out.buf);
+	strbuf_release(&out);
+	if (rc == 0)
+		reply_ok(sv);
+	else
+		reply_error(sv, rc == -ENOENT ? ENOENT : EINVAL);
+	return H_REPLY;
+}
+
+static int q_search(struct server *sv, const char *pkt, size_t pktlen)
+{
+	/* qSearch:memory:ADDR;LEN;PATTERN (pattern is binary) */
+	const char *p = pkt + strlen("qSearch:memory:"), *end = pkt + pktlen;
+	uint64_t addr, len, pos = 0;
+	const uint8_t *pat;
+	size_t patlen, chunk = 65536;
+	uint8_t *buf;
+
+	if (rsp_parse_hex(p, &addr, &p) || *p != ';' ||
+	    rsp_parse_hex(p + 1, &len, &p) || *p != ';') {
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	pat = (const uint8_t *)p + 1;
+	patlen = (size_t)(end - (const char *)pat);
+	if (!patlen || patlen > chunk) {
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	buf = xmalloc(chunk + patlen);
+	while (pos < len) {
+		size_t want = len - pos > chunk + patlen - 1 ?
+			      chunk + patlen - 1 : (size_t)(len - pos);
+		size_t done = 0, i;
+
+		session_read_mem(sv->s, sv->g_tid, addr + pos, buf, want, &done);
+		if (done < patlen) {
+			if (done < want) {
+				/* an unreadable region ends the search */
+				free(buf);
+				reply_error(sv, EFAULT);
+				return H_REPLY;
+			}
+			break;
+		}
+		for (i = 0; i + patlen <= done; i++) {
+			if (buf[i] == pat[0] && !memcmp(buf + i, pat, patlen)) {
+				free(buf);
+				strbuf_addf(&sv->reply, "1,%llx",
+					    (unsigned long long)(addr + pos + i));
+				return H_REPLY;
+			}
+		}
+		if (done < want) {
+			free(buf);
+			reply_error(sv, EFAULT);
+			return H_REPLY;
+		}
+		pos += done - patlen + 1;
+	}
+	free(buf);
+	strbuf_addch(&sv->reply, '0');
+	return H_REPLY;
+}
+
+static uint32_t crc32_gdb(uint32_t crc, const uint8_t *buf, size_t len)
+{
+	/* gdb's CRC: polynomial 0x04c11db7, MSB first, no reflection */
+	static uint32_t table[256];
+	static int init;
+	size_t i;
+
+	if (!init) {
+		uint32_t c, j, k;
+
+		for (j = 0; j < 256; j++) {
+			c = j << 24;
+			for (k = 8; k > 0; k--)
+				c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
+			table[j] = c;
+		}
+		init = 1;
+	}
+	for (i = 0; i < len; i++)
+		crc = (crc << 8) ^ table[((crc >> 24) ^ buf[i]) & 255];
+	return crc;
+}
+
+static int q_crc(struct server *sv, const char *arg)
+{
+	uint64_t addr, len, pos = 0;
+	uint32_t crc = 0xffffffff;
+	uint8_t *buf;
+	const char *p;
+
+	if (rsp_parse_hex(arg, &addr, &p) || *p != ',' ||
+	    rsp_parse_hex(p + 1, &len, &p) || *p) {
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	buf = xmalloc(65536);
+	while (pos < len) {
+		size_t n = len - pos > 65536 ? 65536 : (size_t)(len - pos);
+		int rc = session_read_mem(sv->s, sv->g_tid, addr + pos, buf, n,
+					  NULL);
+
+		if (rc) {
+			free(buf);
+			reply_error(sv, EFAULT);
+			return H_REPLY;
+		}
+		crc = crc32_gdb(crc, buf, n);
+		pos += n;
+	}
+	free(buf);
+	strbuf_addf(&sv->reply, "C%x", crc);
+	return H_REPLY;
+}
+
+int gdb_query(struct server *sv, const char *pkt, size_t len)
+{
+	if (starts(pkt, "qSupported"))
+		return q_supported(sv);
+	if (starts(pkt, "qXfer:"))
+		return q_xfer(sv, pkt);
+	if (!strcmp(pkt, "qfThreadInfo"))
+		return q_thread_info(sv, true);
+	if (!strcmp(pkt, "qsThreadInfo"))
+		return q_thread_info(sv, false);
+	if (!strcmp(pkt, "qC")) {
+		strbuf_addf(&sv->reply, "QC%llx",
+			    (unsigned long long)session_last_stop(sv->s)->tid);
+		return H_REPLY;
+	}
+	if (starts(pkt, "qThreadExtraInfo,"))
+		return q_extra_info(sv, pkt + strlen("qThreadExtraInfo,"));
+	if (!strcmp(pkt, "qAttached") || starts(pkt, "qAttached:")) {
+		strbuf_addch(&sv->reply, '1');
+		return H_REPLY;
+	}
+	if (starts(pkt, "qRcmd,"))
+		return q_rcmd(sv, pkt + strlen("qRcmd,"));
+	if (starts(pkt, "qSearch:memory:"))
+		return q_search(sv, pkt, len);
+	if (starts(pkt, "qCRC:"))
+		return q_crc(sv, pkt + strlen("qCRC:"));
+	if (starts(pkt, "qSymbol:")) {
+		reply_ok(sv);
+		return H_REPLY;
+	}
+	if (!strcmp(pkt, "qqemu.PhyMemMode")) {
+		strbuf_addch(&sv->reply, session_phys_mode(sv->s) ? '1' : '0');
+		return H_REPLY;
+	}
+	if (!strcmp(pkt, "qqemu.Supported")) {
+		strbuf_addstr(&sv->reply, "PhyMemMode");
+		return H_REPLY;
+	}
+	return H_REPLY; /* unsupported: empty */
+}
+
+int gdb_set(struct server *sv, const char *pkt, size_t len)
+{
+	(void)len;
+	if (!strcmp(pkt, "QStartNoAckMode")) {
+		/* the OK is still acknowledged; no acks after it */
+		reply_ok(sv);
+		rsp_send(&sv->rsp, sv->reply.buf, sv->reply.len);
+		sv->rsp.noack = true;
+		log_dbg(LC_RSP, "no-ack mode");
+		return H_NO_REPLY;
+	}
+	if (starts(pkt, "Qqemu.PhyMemMode:")) {
+		const char *v = pkt + strlen("Qqemu.PhyMemMode:");
+
+		if (strcmp(v, "0") && strcmp(v, "1")) {
+			reply_error(sv, EINVAL);
+			return H_REPLY;
+		}
+		session_set_phys_mode(sv->s, v[0] == '1');
+		reply_ok(sv);
+		return H_REPLY;
+	}
+	return H_REPLY;
+}
+
+int gdb_v(struct server *sv, const char *pkt, size_t len)
+{
+	if (starts(pkt, "vCont"))
+		return gdb_vcont(sv, pkt, len);
+	if (!strcmp(pkt, "vKill") || starts(pkt, "vKill;"))
+		return gdb_kill(sv, pkt, len);
+	return H_REPLY; /* vMustReplyEmpty and everything else */
+}
