@@ -18,6 +18,7 @@
 
 struct btf;
 struct isf;
+struct lx_origins;
 
 #define LX_MAX_TASKS (1u << 20)
 #define LX_PID_MAX (4u << 20)		/* PID_MAX_LIMIT: no pid is larger */
@@ -101,6 +102,8 @@ struct lx {
 	struct lx_refresh_stats last;
 	uint64_t reads;			/* guest reads so far */
 	double detect_ms;
+	struct lx_origins *origins;	/* per offset: where it came from
+					 * (linux-infer.h), or NULL */
 };
 
 static inline struct lx *to_lx(struct os *os)

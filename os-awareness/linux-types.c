@@ -12,18 +12,8 @@
 
 #include "os-awareness/btf.h"
 #include "os-awareness/isf.h"
+#include "os-awareness/linux-infer.h"
 #include "os-awareness/linux-internal.h"
-
-struct type_src {
-	const void *ctx;
-	/* offset and size of a member by path: 0 or -ENOENT */
-	int (*member)(const void *ctx, const char *type, const char *path,
-		      struct os_field *f);
-	int (*size)(const void *ctx, const char *type, uint64_t *size);
-	/* member i of a struct: name and place; -ENOENT past the end */
-	int (*member_at)(const void *ctx, const char *type, unsigned i,
-			 const char **name, struct os_field *f);
-};
 
 struct field_row {
 	const char *type;
@@ -146,6 +136,12 @@ static int fill(struct lx_layout *L, const struct type_src *src,
 		}
 	}
 	return 0;
+}
+
+int lx_layout_from_types(struct lx_layout *L, const struct type_src *src,
+			 struct strbuf *why)
+{
+	return fill(L, src, why);
 }
 
 /* ---- BTF ---- */

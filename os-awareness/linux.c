@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "os-awareness/btf.h"
+#include "os-awareness/linux-infer.h"
 #include "os-awareness/linux-internal.h"
 
 static int linux_detect(const struct os_env *env, struct os **out,
@@ -207,13 +208,41 @@ static void linux_processes(struct os *os,
 	}
 }
 
-static void field_row(struct strbuf *out, const char *name,
+static void field_row(struct lx *lx, struct strbuf *out, const char *name,
 		      struct os_field f)
 {
+	const char *from = lx_origin(lx, name);
+
 	if (f.size)
-		strbuf_addf(out, "%-32s %5u %3u\n", name, f.off, f.size);
+		strbuf_addf(out, "%-32s %5u %3u", name, f.off, f.size);
 	else
-		strbuf_addf(out, "%-32s     -   -\n", name);
+		strbuf_addf(out, "%-32s     -   -", name);
+	/* without a source of its own, the one of the header line */
+	if (from)
+		strbuf_addf(out, "   %s", from);
+	strbuf_addch(out, '\n');
+}
+
+/* The data symbols the task walk uses and where they came from, when
+ * they did not all come from the symbol table. */
+static void symbol_rows(struct lx *lx, struct strbuf *out)
+{
+	static const char *const names[] = {
+		"init_task", "init_mm", "__per_cpu_offset", "current_task",
+		"runqueues",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *from = lx_origin(lx, names[i]);
+		uint64_t a;
+
+		if (!from)
+			continue;
+		if (symtab_lookup(&lx->syms, names[i], &a))
+			strbuf_addf(out, "symbol %-25s 0x%" PRIx64 "   %s\n", names[i],
+				    a, from);
+	}
 }
 
 /* "offsets": every offset the module found, as "type.member offset size". */
@@ -228,7 +257,7 @@ static void offsets(struct lx *lx, struct strbuf *out)
 
 	strbuf_addf(out, "%-32s %5s %3s   (from %s)\n", "member", "offset", "size",
 		    lx->type_src.buf);
-#define F(name, f) field_row(out, name, L->f)
+#define F(name, f) field_row(lx, out, name, L->f)
 	F("task_struct.tasks", tasks);
 	F("task_struct.pid", pid);
 	F("task_struct.tgid", tgid);
@@ -258,8 +287,11 @@ static void offsets(struct lx *lx, struct strbuf *out)
 #undef F
 	strbuf_addf(out, "%-32s %5u\n", "sizeof(task_struct)", L->task_size);
 	strbuf_addf(out, "%-32s %5" PRIu64 "\n", "THREAD_SIZE", L->thread_size);
-	strbuf_addf(out, "%-32s %5u\n", "sizeof(inactive_task_frame)",
+	strbuf_addf(out, "%-32s %5u", "sizeof(inactive_task_frame)",
 		    L->frame_size);
+	if (lx_origin(lx, "inactive_task_frame"))
+		strbuf_addf(out, "   %s", lx_origin(lx, "inactive_task_frame"));
+	strbuf_addch(out, '\n');
 	for (i = 0; i < X86_GPR_NR; i++)
 		if (L->frame_gpr[i] >= 0 && L->frame_size)
 			strbuf_addf(out, "inactive_task_frame.%-12s %5d\n",
@@ -267,6 +299,7 @@ static void offsets(struct lx *lx, struct strbuf *out)
 	if (L->frame_ret >= 0 && L->frame_size)
 		strbuf_addf(out, "%-32s %5d\n", "inactive_task_frame.ret_addr",
 			    L->frame_ret);
+	symbol_rows(lx, out);
 }
 
 static int linux_command(struct os *os, const char *cmd, const char *args,
