@@ -975,6 +975,82 @@ state:
 	      "the word before stack, holding task states in every task");
 }
 
+/* The task each CPU runs now (current_task), up to n CPUs. */
+static unsigned currents(struct inf *in, uint64_t *cur, unsigned n)
+{
+	unsigned c, k = 0;
+	bool ok = true;
+
+	if (!in->cur_task || !in->pcpu_off)
+		return 0;
+	for (c = 0; c < n; c++) {
+		uint64_t off = rd(in, in->pcpu_off + c * in->ptr, in->ptr, &ok), t;
+
+		if (!ok)
+			break;
+		t = rd(in, trunc_addr(in, (int64_t)(in->cur_task + off)), in->ptr, &ok);
+		if (ok && lx_kptr_ok(in->lx, t))
+			cur[k++] = t;
+	}
+	return k;
+}
+
+/* rq.idle follows rq.curr; on_cpu is 1 in the tasks CPUs run, 0 in the
+ * others; exit_state is two ints before exit_signal, which is SIGCHLD
+ * in every listed task (the leaders of their groups). */
+static void data_sched(struct inf *in)
+{
+	struct lx_layout *L = in->L;
+	uint64_t cur[64], o;
+	unsigned ncur = currents(in, cur, 64), i, j;
+	bool ok = true;
+
+	if (L->rq_curr.size && !L->rq_idle.size && in->runqueues && in->pcpu_off) {
+		uint64_t off = rd(in, in->pcpu_off, in->ptr, &ok);
+		uint64_t idle = rd(in, trunc_addr(in, (int64_t)(in->runqueues + off)) +
+				   L->rq_curr.off + in->ptr, in->ptr, &ok);
+
+		if (ok && idle == in->init_task)
+			found(in, &L->rq_idle, "rq.idle", L->rq_curr.off + in->ptr,
+			      in->ptr, "the pointer after rq.curr: CPU 0's is init_task");
+	}
+	for (o = L->flags.off + 4; L->flags.size && !L->on_cpu.size && ncur &&
+	     o < L->flags.off + 64; o += 4) {
+		unsigned ones = 0;
+
+		for (i = 0; i < in->ns; i++) {
+			uint64_t v = sget(in, i, o, 4);
+			bool running = false;
+
+			for (j = 0; j < ncur; j++)
+				running |= cur[j] == in->s[i].addr;
+			if (v > 1 || (v == 1) != running)
+				break;
+			ones += v == 1;
+		}
+		if (i == in->ns && ones)
+			found(in, &L->on_cpu, "task_struct.on_cpu", (uint32_t)o, 4,
+			      "the task list's data: 1 in the tasks the CPUs run, 0 elsewhere");
+	}
+	for (o = L->mm.off + 2 * in->ptr; L->mm.size && L->pid.size &&
+	     !L->exit_state.size && o < L->pid.off; o += 4) {
+		unsigned sigchld = 0;
+
+		for (i = 1; i < in->ns; i++) {
+			uint64_t v = sget(in, i, o, 4);
+
+			/* init and kthreadd are started with no signal */
+			if ((v != 17 && v != 0) || sget(in, i, o - 8, 4))
+				break;
+			sigchld += v == 17;
+		}
+		if (i == in->ns && in->ns > 4 && sigchld * 2 >= in->ns)
+			found(in, &L->exit_state, "task_struct.exit_state",
+			      (uint32_t)o - 8, 4,
+			      "two ints before exit_signal, SIGCHLD (or 0) in every listed task");
+	}
+}
+
 static void add_sym(struct inf *in, const char *name, uint64_t addr,
 		    bool *added)
 {
@@ -1044,6 +1120,7 @@ int lx_infer_layout(struct lx *lx, const char *vmcoreinfo, struct strbuf *why)
 		data_group_leader(&in);
 		data_thread_group(&in);
 		data_stack(&in);
+		data_sched(&in);
 	}
 
 	need(&in, in.init_task, "init_task",
