@@ -686,7 +686,7 @@ static int btf_at(struct finder *f, uint64_t va, uint64_t limit)
 static int find_btf(struct finder *f)
 {
 	struct lx *lx = f->lx;
-	uint64_t start = 0, stop = 0, a;
+	uint64_t start = 0, stop = 0, a, lo, hi, etext, sinit;
 	uint8_t *buf;
 	const size_t chunk = 1u << 20;
 	int rc = -ENOENT;
@@ -697,11 +697,21 @@ static int find_btf(struct finder *f)
 		strbuf_addstr(&lx->type_src, "BTF in memory at __start_BTF");
 		return 0;
 	}
-	/* by its header, in the image */
+	/* by its header: .BTF is read-only data, which every x86 kernel
+	 * places between the end of its text and the start of its init
+	 * text (both in every kallsyms); else anywhere in the image */
+	lo = f->img_lo;
+	hi = f->img_hi;
+	if (symtab_lookup(&lx->syms, "_etext", &etext) &&
+	    symtab_lookup(&lx->syms, "_sinittext", &sinit) &&
+	    etext >= lo && etext < sinit && sinit <= hi) {
+		lo = etext;
+		hi = sinit;
+	}
 	buf = xmalloc(chunk + sizeof(btf_sig));
-	for (a = f->img_lo; a < f->img_hi && rc; a += chunk) {
-		size_t len = f->img_hi - a < chunk + sizeof(btf_sig) ?
-			     (size_t)(f->img_hi - a) : chunk + sizeof(btf_sig);
+	for (a = lo; a < hi && rc; a += chunk) {
+		size_t len = hi - a < chunk + sizeof(btf_sig) ?
+			     (size_t)(hi - a) : chunk + sizeof(btf_sig);
 		const uint8_t *p = buf;
 
 		if (lx_read(lx, a, buf, len))
