@@ -153,5 +153,8 @@ extern const struct os_ops *const os_types[];
 int os_detect(const char *which, const struct os_env *env, struct os **out,
 	      struct strbuf *why);
 void os_free(struct os *os);
+/* The name of the module whose command_help lists command name, or
+ * NULL. */
+const char *os_command_of(const char *name);
 
 #endif

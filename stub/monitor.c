@@ -231,8 +231,10 @@ static int cmd_ps(struct session *s, uint64_t tid, const char *args,
 {
 	(void)tid;
 	(void)args;
+	/* no OS is an answer, not a failed command: gdb shows an error
+	 * reply as "Protocol error with Rcmd" after the text */
 	if (need_os(s, out))
-		return -EINVAL;
+		return 0;
 	s->os->ops->ps(s->os, out);
 	return 0;
 }
@@ -248,7 +250,7 @@ static int cmd_sym(struct session *s, uint64_t tid, const char *args,
 		return -EINVAL;
 	}
 	if (need_os(s, out))
-		return -EINVAL;
+		return 0;
 	if (s->os->ops->lookup_symbol(s->os, args, &a)) {
 		strbuf_addf(out, "%s: no such symbol\n", args);
 		return -EINVAL;
@@ -316,6 +318,12 @@ int session_command(struct session *s, uint64_t tid, const char *line,
 
 		if (rc != -ENOENT)
 			return rc;
+	}
+	if (!s->os && os_command_of(name)) {
+		strbuf_addf(out, "%s: a command of the %s module; ", name,
+			    os_command_of(name));
+		need_os(s, out);
+		return 0;
 	}
 	return -ENOENT;
 }
