@@ -273,28 +273,28 @@ static const char *const data_syms[] = {
 	"init_task", "init_mm", "__per_cpu_offset", "nr_cpu_ids", "current_task",
 	"pcpu_hot", "runqueues", "page_offset_base", "phys_base", "init_top_pgt",
 	"init_level4_pgt", "swapper_pg_dir", "linux_banner", "init_uts_ns",
-	"_text", "_etext",
+	"_etext",
+};
+#define NDATA (sizeof(data_syms) / sizeof(data_syms[0]))
+
+/* Functions every kallsyms has: each must be where vmlinux puts it,
+ * moved by the slide, for the file to be the guest's kernel. */
+static const char *const text_syms[] = {
+	"schedule", "do_exit", "panic", "_printk", "printk", "kthread",
+};
+#define NTEXT (sizeof(text_syms) / sizeof(text_syms[0]))
+
+struct vmlinux_syms {
+	uint64_t data[NDATA], text[NTEXT], link_text, seg0;
+	bool have_seg0;
 };
 
-int lx_vmlinux_symbols(struct lx *lx, const char *path, struct strbuf *why)
+static void read_vmlinux_syms(Elf *e, struct vmlinux_syms *v)
 {
-	uint64_t link[sizeof(data_syms) / sizeof(data_syms[0])] = { 0 };
-	uint64_t run_text = 0, kmap = lx->bits == 64 ? 0xffffffff80000000ull :
-						       0xc0000000ull;
-	int64_t slide;
 	Elf_Scn *scn = NULL;
-	Elf *e;
-	size_t i, added = 0;
-	int fd;
+	size_t i, nph = 0;
 
-	elf_version(EV_CURRENT);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		strbuf_addf(why, "cannot open it: %s", strerror(errno));
-		return -EINVAL;
-	}
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	while (e && (scn = elf_nextscn(e, scn))) {
+	while ((scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *data;
 		size_t n, k;
@@ -310,24 +310,83 @@ int lx_vmlinux_symbols(struct lx *lx, const char *path, struct strbuf *why)
 			if (!gelf_getsym(data, (int)k, &s) ||
 			    !(name = elf_strptr(e, sh.sh_link, s.st_name)))
 				continue;
-			for (i = 0; i < sizeof(data_syms) / sizeof(data_syms[0]); i++)
-				if (!link[i] && !strcmp(name, data_syms[i]))
-					link[i] = s.st_value;
+			if (!v->link_text && !strcmp(name, "_text"))
+				v->link_text = s.st_value;
+			for (i = 0; i < NDATA; i++)
+				if (!v->data[i] && !strcmp(name, data_syms[i]))
+					v->data[i] = s.st_value;
+			for (i = 0; i < NTEXT; i++)
+				if (!v->text[i] && !strcmp(name, text_syms[i]))
+					v->text[i] = s.st_value;
 		}
 	}
-	if (e)
+	if (elf_getphdrnum(e, &nph))
+		return;
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD) {
+			v->seg0 = ph.p_vaddr;
+			v->have_seg0 = true;
+			break;
+		}
+	}
+}
+
+int lx_vmlinux_symbols(struct lx *lx, const char *path, struct strbuf *why)
+{
+	struct vmlinux_syms v;
+	uint64_t run_text = 0, run, kmap = lx->bits == 64 ? 0xffffffff80000000ull :
+							    0xc0000000ull;
+	int64_t slide;
+	Elf *e;
+	size_t i, added = 0, same = 0;
+	int fd;
+
+	memset(&v, 0, sizeof(v));
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		strbuf_addf(why, "cannot open it: %s", strerror(errno));
+		return -EINVAL;
+	}
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e) {
+		read_vmlinux_syms(e, &v);
 		elf_end(e);
+	}
 	close(fd);
-	if (!link[14]) {
+	if (!v.link_text) {
 		strbuf_addstr(why, "its ELF symbol table has no _text: not a Linux kernel image");
 		return -EINVAL;
 	}
 	if (!symtab_lookup(&lx->syms, "_text", &run_text) &&
 	    !symtab_lookup(&lx->syms, "_stext", &run_text))
 		return 0;
-	slide = (int64_t)(run_text - link[14]);
-	for (i = 0; i < sizeof(data_syms) / sizeof(data_syms[0]); i++) {
-		uint64_t a = link[i];
+	slide = (int64_t)(run_text - v.link_text);
+	/* the guest's functions where this file's are, moved by the slide */
+	for (i = 0; i < NTEXT; i++) {
+		if (!v.text[i] || !symtab_lookup(&lx->syms, text_syms[i], &run))
+			continue;
+		if (run != v.text[i] + (uint64_t)slide) {
+			strbuf_addf(why, "it is not the guest's kernel: %s is at 0x%llx in the guest, 0x%llx in the file (slide 0x%llx)",
+				    text_syms[i], (unsigned long long)run,
+				    (unsigned long long)v.text[i],
+				    (unsigned long long)slide);
+			return -EINVAL;
+		}
+		same++;
+	}
+	if (!same) {
+		strbuf_addstr(why, "none of its functions could be compared with the guest's kallsyms: its slide is not known");
+		return -EINVAL;
+	}
+	if (v.have_seg0) {
+		lx->image_seg = v.seg0 + (uint64_t)slide;
+		lx->have_image_seg = true;
+	}
+	for (i = 0; i < NDATA; i++) {
+		uint64_t a = v.data[i];
 
 		if (!a || symtab_lookup(&lx->syms, data_syms[i], NULL))
 			continue;

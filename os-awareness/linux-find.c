@@ -742,8 +742,7 @@ static int find_types(struct finder *f)
 			return -EINVAL;
 		}
 		strbuf_addf(&lx->type_src, "DWARF of vmlinux %s", f->vmlinux);
-		if (!f->user_symbols &&
-		    lx_vmlinux_symbols(lx, f->vmlinux, &msg))
+		if (lx_vmlinux_symbols(lx, f->vmlinux, &msg))
 			log_warn(LC_OS, "linux: %s: %s", f->vmlinux, msg.buf);
 		strbuf_release(&msg);
 		return 0;

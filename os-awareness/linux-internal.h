@@ -102,6 +102,9 @@ struct lx {
 	struct lx_refresh_stats last;
 	uint64_t reads;			/* guest reads so far */
 	double detect_ms;
+	bool have_image_seg;		/* a vmlinux matched the guest: */
+	uint64_t image_seg;		/* its first loadable segment's
+					 * runtime address (qOffsets) */
 	struct lx_origins *origins;	/* per offset: where it came from
 					 * (linux-infer.h), or NULL */
 };

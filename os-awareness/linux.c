@@ -89,6 +89,10 @@ static void linux_describe(struct os *os, struct strbuf *out)
 	else
 		strbuf_addstr(out, "  KASLR slide: unknown\n");
 	strbuf_addf(out, "  symbols: %s\n", lx->sym_src.buf);
+	if (lx->have_image_seg)
+		strbuf_addf(out, "  vmlinux: its first segment is at 0x%" PRIx64
+			    " (told to gdb by qOffsets: a vmlinux gdb loaded is moved by the slide)\n",
+			    lx->image_seg);
 	strbuf_addf(out, "  types: %s\n", lx->type_src.buf);
 	if (lx->have_page_offset)
 		strbuf_addf(out, "  direct map: page_offset_base 0x%" PRIx64 "\n",
@@ -333,6 +337,18 @@ static int linux_command(struct os *os, const char *cmd, const char *args,
 	return 0;
 }
 
+static int linux_image_offsets(struct os *os, struct strbuf *reply)
+{
+	struct lx *lx = to_lx(os);
+
+	if (!lx->have_image_seg)
+		return -ENOENT;
+	/* gdb moves every loadable section of the file by this base less
+	 * its first segment's link address */
+	strbuf_addf(reply, "TextSeg=%" PRIx64, lx->image_seg);
+	return 0;
+}
+
 const struct os_ops os_linux = {
 	.name = "linux",
 	.detect = linux_detect,
@@ -348,4 +364,5 @@ const struct os_ops os_linux = {
 	.command_help =
 		"  ksym ADDRESS                 the Linux kernel symbol at or below an address\n"
 		"  offsets                      the Linux type offsets in use, and their source\n",
+	.image_offsets = linux_image_offsets,
 };

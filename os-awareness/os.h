@@ -141,6 +141,12 @@ struct os_ops {
 		       struct strbuf *out);
 	/* Help lines for command(), or NULL. */
 	const char *command_help;
+	/* The reply to gdb's qOffsets for the kernel image file the user
+	 * gave (e.g. "TextSeg=ADDR": its first loadable segment's runtime
+	 * address), or -ENOENT when no such file was given or its
+	 * relocation is not known (gdb then keeps the file's addresses).
+	 * May be NULL. */
+	int (*image_offsets)(struct os *os, struct strbuf *reply);
 };
 
 /* Registry of modules, NULL-terminated. */

@@ -2,7 +2,7 @@
 /*
  * Query packets: qSupported, qXfer (features, threads, osdata), the thread
  * list, qC, qThreadExtraInfo, qAttached, qRcmd (monitor), qSearch:memory,
- * qCRC, qSymbol, QStartNoAckMode and QEMU's PhyMemMode pair.
+ * qCRC, qSymbol, qOffsets, QStartNoAckMode and QEMU's PhyMemMode pair.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -376,6 +376,15 @@ int gdb_query(struct server *sv, const char *pkt, size_t len)
 		return q_search(sv, pkt, len);
 	if (starts(pkt, "qCRC:"))
 		return q_crc(sv, pkt + strlen("qCRC:"));
+	if (!strcmp(pkt, "qOffsets")) {
+		struct os *os = session_os(sv->s);
+
+		/* where the kernel image gdb may have loaded really is */
+		if (os && os->ops->image_offsets &&
+		    os->ops->image_offsets(os, &sv->reply))
+			strbuf_reset(&sv->reply);
+		return H_REPLY;
+	}
 	if (starts(pkt, "qSymbol:")) {
 		reply_ok(sv);
 		return H_REPLY;

@@ -63,3 +63,13 @@ def vmlinux(ctx, fx):
     os.rename(got, dest)
     subprocess.run(["rm", "-rf", tmp])
     return dest
+
+
+def gdb_file(path):
+    """gdb commands that load vmlinux path, with gdb's index cache in
+    .cache/vmlinux/gdb-index: gdb indexes a kernel's DWARF in about a
+    minute the first time, then loads it in seconds."""
+    index = os.path.join(CACHE, "gdb-index")
+    os.makedirs(index, exist_ok=True)
+    return ["set index-cache directory " + index, "set index-cache enabled on",
+            "file " + path]
