@@ -410,7 +410,7 @@ static void rule_switch(struct inf *in)
 		    x->id == X86_INS_PUSHFD || x->id == X86_INS_PUSHFQ ||
 		    x->id == X86_INS_PUSHF) {
 			if (n < 16)
-				pushed[n++] = x->id == X86_INS_PUSH ? x->op[0].reg : -1;
+				pushed[n++] = x->id == X86_INS_PUSH ? x->op[0].reg : -1; /* -1: flags */
 			continue;
 		}
 		if (x->id == X86_INS_MOV && x->nops == 2 &&
@@ -427,6 +427,9 @@ static void rule_switch(struct inf *in)
 				for (k = 0; k < n; k++)
 					if (pushed[k] >= 0)
 						L->frame_gpr[pushed[k]] =
+							(int32_t)((n - 1 - k) * in->ptr);
+					else
+						L->frame_flags =
 							(int32_t)((n - 1 - k) * in->ptr);
 				L->frame_ret = (int32_t)(n * in->ptr);
 				L->frame_size = (n + 1) * in->ptr;
@@ -1083,6 +1086,7 @@ int lx_infer_layout(struct lx *lx, const char *vmcoreinfo, struct strbuf *why)
 	for (k = 0; k < X86_GPR_NR; k++)
 		L->frame_gpr[k] = -1;
 	L->frame_ret = -1;
+	L->frame_flags = -1;
 	in.lx = lx;
 	in.L = L;
 	in.vmci = vmcoreinfo && *vmcoreinfo ? vmcoreinfo : NULL;

@@ -42,6 +42,7 @@ struct lx_layout {
 	uint32_t frame_size;
 	int32_t frame_gpr[X86_GPR_NR];
 	int32_t frame_ret;
+	int32_t frame_flags;			/* saved flags (32-bit), or -1 */
 	uint64_t thread_size;			/* sizeof(union thread_union) */
 };
 

@@ -117,6 +117,7 @@ static int fill(struct lx_layout *L, const struct type_src *src,
 	for (k = 0; k < X86_GPR_NR; k++)
 		L->frame_gpr[k] = -1;
 	L->frame_ret = -1;
+	L->frame_flags = -1;
 	if (src->size(src->ctx, "inactive_task_frame", &size) == 0 &&
 	    size <= 256) {
 		const char *name;
@@ -131,6 +132,8 @@ static int fill(struct lx_layout *L, const struct type_src *src,
 				continue;
 			if (!strcmp(name, "ret_addr"))
 				L->frame_ret = (int32_t)f.off;
+			else if (!strcmp(name, "flags") && f.size <= 8)
+				L->frame_flags = (int32_t)f.off;
 			else if (reg >= 0)
 				L->frame_gpr[reg] = (int32_t)f.off;
 		}

@@ -300,6 +300,9 @@ static void offsets(struct lx *lx, struct strbuf *out)
 		if (L->frame_gpr[i] >= 0 && L->frame_size)
 			strbuf_addf(out, "inactive_task_frame.%-12s %5d\n",
 				    regs[i], L->frame_gpr[i]);
+	if (L->frame_flags >= 0 && L->frame_size)
+		strbuf_addf(out, "%-32s %5d\n", "inactive_task_frame.flags",
+			    L->frame_flags);
 	if (L->frame_ret >= 0 && L->frame_size)
 		strbuf_addf(out, "%-32s %5d\n", "inactive_task_frame.ret_addr",
 			    L->frame_ret);

@@ -154,6 +154,9 @@ check(sched == len(spec["sleeping"]), "every sleeping task's eip is in __schedul
 threads[1000000 + spec["tids"][0]].switch()
 check(reg("eax") is None and reg("ebx") is not None and reg("ebp") is not None and reg("esi") is not None and reg("edi") is not None,
       "ebx, ebp, esi, edi come from the switch frame; eax, which it does not hold, is unavailable", (reg("eax"), reg("ebx")))
+fl = reg("eflags")
+check(fl is not None and fl & 2 and not fl & 0xffc08028,
+      "eflags comes from the switch frame's pushfl (bit 1 set, reserved bits clear)", fl)
 print("DONE")
 '''
 
