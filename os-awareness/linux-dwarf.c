@@ -373,13 +373,14 @@ int lx_vmlinux_symbols(struct lx *lx, const char *path, struct strbuf *why)
 				    text_syms[i], (unsigned long long)run,
 				    (unsigned long long)v.text[i],
 				    (unsigned long long)slide);
-			return -EINVAL;
+			return -ESRCH;
 		}
 		same++;
 	}
 	if (!same) {
-		strbuf_addstr(why, "none of its functions could be compared with the guest's kallsyms: its slide is not known");
-		return -EINVAL;
+		/* the data symbols still help; gdb is told nothing */
+		strbuf_addstr(why, "none of its functions could be compared with the guest's kallsyms: where it lies is not told to gdb");
+		v.have_seg0 = false;
 	}
 	if (v.have_seg0) {
 		lx->image_seg = v.seg0 + (uint64_t)slide;

@@ -742,7 +742,14 @@ static int find_types(struct finder *f)
 			return -EINVAL;
 		}
 		strbuf_addf(&lx->type_src, "DWARF of vmlinux %s", f->vmlinux);
-		if (lx_vmlinux_symbols(lx, f->vmlinux, &msg))
+		rc = lx_vmlinux_symbols(lx, f->vmlinux, &msg);
+		if (rc == -ESRCH) {
+			/* another kernel's types would misread this one */
+			why_add(f, "%s: %s", f->vmlinux, msg.buf);
+			strbuf_release(&msg);
+			return -ENOENT;
+		}
+		if (rc || msg.len)
 			log_warn(LC_OS, "linux: %s: %s", f->vmlinux, msg.buf);
 		strbuf_release(&msg);
 		return 0;

@@ -51,7 +51,10 @@ int lx_layout_from_types(struct lx_layout *L, const struct type_src *src,
 /*
  * Adds to lx->syms the data symbols the walk uses that it lacks, from
  * vmlinux's ELF symbol table moved by the KASLR slide (kallsyms' _text
- * against vmlinux's). 0, or -errno with why.
+ * against vmlinux's), after checking that the file's functions are where
+ * kallsyms puts them, moved by that slide; then sets lx->image_seg (for
+ * qOffsets). 0 (why may say what could not be checked), -ESRCH with why
+ * when the file is another kernel, or -EINVAL with why.
  */
 int lx_vmlinux_symbols(struct lx *lx, const char *path, struct strbuf *why);
 
