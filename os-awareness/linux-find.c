@@ -17,6 +17,7 @@
 #include "arch/x86/paging.h"
 #include "os-awareness/btf.h"
 #include "os-awareness/isf.h"
+#include "os-awareness/linux-infer.h"
 #include "os-awareness/linux-internal.h"
 #include "os-awareness/sysmap.h"
 #include "stub/base/log.h"
@@ -45,6 +46,7 @@ struct finder {
 	uint64_t kimg;			/* lowest address of the image map */
 	struct strbuf *why;
 	const char *profile;		/* the ISF profile's path, or NULL */
+	const char *vmlinux;		/* a vmlinux given as the profile */
 	bool user_symbols;		/* symbols from a file the user gave */
 };
 
@@ -684,7 +686,7 @@ static int btf_at(struct finder *f, uint64_t va, uint64_t limit)
 static int find_btf(struct finder *f)
 {
 	struct lx *lx = f->lx;
-	uint64_t start = 0, stop = 0, a;
+	uint64_t start = 0, stop = 0, a, lo, hi, etext, sinit;
 	uint8_t *buf;
 	const size_t chunk = 1u << 20;
 	int rc = -ENOENT;
@@ -695,11 +697,21 @@ static int find_btf(struct finder *f)
 		strbuf_addstr(&lx->type_src, "BTF in memory at __start_BTF");
 		return 0;
 	}
-	/* by its header, in the image */
+	/* by its header: .BTF is read-only data, which every x86 kernel
+	 * places between the end of its text and the start of its init
+	 * text (both in every kallsyms); else anywhere in the image */
+	lo = f->img_lo;
+	hi = f->img_hi;
+	if (symtab_lookup(&lx->syms, "_etext", &etext) &&
+	    symtab_lookup(&lx->syms, "_sinittext", &sinit) &&
+	    etext >= lo && etext < sinit && sinit <= hi) {
+		lo = etext;
+		hi = sinit;
+	}
 	buf = xmalloc(chunk + sizeof(btf_sig));
-	for (a = f->img_lo; a < f->img_hi && rc; a += chunk) {
-		size_t len = f->img_hi - a < chunk + sizeof(btf_sig) ?
-			     (size_t)(f->img_hi - a) : chunk + sizeof(btf_sig);
+	for (a = lo; a < hi && rc; a += chunk) {
+		size_t len = hi - a < chunk + sizeof(btf_sig) ?
+			     (size_t)(hi - a) : chunk + sizeof(btf_sig);
 		const uint8_t *p = buf;
 
 		if (lx_read(lx, a, buf, len))
@@ -722,6 +734,26 @@ static int find_types(struct finder *f)
 	struct strbuf msg = STRBUF_INIT;
 	int rc;
 
+	if (f->vmlinux) {
+		rc = lx_layout_from_dwarf(&lx->L, f->vmlinux, &msg);
+		if (rc) {
+			why_add(f, "%s: %s", f->vmlinux, msg.buf);
+			strbuf_release(&msg);
+			return -EINVAL;
+		}
+		strbuf_addf(&lx->type_src, "DWARF of vmlinux %s", f->vmlinux);
+		rc = lx_vmlinux_symbols(lx, f->vmlinux, &msg);
+		if (rc == -ESRCH) {
+			/* another kernel's types would misread this one */
+			why_add(f, "%s: %s", f->vmlinux, msg.buf);
+			strbuf_release(&msg);
+			return -ENOENT;
+		}
+		if (rc || msg.len)
+			log_warn(LC_OS, "linux: %s: %s", f->vmlinux, msg.buf);
+		strbuf_release(&msg);
+		return 0;
+	}
 	if (lx->isf) {
 		rc = lx_layout_from_isf(&lx->L, lx->isf, &msg);
 		if (rc) {
@@ -737,9 +769,17 @@ static int find_types(struct finder *f)
 	}
 	rc = find_btf(f);
 	if (rc) {
-		why_add(f, "no BTF in guest memory (a kernel without CONFIG_DEBUG_INFO_BTF?): give --profile FILE.json made by dwarf2json from vmlinux with debug info");
+		/* no BTF: the offsets from the kernel's own code and data */
+		rc = lx_infer_layout(lx, f->vmci.len ? f->vmci.buf : NULL, &msg);
+		if (rc) {
+			why_add(f, "no BTF in guest memory (a kernel without CONFIG_DEBUG_INFO_BTF?), and %s",
+				msg.buf);
+			strbuf_release(&msg);
+			return -ENOENT;
+		}
+		strbuf_addstr(&lx->type_src, "the kernel's code and data (no BTF in memory): see monitor offsets");
 		strbuf_release(&msg);
-		return -ENOENT;
+		return 0;
 	}
 	strbuf_addf(&lx->type_src, " 0x%llx, %llu bytes, %u types",
 		    (unsigned long long)lx->btf_addr,
@@ -983,6 +1023,7 @@ void lx_free_state(struct lx *lx)
 	strbuf_release(&lx->slide_src);
 	strbuf_release(&lx->kas_src);
 	strbuf_release(&lx->notes);
+	lx_origins_free(lx);
 	free(lx->cpu_off);
 	free(lx->vcpu_cpu);
 	free(lx->vcpu_cur);
@@ -1035,7 +1076,9 @@ int lx_detect(const struct os_env *env, struct os **out, struct strbuf *why)
 	rc = find_kernel_aspace(&f);
 	if (rc)
 		goto not_found;
-	if (env->profile_path) {
+	if (env->profile_path && lx_is_elf(env->profile_path)) {
+		f.vmlinux = env->profile_path;	/* --vmlinux, or --profile vmlinux */
+	} else if (env->profile_path) {
 		rc = load_profile(&f, env->profile_path);
 		if (rc)
 			goto free_state;

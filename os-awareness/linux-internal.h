@@ -18,6 +18,7 @@
 
 struct btf;
 struct isf;
+struct lx_origins;
 
 #define LX_MAX_TASKS (1u << 20)
 #define LX_PID_MAX (4u << 20)		/* PID_MAX_LIMIT: no pid is larger */
@@ -41,6 +42,7 @@ struct lx_layout {
 	uint32_t frame_size;
 	int32_t frame_gpr[X86_GPR_NR];
 	int32_t frame_ret;
+	int32_t frame_flags;			/* saved flags (32-bit), or -1 */
 	uint64_t thread_size;			/* sizeof(union thread_union) */
 };
 
@@ -101,6 +103,11 @@ struct lx {
 	struct lx_refresh_stats last;
 	uint64_t reads;			/* guest reads so far */
 	double detect_ms;
+	bool have_image_seg;		/* a vmlinux matched the guest: */
+	uint64_t image_seg;		/* its first loadable segment's
+					 * runtime address (qOffsets) */
+	struct lx_origins *origins;	/* per offset: where it came from
+					 * (linux-infer.h), or NULL */
 };
 
 static inline struct lx *to_lx(struct os *os)

@@ -640,6 +640,11 @@ int lx_task_regs(struct lx *lx, const struct os_task *t, struct x86_regs *r)
 		r->rip = get_le(frame + L->frame_ret, lx->ptr);
 		x86_set_valid(r, XF_RIP);
 	}
+	if (L->frame_flags >= 0 &&
+	    (uint32_t)L->frame_flags + lx->ptr <= L->frame_size) {
+		r->rflags = get_le(frame + L->frame_flags, lx->ptr);
+		x86_set_valid(r, XF_RFLAGS);
+	}
 	r->gpr[X86_RSP] = sp + L->frame_size;
 	x86_set_valid(r, XF_GPR0 + X86_RSP);
 	return 0;

@@ -12,18 +12,8 @@
 
 #include "os-awareness/btf.h"
 #include "os-awareness/isf.h"
+#include "os-awareness/linux-infer.h"
 #include "os-awareness/linux-internal.h"
-
-struct type_src {
-	const void *ctx;
-	/* offset and size of a member by path: 0 or -ENOENT */
-	int (*member)(const void *ctx, const char *type, const char *path,
-		      struct os_field *f);
-	int (*size)(const void *ctx, const char *type, uint64_t *size);
-	/* member i of a struct: name and place; -ENOENT past the end */
-	int (*member_at)(const void *ctx, const char *type, unsigned i,
-			 const char **name, struct os_field *f);
-};
 
 struct field_row {
 	const char *type;
@@ -127,6 +117,7 @@ static int fill(struct lx_layout *L, const struct type_src *src,
 	for (k = 0; k < X86_GPR_NR; k++)
 		L->frame_gpr[k] = -1;
 	L->frame_ret = -1;
+	L->frame_flags = -1;
 	if (src->size(src->ctx, "inactive_task_frame", &size) == 0 &&
 	    size <= 256) {
 		const char *name;
@@ -141,11 +132,19 @@ static int fill(struct lx_layout *L, const struct type_src *src,
 				continue;
 			if (!strcmp(name, "ret_addr"))
 				L->frame_ret = (int32_t)f.off;
+			else if (!strcmp(name, "flags") && f.size <= 8)
+				L->frame_flags = (int32_t)f.off;
 			else if (reg >= 0)
 				L->frame_gpr[reg] = (int32_t)f.off;
 		}
 	}
 	return 0;
+}
+
+int lx_layout_from_types(struct lx_layout *L, const struct type_src *src,
+			 struct strbuf *why)
+{
+	return fill(L, src, why);
 }
 
 /* ---- BTF ---- */

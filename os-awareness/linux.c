@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "os-awareness/btf.h"
+#include "os-awareness/linux-infer.h"
 #include "os-awareness/linux-internal.h"
 #include "stub/base/num.h"
 
@@ -89,6 +90,10 @@ static void linux_describe(struct os *os, struct strbuf *out)
 	else
 		strbuf_addstr(out, "  KASLR slide: unknown\n");
 	strbuf_addf(out, "  symbols: %s\n", lx->sym_src.buf);
+	if (lx->have_image_seg)
+		strbuf_addf(out, "  vmlinux: its first segment is at 0x%" PRIx64
+			    " (told to gdb by qOffsets: a vmlinux gdb loaded is moved by the slide)\n",
+			    lx->image_seg);
 	strbuf_addf(out, "  types: %s\n", lx->type_src.buf);
 	if (lx->have_page_offset)
 		strbuf_addf(out, "  direct map: page_offset_base 0x%" PRIx64 "\n",
@@ -208,13 +213,41 @@ static void linux_processes(struct os *os,
 	}
 }
 
-static void field_row(struct strbuf *out, const char *name,
+static void field_row(struct lx *lx, struct strbuf *out, const char *name,
 		      struct os_field f)
 {
+	const char *from = lx_origin(lx, name);
+
 	if (f.size)
-		strbuf_addf(out, "%-32s %5u %3u\n", name, f.off, f.size);
+		strbuf_addf(out, "%-32s %5u %3u", name, f.off, f.size);
 	else
-		strbuf_addf(out, "%-32s     -   -\n", name);
+		strbuf_addf(out, "%-32s     -   -", name);
+	/* without a source of its own, the one of the header line */
+	if (from)
+		strbuf_addf(out, "   %s", from);
+	strbuf_addch(out, '\n');
+}
+
+/* The data symbols the task walk uses and where they came from, when
+ * they did not all come from the symbol table. */
+static void symbol_rows(struct lx *lx, struct strbuf *out)
+{
+	static const char *const names[] = {
+		"init_task", "init_mm", "__per_cpu_offset", "current_task",
+		"runqueues",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *from = lx_origin(lx, names[i]);
+		uint64_t a;
+
+		if (!from)
+			continue;
+		if (symtab_lookup(&lx->syms, names[i], &a))
+			strbuf_addf(out, "symbol %-25s 0x%" PRIx64 "   %s\n", names[i],
+				    a, from);
+	}
 }
 
 /* "offsets": every offset the module found, as "type.member offset size". */
@@ -229,7 +262,7 @@ static void offsets(struct lx *lx, struct strbuf *out)
 
 	strbuf_addf(out, "%-32s %5s %3s   (from %s)\n", "member", "offset", "size",
 		    lx->type_src.buf);
-#define F(name, f) field_row(out, name, L->f)
+#define F(name, f) field_row(lx, out, name, L->f)
 	F("task_struct.tasks", tasks);
 	F("task_struct.pid", pid);
 	F("task_struct.tgid", tgid);
@@ -259,15 +292,22 @@ static void offsets(struct lx *lx, struct strbuf *out)
 #undef F
 	strbuf_addf(out, "%-32s %5u\n", "sizeof(task_struct)", L->task_size);
 	strbuf_addf(out, "%-32s %5" PRIu64 "\n", "THREAD_SIZE", L->thread_size);
-	strbuf_addf(out, "%-32s %5u\n", "sizeof(inactive_task_frame)",
+	strbuf_addf(out, "%-32s %5u", "sizeof(inactive_task_frame)",
 		    L->frame_size);
+	if (lx_origin(lx, "inactive_task_frame"))
+		strbuf_addf(out, "   %s", lx_origin(lx, "inactive_task_frame"));
+	strbuf_addch(out, '\n');
 	for (i = 0; i < X86_GPR_NR; i++)
 		if (L->frame_gpr[i] >= 0 && L->frame_size)
 			strbuf_addf(out, "inactive_task_frame.%-12s %5d\n",
 				    regs[i], L->frame_gpr[i]);
+	if (L->frame_flags >= 0 && L->frame_size)
+		strbuf_addf(out, "%-32s %5d\n", "inactive_task_frame.flags",
+			    L->frame_flags);
 	if (L->frame_ret >= 0 && L->frame_size)
 		strbuf_addf(out, "%-32s %5d\n", "inactive_task_frame.ret_addr",
 			    L->frame_ret);
+	symbol_rows(lx, out);
 }
 
 static int linux_command(struct os *os, const char *cmd, const char *args,
@@ -301,6 +341,18 @@ static int linux_command(struct os *os, const char *cmd, const char *args,
 	return 0;
 }
 
+static int linux_image_offsets(struct os *os, struct strbuf *reply)
+{
+	struct lx *lx = to_lx(os);
+
+	if (!lx->have_image_seg)
+		return -ENOENT;
+	/* gdb moves every loadable section of the file by this base less
+	 * its first segment's link address */
+	strbuf_addf(reply, "TextSeg=%" PRIx64, lx->image_seg);
+	return 0;
+}
+
 const struct os_ops os_linux = {
 	.name = "linux",
 	.detect = linux_detect,
@@ -316,4 +368,5 @@ const struct os_ops os_linux = {
 	.command_help =
 		"  ksym ADDRESS                 the Linux kernel symbol at or below an address\n"
 		"  offsets                      the Linux type offsets in use, and their source\n",
+	.image_offsets = linux_image_offsets,
 };

@@ -124,6 +124,11 @@ const char *os_command_help(const struct os *os)
 	return os->ops->command_help ? os->ops->command_help : "";
 }
 
+int os_image_offsets(struct os *os, struct strbuf *reply)
+{
+	return os->ops->image_offsets ? os->ops->image_offsets(os, reply) : -ENOENT;
+}
+
 extern const struct os_ops os_linux;
 extern const struct os_ops os_windows;
 
@@ -132,3 +137,23 @@ const struct os_ops *const os_types[] = {
 	&os_windows,
 	NULL,
 };
+
+const char *os_command_of(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; n && os_types[i]; i++) {
+		const char *h = os_types[i]->command_help;
+
+		/* lines of "  NAME ARGS   what it does" */
+		while (h && *h) {
+			const char *w = h + strspn(h, " ");
+
+			if (!strncmp(w, name, n) && (w[n] == ' ' || w[n] == '\n'))
+				return os_types[i]->name;
+			h = strchr(h, '\n');
+			h = h ? h + 1 : NULL;
+		}
+	}
+	return NULL;
+}

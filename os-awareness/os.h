@@ -141,6 +141,12 @@ struct os_ops {
 		       struct strbuf *out);
 	/* Help lines for command(), or NULL. */
 	const char *command_help;
+	/* The reply to gdb's qOffsets for the kernel image file the user
+	 * gave (e.g. "TextSeg=ADDR": its first loadable segment's runtime
+	 * address), or -ENOENT when no such file was given or its
+	 * relocation is not known (gdb then keeps the file's addresses).
+	 * May be NULL. */
+	int (*image_offsets)(struct os *os, struct strbuf *reply);
 };
 
 /* Registry of modules, NULL-terminated. */
@@ -153,6 +159,9 @@ extern const struct os_ops *const os_types[];
 int os_detect(const char *which, const struct os_env *env, struct os **out,
 	      struct strbuf *why);
 void os_free(struct os *os);
+/* The name of the module whose command_help lists command name, or
+ * NULL. */
+const char *os_command_of(const char *name);
 
 /*
  * The wrappers through which the engine calls a module: the only callers
@@ -179,5 +188,8 @@ int os_command(struct os *os, const char *cmd, const char *args,
 	       struct strbuf *out);
 /* Help lines of the module's commands, or "". */
 const char *os_command_help(const struct os *os);
+/* gdb's qOffsets reply for the user's kernel image file; -ENOENT when
+ * there is none or the module cannot say. */
+int os_image_offsets(struct os *os, struct strbuf *reply);
 
 #endif

@@ -75,6 +75,8 @@ static void usage(FILE *f)
 "                     OS-awareness: guest tasks as threads (default auto)\n"
 "  --symbols FILE     a System.map for the guest kernel\n"
 "  --profile FILE     a Volatility 3 symbol table (ISF JSON, .json or .json.xz)\n"
+"  --vmlinux FILE     the Linux kernel's debug image: types from its DWARF,\n"
+"                     and its KASLR slide told to gdb (qOffsets)\n"
 "  --profile-dir DIR  a folder of symbol tables laid out as Volatility 3 does\n"
 "  --cr3 VALUE        raw images: the vCPU's page-table root\n"
 "  --paging 32|pae|4|5|none\n"
@@ -134,7 +136,7 @@ enum {
 	OPT_ONCE = 256, OPT_READ_ONLY, OPT_OS, OPT_SYMBOLS, OPT_PROFILE,
 	OPT_PROFILE_DIR, OPT_CR3, OPT_PAGING, OPT_BITS, OPT_DEBUG, OPT_LOG,
 	OPT_VERSION, OPT_VCPU, OPT_CACHE, OPT_RECOVER, OPT_JOURNAL_DIR,
-	OPT_EXIT_SIGNAL, OPT_ATTACH_NOW,
+	OPT_EXIT_SIGNAL, OPT_ATTACH_NOW, OPT_VMLINUX,
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -147,6 +149,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
 		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "profile-dir", required_argument, NULL, OPT_PROFILE_DIR },
+		{ "vmlinux", required_argument, NULL, OPT_VMLINUX },
 		{ "cr3", required_argument, NULL, OPT_CR3 },
 		{ "paging", required_argument, NULL, OPT_PAGING },
 		{ "bits", required_argument, NULL, OPT_BITS },
@@ -192,7 +195,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_RECOVER: o->recover = true; break;
 		case OPT_JOURNAL_DIR: o->so.journal_dir = optarg; break;
 		case OPT_EXIT_SIGNAL: o->exit_signal = atoi(optarg); break;
-		case OPT_PROFILE: o->so.profile_path = optarg; break;
+		case OPT_PROFILE:
+		case OPT_VMLINUX:
+			/* a vmlinux is a profile the Linux module reads as ELF */
+			if (o->so.profile_path) {
+				fprintf(stderr, "xenstub: --profile and --vmlinux each give the types: give one\n");
+				return -1;
+			}
+			o->so.profile_path = optarg;
+			break;
 		case OPT_PROFILE_DIR: o->so.profile_dir = optarg; break;
 		case OPT_CR3:
 			if (parse_u64(optarg, &v)) {

@@ -2,7 +2,7 @@
 /*
  * Query packets: qSupported, qXfer (features, threads, osdata), the thread
  * list, qC, qThreadExtraInfo, qAttached, qRcmd (monitor), qSearch:memory,
- * qCRC, qSymbol, QStartNoAckMode and QEMU's PhyMemMode pair.
+ * qCRC, qSymbol, qOffsets, QStartNoAckMode and QEMU's PhyMemMode pair.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -358,6 +358,12 @@ int gdb_query(struct server *sv, const char *pkt, size_t len)
 		return q_search(sv, pkt, len);
 	if (starts(pkt, "qCRC:"))
 		return q_crc(sv, pkt + strlen("qCRC:"));
+	if (!strcmp(pkt, "qOffsets")) {
+		/* where the kernel image gdb may have loaded really is */
+		if (session_image_offsets(sv->s, &sv->reply))
+			strbuf_reset(&sv->reply);
+		return H_REPLY;
+	}
 	if (starts(pkt, "qSymbol:")) {
 		reply_ok(sv);
 		return H_REPLY;

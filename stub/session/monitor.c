@@ -233,8 +233,10 @@ static int cmd_ps(struct session *s, uint64_t tid, const char *args,
 {
 	(void)tid;
 	(void)args;
+	/* no OS is an answer, not a failed command: gdb shows an error
+	 * reply as "Protocol error with Rcmd" after the text */
 	if (need_os(s, out))
-		return -EINVAL;
+		return 0;
 	os_ps(s->os, out);
 	return 0;
 }
@@ -250,7 +252,7 @@ static int cmd_sym(struct session *s, uint64_t tid, const char *args,
 		return -EINVAL;
 	}
 	if (need_os(s, out))
-		return -EINVAL;
+		return 0;
 	if (os_lookup_symbol(s->os, args, &a)) {
 		strbuf_addf(out, "%s: no such symbol\n", args);
 		return -EINVAL;
@@ -318,6 +320,12 @@ int session_command(struct session *s, uint64_t tid, const char *line,
 
 		if (rc != -ENOENT)
 			return rc;
+	}
+	if (!s->os && os_command_of(name)) {
+		strbuf_addf(out, "%s: a command of the %s module; ", name,
+			    os_command_of(name));
+		need_os(s, out);
+		return 0;
 	}
 	return -ENOENT;
 }

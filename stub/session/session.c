@@ -52,6 +52,10 @@ void session_processes(struct session *s, session_process_fn row, void *ctx)
 	if (s->os)
 		os_processes(s->os, row, ctx);
 }
+int session_image_offsets(struct session *s, struct strbuf *reply)
+{
+	return s->os ? os_image_offsets(s->os, reply) : -ENOENT;
+}
 const char *session_os_status(const struct session *s)
 {
 	return s->os_why.buf;

@@ -191,4 +191,8 @@ typedef void (*session_process_fn)(void *ctx, int64_t pid, const char *user,
 				   const char *command, const char *cores);
 void session_processes(struct session *s, session_process_fn row, void *ctx);
 
+/* gdb's qOffsets reply: where the kernel image the user gave (--vmlinux)
+ * really is ("TextSeg=ADDR"); -ENOENT, reply untouched, when unknown. */
+int session_image_offsets(struct session *s, struct strbuf *reply);
+
 #endif

@@ -61,13 +61,17 @@ def test_unknown_and_bad_arguments(ctx):
 
 def test_os_commands_without_os(ctx):
     fx = ctx.fixture()
-    cmds = ["monitor os", "monitor ps", "monitor sym linux_banner"]
+    cmds = ["monitor os", "monitor ps", "monitor sym linux_banner", "monitor offsets",
+            "monitor lm"]
     r, out = ctx.gdb_each(cmds, target="core:" + fx.memory, xenstub_args=OS_NONE)
     for j, c in enumerate(cmds):
         ctx.check("no guest OS" in (out[j] or ""),
                   "'%s' with --os=none says no guest OS is recognised" % c, out[j])
-    ctx.check("error" not in (out[0] or "").lower(),
-              "'monitor os' is a question, not an error", out[0])
+        ctx.check("error" not in (out[j] or "").lower(),
+                  "'%s' with no OS is an answer, not a protocol error" % c, out[j])
+    ctx.check("offsets: a command of the linux module" in (out[3] or "") and
+              "lm: a command of the windows module" in (out[4] or ""),
+              "an OS module's command says which module it belongs to", out[3:])
 
 
 def test_version_and_stats(ctx):

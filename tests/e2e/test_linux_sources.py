@@ -6,7 +6,8 @@ with the KASLR slide found in memory, BTF in memory, an ISF profile
 (--profile .json and .json.xz, --profile-dir) built by the tests from the
 guest's BTF; every source gives the same offsets (equal to truth.json's,
 from DWARF), the same symbols and the same threads. Without BTF the
-module says what is missing and what would help."""
+offsets come from the kernel's own code and data, and when that fails too
+the module says what is missing and what would help."""
 
 import mmap
 import os
@@ -213,9 +214,26 @@ def test_no_vmcoreinfo(ctx):
         os.unlink(path)
 
 
+def kallsyms_of(fx, names):
+    """{name: (runtime address, size)} of the named functions, from the
+    fixture's own /proc/kallsyms."""
+    import subprocess
+    out = subprocess.run(["zstd", "-q", "-d", "-c", "--long=27",
+                          os.path.join(fx.src, "truth-kallsyms.txt.zst")],
+                         check=True, capture_output=True, text=True).stdout
+    rows = sorted((int(p[0], 16), p[2]) for p in (line.split() for line in out.splitlines())
+                  if len(p) >= 3 and p[1] in "tT")
+    found = {}
+    for i, (a, n) in enumerate(rows):
+        if n in names and i + 1 < len(rows):
+            found[n] = (a, rows[i + 1][0] - a)
+    return found
+
+
 def test_no_btf(ctx):
-    """Without BTF: say what is missing and what would help; a profile
-    then gives the tasks."""
+    """Without BTF: the same tasks from the kernel's own code and data;
+    when that code cannot be read either, say what is missing and what
+    would help; a profile then gives the tasks."""
     fx = ctx.fixture()
     base_threads, _, _ = baseline(ctx, fx)
     ncpu = fx.truth["num_cpus"]
@@ -224,14 +242,38 @@ def test_no_btf(ctx):
         off = dump.file_offset(L.image_phys(fx.truth, fx.symbol("__start_BTF")))
         m[off:off + 2] = b"\0\0"
 
+    # for_each_process() in setpriority gives the task list's offset
+    fns = kallsyms_of(fx, ("__do_sys_setpriority", "__x64_sys_setpriority",
+                           "__ia32_sys_setpriority", "sys_setpriority"))
+
+    def erase_code(m, dump):
+        erase(m, dump)
+        for a, size in fns.values():
+            off = dump.file_offset(L.image_phys(fx.truth, a))
+            m[off:off + size] = b"\xcc" * size
+
     path = patched_copy(ctx, fx, "nobtf.elf", erase)
+    try:
+        r, ts = run(ctx, path, (), ["monitor os"])
+        ctx.check(task_view(ts) == base_threads,
+                  "no BTF: the same %d threads, found with offsets from the kernel's code" % len(ts),
+                  [t["name"] for t in ts])
+        ctx.check("types: the kernel's code and data (no BTF in memory)" in text(r),
+                  "no BTF: monitor os says the types come from the kernel's code and data", text(r))
+    finally:
+        os.unlink(path)
+    if not fns:
+        ctx.skip("the fixture's kallsyms has no setpriority")
+    path = patched_copy(ctx, fx, "nobtf-nocode.elf", erase_code)
     try:
         r, ts = run(ctx, path, (), ["monitor os"])
         out = text(r)
         ctx.check(len(ts) == ncpu and all(t["name"] == "vCPU %d" % i for i, t in enumerate(ts)),
-                  "no BTF: the threads are the vCPUs", [t["name"] for t in ts])
-        ctx.check("no BTF in guest memory" in out and "give --profile FILE.json made by dwarf2json" in out,
-                  "no BTF: monitor os says what is missing and what would help", out)
+                  "no BTF and no setpriority code: the threads are the vCPUs", [t["name"] for t in ts])
+        ctx.check("no BTF in guest memory" in out and "task_struct.tasks" in out and
+                  "give --vmlinux FILE" in out and "--profile FILE.json" in out,
+                  "no BTF and no setpriority code: monitor os names the offsets missing and the "
+                  "files that would help", out)
         r, ts = run(ctx, path, ["--profile", profile(ctx, fx, "isf/plain.json")])
         ctx.check(task_view(ts) == base_threads, "no BTF, --profile: the tasks are back")
     finally:

@@ -230,7 +230,7 @@ static struct synth *setup(void)
 			       [X86_R11] = -1, [X86_R15] = 0, [X86_R14] = 8,
 			       [X86_R13] = 0x10, [X86_R12] = 0x18,
 			       [X86_RBX] = 0x20, [X86_RBP] = 0x28 },
-		.frame_ret = 0x30,
+		.frame_ret = 0x30, .frame_flags = -1,
 		.thread_size = THREAD_SIZE,
 	};
 	lx->S.init_task = task(0);
@@ -553,6 +553,12 @@ static void test_sleeping_regs(void **state)
 	assert_false(x86_valid(&r, XF_RFLAGS));
 	assert_true(x86_valid(&r, XF_SEL0 + X86_CS) && r.seg[X86_CS].sel == 0x10);
 	assert_true(r.seg[X86_SS].sel == 0x18);
+	/* a frame that saves the flags (32-bit kernels' pushfl) gives them */
+	s->lx->L.frame_flags = 0x28;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(lx_task_regs(s->lx, t, &r), 0);
+	assert_true(x86_valid(&r, XF_RFLAGS) && r.rflags == 0x3005);
+	s->lx->L.frame_flags = -1;
 	/* on a CPU that no vCPU runs: its saved frame is stale, nothing is
 	 * known */
 	w32(s, task(3) + O_ONCPU, 1);
