@@ -21,7 +21,6 @@
 #include "os-awareness/linux-internal.h"
 #include "os-awareness/sysmap.h"
 #include "stub/base/log.h"
-#include "stub/guest/target.h"
 #include "stub/guest/vmem.h"
 
 #define KMAP_64 0xffffffff80000000ull	/* __START_KERNEL_map */
@@ -132,9 +131,9 @@ static bool vmci_num(const struct strbuf *t, const char *name, int64_t *v)
 static void scan_vmcoreinfo(struct finder *f)
 {
 	struct vmem *mem = f->env->mem;
-	const struct target *t = vmem_target(mem);
 	uint64_t budget = f->env->live ? (1u << 18) : (1u << 20), gfn;
-	uint64_t last = t->max_gfn < budget ? t->max_gfn : budget - 1;
+	uint64_t max = vmem_max_gfn(mem);
+	uint64_t last = max < budget ? max : budget - 1;
 
 	for (gfn = 0; gfn <= last; gfn++) {
 		const char *p = vmem_frame(mem, gfn, false);
@@ -142,14 +141,14 @@ static void scan_vmcoreinfo(struct finder *f)
 
 		if (!p || memcmp(p, "OSRELEASE=", 10))
 			continue;
-		n = strnlen(p, GUEST_PAGE_SIZE);
+		n = strnlen(p, X86_PAGE_SIZE);
 		strbuf_reset(&f->vmci);
 		strbuf_add(&f->vmci, p, n);
 		if (!strstr(f->vmci.buf, "\nPAGESIZE=")) {
 			strbuf_reset(&f->vmci);
 			continue;
 		}
-		f->vmci_pa = gfn << GUEST_PAGE_SHIFT;
+		f->vmci_pa = gfn << X86_PAGE_SHIFT;
 		log_dbg(LC_OS, "linux: VMCOREINFO at physical 0x%llx",
 			(unsigned long long)f->vmci_pa);
 		return;

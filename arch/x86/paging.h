@@ -36,6 +36,10 @@ int x86_paging_mode_parse(const char *s);
 /* Number of table levels walked in the mode (0 for NONE). */
 unsigned x86_paging_levels(enum x86_paging_mode mode);
 
+/* the smallest page: every frame of guest memory */
+#define X86_PAGE_SHIFT 12
+#define X86_PAGE_SIZE (1ull << X86_PAGE_SHIFT)
+
 #define X86_PTE_P (1ull << 0)
 #define X86_PTE_RW (1ull << 1)
 #define X86_PTE_US (1ull << 2)

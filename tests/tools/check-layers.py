@@ -66,9 +66,6 @@ RULES = {
 
 # Includes that break a rule on purpose: (file, include, why).
 EXCEPTIONS = [
-    ("os-awareness/linux-find.c", "stub/guest/target.h",
-     "reads the guest's last frame number (t->max_gfn) through "
-     "vmem_target(); vmem_max_gfn() in vmem.h is the way to drop it"),
     ("tests/xensim/walkcheck.c", "arch/x86/paging.h",
      "the check that xensim's page walker and xenstub's agree: it runs "
      "both, and is no part of the simulator"),
