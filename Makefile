@@ -74,6 +74,10 @@ $(O)/xenstub: $(PROG_OBJS) $(GDB_OBJS) $(O)/libxenstub.a
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(NOXEN_OBJS) $(GDB_OBJS) $(O)/libxenstub.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(LIB_LIBS)
 
+# their objects are kept: as intermediate files make would delete them
+# and build them again at every run
+.SECONDARY: $(UNIT_TESTS:%=$(O)/tests/unit/%.o) $(NOXEN_OBJS)
+
 unit-test: $(UNIT_TESTS:%=$(O)/tests/unit/%)
 	@fail=0; for t in $^; do \
 		echo "== $$t"; $$t || fail=1; \
