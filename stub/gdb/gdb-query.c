@@ -376,7 +376,7 @@ int gdb_query(struct server *sv, const char *pkt, size_t len)
 		strbuf_addstr(&sv->reply, "PhyMemMode");
 		return H_REPLY;
 	}
-	return H_REPLY; /* unsupported: empty */
+	return gdb_lldb_query(sv, pkt, len); /* or empty: unsupported */
 }
 
 int gdb_set(struct server *sv, const char *pkt, size_t len)
@@ -401,7 +401,7 @@ int gdb_set(struct server *sv, const char *pkt, size_t len)
 		reply_ok(sv);
 		return H_REPLY;
 	}
-	return H_REPLY;
+	return gdb_lldb_set(sv, pkt, len); /* or empty: unsupported */
 }
 
 int gdb_v(struct server *sv, const char *pkt, size_t len)
