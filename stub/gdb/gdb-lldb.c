@@ -163,19 +163,10 @@ static int j_threads_info(struct server *sv)
 static int q_thread_stop_info(struct server *sv, const char *arg)
 {
 	const struct stop_info *st = session_last_stop(sv->s);
-	const struct thread_info *ti;
-	const char *end;
-	int64_t tid;
+	const struct thread_info *ti = server_thread_arg(sv, arg, true);
 
-	if (parse_thread_id(arg, &tid, &end) || *end) {
-		reply_error(sv, EINVAL);
+	if (!ti)
 		return H_REPLY;
-	}
-	ti = session_find_thread(sv->s, server_resolve_tid(sv, tid));
-	if (!ti) {
-		reply_error(sv, ESRCH);
-		return H_REPLY;
-	}
 	if (st->kind == STOP_SIGNAL && st->tid == ti->tid)
 		server_stop_reply(sv, st, &sv->reply);
 	else

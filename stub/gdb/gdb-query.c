@@ -170,18 +170,10 @@ static int q_thread_info(struct server *sv, bool first)
 
 static int q_extra_info(struct server *sv, const char *arg)
 {
-	const struct thread_info *ti;
-	int64_t tid;
+	const struct thread_info *ti = server_thread_arg(sv, arg, false);
 
-	if (parse_thread_id(arg, &tid, NULL)) {
-		reply_error(sv, EINVAL);
+	if (!ti)
 		return H_REPLY;
-	}
-	ti = session_find_thread(sv->s, server_resolve_tid(sv, tid));
-	if (!ti) {
-		reply_error(sv, ESRCH);
-		return H_REPLY;
-	}
 	strbuf_addhex(&sv->reply, ti->extra, strlen(ti->extra));
 	return H_REPLY;
 }

@@ -173,6 +173,23 @@ uint64_t server_resolve_tid(struct server *sv, int64_t tid)
 	return (uint64_t)tid;
 }
 
+const struct thread_info *server_thread_arg(struct server *sv,
+					    const char *arg, bool whole)
+{
+	const struct thread_info *ti;
+	const char *end;
+	int64_t tid;
+
+	if (parse_thread_id(arg, &tid, &end) || (whole && *end)) {
+		reply_error(sv, EINVAL);
+		return NULL;
+	}
+	ti = session_find_thread(sv->s, server_resolve_tid(sv, tid));
+	if (!ti)
+		reply_error(sv, ESRCH);
+	return ti;
+}
+
 void reply_xfer(struct server *sv, const char *doc, size_t doclen,
 		uint64_t off, uint64_t len)
 {

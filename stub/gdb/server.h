@@ -82,6 +82,11 @@ void reply_error(struct server *sv, int err);	/* "Exx" from -errno */
 void reply_ok(struct server *sv);
 /* Parses a thread id: hex, "-1" (all), "0" (any), or "pP.T". */
 int parse_thread_id(const char *s, int64_t *tid, const char **end);
+/* The thread a packet's argument names ("T", "pP.T", 0 or -1: the last
+ * stopped one), or NULL with the error reply set (EINVAL, ESRCH). With
+ * whole, nothing may follow the id. */
+const struct thread_info *server_thread_arg(struct server *sv,
+					    const char *arg, bool whole);
 /* The thread that a 0/-1 selection means: the last stopped one. */
 uint64_t server_resolve_tid(struct server *sv, int64_t tid);
 /* Serves [off, off+len) of a document as a qXfer reply. */

@@ -77,6 +77,17 @@ def dump_lldb(ctx, commands, args=(), **kw):
     return fx, r, outs
 
 
+def running_guest(ctx, sim):
+    """A domain whose two vCPUs loop over writes and reads, and xenstub
+    listening for it: (domain, its snapshot before, xenstub, socket)."""
+    dom = L.make_domain(ctx, sim, workloads={
+        0: L.loop(L.CODE, L.SCRATCH, 1), 1: L.loop(L.CODE + 16, L.SCRATCH + 64, 2)})
+    L.wait_running(sim, dom)
+    before = L.snapshot(sim, dom)
+    p, sock = L.start_xenstub_unix(ctx, sim, "web01")
+    return dom, before, p, sock
+
+
 def marker(fx):
     m = fx.truth["marker"]
     return int(m["buffer_vaddr"], 16), m["pattern"].encode(), int(m["pgd_phys"], 16), m
@@ -226,11 +237,7 @@ def test_gdb_still_gets_an_error_for_continue_on_a_dump(ctx):
 def test_live_breakpoint_watchpoint_stepi_detach(ctx):
     need_lldb(ctx)
     with L.xensim.sim_for(ctx) as sim:
-        dom = L.make_domain(ctx, sim, workloads={
-            0: L.loop(L.CODE, L.SCRATCH, 1), 1: L.loop(L.CODE + 16, L.SCRATCH + 64, 2)})
-        L.wait_running(sim, dom)
-        before = L.snapshot(sim, dom)
-        p, sock = L.start_xenstub_unix(ctx, sim, "web01")
+        dom, before, p, sock = running_guest(ctx, sim)
         bp = L.CODE + 3
         cmds = ["breakpoint set -a 0x%x" % bp,
                 "continue",
@@ -261,3 +268,91 @@ def test_live_breakpoint_watchpoint_stepi_detach(ctx):
         after = L.snapshot(sim, dom)
         ctx.check(after["paused"] == 0 and not after["ring"],
                   "after detach the guest runs, with no ring", L.diff(before, after))
+
+
+def lldb_python(ctx):
+    """A folder for PYTHONPATH holding LLDB's Python module as Debian 12
+    installs it (its own path lacks the module's native part), or None."""
+    import glob
+    src = sorted(glob.glob("/usr/lib/llvm-*/lib/python3*/dist-packages/lldb/__init__.py"))
+    lib = sorted(glob.glob("/usr/lib/x86_64-linux-gnu/liblldb-*.so.1"))
+    if not src or not lib:
+        return None
+    top = ctx.tmpfile("pylldb")
+    if not os.path.isdir(top):
+        os.makedirs(os.path.join(top, "lldb"))
+        d = os.path.dirname(src[-1])
+        for name in os.listdir(d):
+            if not name.startswith("_lldb"):
+                os.symlink(os.path.join(d, name), os.path.join(top, "lldb", name))
+        os.symlink(lib[-1], os.path.join(top, "lldb", "_lldb.so"))
+    return top
+
+
+INTERRUPT = r'''
+import json, sys, time
+import lldb
+
+dbg = lldb.SBDebugger.Create()
+dbg.SetAsync(True)
+target = dbg.CreateTarget("")
+listener = dbg.GetListener()
+err = lldb.SBError()
+proc = target.ConnectRemote(listener, "unix-connect://%(sock)s", "gdb-remote", err)
+
+def wait(state, secs=120):
+    ev = lldb.SBEvent()
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if proc.GetState() == state:
+            return True
+        listener.WaitForEvent(1, ev)
+    return proc.GetState() == state
+
+out = {"connected": err.Success() and wait(lldb.eStateStopped)}
+proc.Continue()
+out["running"] = wait(lldb.eStateRunning)
+time.sleep(0.5)          # the guest runs a little (any delay will do)
+out["stop_call"] = proc.Stop().Success()
+out["stopped"] = wait(lldb.eStateStopped)
+th = proc.GetSelectedThread()
+out["reason"] = th.GetStopDescription(200)
+out["threads"] = proc.GetNumThreads()
+out["detach"] = proc.Detach().Success()
+print("RESULT " + json.dumps(out))
+'''
+
+
+def test_live_interrupt(ctx):
+    """Ctrl-C in LLDB (SBProcess.Stop: the 0x03 byte) stops a running
+    guest with SIGINT; detach leaves it running."""
+    need_lldb(ctx)
+    path = lldb_python(ctx)
+    if path is None:
+        ctx.skip("LLDB's Python module (python3-lldb-14) is not installed")
+    with L.xensim.sim_for(ctx) as sim:
+        dom, before, p, sock = running_guest(ctx, sim)
+        script = ctx.tmpfile("lldb-interrupt.py")
+        with open(script, "w") as f:
+            f.write(INTERRUPT % {"sock": sock})
+        env = dict(os.environ, PYTHONPATH=path)
+        q = ctx.spawn(["python3", script], env=env, stdout=subprocess.PIPE,
+                      stderr=subprocess.STDOUT, text=True)
+        try:
+            out, _ = q.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            q.kill()
+            out = q.communicate()[0] + "\n[killed]"
+        m = re.search(r"RESULT (.*)", out)
+        if not ctx.check(m is not None, "the LLDB session ran", out[-3000:]):
+            return
+        import json
+        d = json.loads(m.group(1))
+        ctx.check(d["connected"] and d["running"], "LLDB connected and continued", d)
+        ctx.check(d["stopped"] and "SIGINT" in d["reason"], "the interrupt stops the guest with SIGINT", d)
+        ctx.check(d["detach"], "detach", d)
+        after = L.snapshot(sim, dom)
+        ctx.check(after["paused"] == 0 and not after["ring"],
+                  "after detach the guest runs, with no ring", L.diff(before, after))
+        # raises when the guest does not run on
+        L.wait_running(sim, dom, max(c["steps"] for c in L.counters(sim, dom)) + 6)
