@@ -1,16 +1,17 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """IDA's "Remote GDB debugger" as its documentation describes it, replayed
-with a raw client: a bare qSupported, no memory map, registers by 'g' in
-gdb's fixed x86-64 order (IDA's own register layout when it does not read
-target.xml), the old-style Hg/Hc thread selection with 's' and 'c'
-(never vCont), breakpoints by Z0 at the address, the 0x03 interrupt and D."""
+with a raw client: a bare qSupported, no memory map, registers by 'g'
+(general registers at gdb's fixed x86-64 offsets, the rest as target.xml
+says), the old-style Hg/Hc thread selection with 's' and 'c' (never
+vCont), breakpoints by Z0 at the address, the 0x03 interrupt and D."""
 
 import re
 
 import live_support as L
 from harness import RawConnection
 
-# gdb's x86-64 'g' layout that IDA assumes: (name, bytes) in order
+# gdb's fixed x86-64 'g' layout: (name, bytes) in order; xenstub's (QEMU's)
+# has the same first 24, then fs_base..efer before x87 and SSE
 FIXED = ([(r, 8) for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
                            "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip")] +
          [("eflags", 4)] + [(s, 4) for s in ("cs", "ss", "ds", "es", "fs", "gs")] +
@@ -47,20 +48,27 @@ def handshake(ctx, c):
 
 
 def check_layout(ctx, c, g):
-    """The 'g' reply starts with gdb's fixed x86-64 layout, as IDA reads it."""
-    offs, total = offsets()
-    ctx.check(len(g) >= 2 * total, "the 'g' reply holds at least the %d bytes of the fixed x86-64 layout"
-              % total, len(g) // 2)
+    """What IDA needs of 'g': the general registers, rip, eflags and the
+    segment selectors at gdb's fixed x86-64 offsets, and target.xml (which
+    IDA reads when qSupported offers it) describing the whole reply."""
+    sup = c.cmd("qSupported").decode()
+    ctx.check("qXfer:features:read+" in sup, "qSupported offers target.xml", sup)
     xml = b""
     while True:
         part = c.cmd("qXfer:features:read:target.xml:%x,800" % len(xml))
         xml += part[1:]
         if part[:1] != b"m":
             break
-    regs = re.findall(rb'<reg name="([^"]+)" bitsize="(\d+)"', xml)
-    got = [(n.decode(), int(b) // 8) for n, b in regs[:len(FIXED)]]
-    ctx.check(got == FIXED, "target.xml's first registers are the fixed layout, in order",
-              [x for x in zip(got, FIXED) if x[0] != x[1]][:5])
+    regs = [(n.decode(), int(b) // 8)
+            for n, b in re.findall(rb'<reg name="([^"]+)" bitsize="(\d+)"', xml)]
+    core = FIXED[:24]                   # rax..r15, rip, eflags, cs..gs
+    ctx.check(regs[:24] == core, "the first 24 registers are gdb's fixed x86-64 ones, in order",
+              [x for x in zip(regs, core) if x[0] != x[1]][:5])
+    ctx.check(sum(size for _, size in regs) * 2 == len(g),
+              "target.xml describes the whole 'g' reply", (len(g) // 2, sum(s for _, s in regs)))
+    names = {n for n, _ in regs}
+    ctx.check(all(n in names for n, _ in FIXED), "and holds every register of the fixed layout (x87, SSE)",
+              [n for n, _ in FIXED if n not in names])
 
 
 def test_dump_session(ctx):
