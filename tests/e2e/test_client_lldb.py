@@ -150,6 +150,10 @@ def test_memory_in_the_stopped_threads_address_space(ctx):
             "process plugin packet send Hg%x" % mtid,
             "memory read -c 32 0x%x" % buf,
             "thread list",
+            "memory read -c 32 0x%x" % buf,
+            # back to vCPU 0, LLDB's cache off as the README says
+            "settings set target.process.disable-memory-cache true",
+            "process plugin packet send Hg1",
             "memory read -c 32 0x%x" % buf]
     fx, r, outs = dump_lldb(ctx, cmds)
     if not ctx.check(outs[1] is not None, "LLDB ran the memory reads", r):
@@ -171,6 +175,9 @@ def test_memory_in_the_stopped_threads_address_space(ctx):
               outs[4])
     ctx.check(parse_bytes(outs[6]) == want, "listing threads again does not move the memory context",
               outs[6])
+    ctx.check(outs[9] is not None and parse_bytes(outs[9]) == (oracle or b"") and
+              (oracle is not None or "memory read failed" in outs[9]),
+              "Hg1 goes back to vCPU 0's address space", outs[9])
 
 
 def test_memory_regions(ctx):
