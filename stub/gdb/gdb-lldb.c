@@ -17,17 +17,25 @@ static bool starts(const char *pkt, const char *prefix)
 	return !strncmp(pkt, prefix, strlen(prefix));
 }
 
+/* LLDB's name of the guest's OS: "linux", "windows", or "unknown". */
+static const char *os_type(struct server *sv)
+{
+	const char *os = session_os_name(sv->s);
+
+	return os && (!strcmp(os, "linux") || !strcmp(os, "windows")) ? os :
+								      "unknown";
+}
+
 /* "x86_64-unknown-linux-gnu" and the like: the guest's OS when known. */
 static void add_triple(struct server *sv, struct strbuf *out)
 {
 	const struct x86_gdb_layout *l = session_layout(sv->s);
-	const char *os = session_os_name(sv->s);
+	const char *os = os_type(sv);
 	char triple[64];
 
-	snprintf(triple, sizeof(triple), "%s-unknown-%s",
-		 l->addr_bits == 64 ? "x86_64" : "i386",
-		 os && !strcmp(os, "linux") ? "linux-gnu" :
-		 os && !strcmp(os, "windows") ? "windows" : "unknown");
+	snprintf(triple, sizeof(triple), "%s-unknown-%s%s",
+		 l->addr_bits == 64 ? "x86_64" : "i386", os,
+		 strcmp(os, "linux") ? "" : "-gnu");
 	strbuf_addstr(out, "triple:");
 	strbuf_addhex(out, triple, strlen(triple));
 	strbuf_addf(out, ";ptrsize:%u;endian:little;",
@@ -36,12 +44,8 @@ static void add_triple(struct server *sv, struct strbuf *out)
 
 static int q_host_info(struct server *sv)
 {
-	const char *os = session_os_name(sv->s);
-
 	add_triple(sv, &sv->reply);
-	strbuf_addf(&sv->reply, "ostype:%s;vendor:unknown;",
-		    os && !strcmp(os, "linux") ? "linux" :
-		    os && !strcmp(os, "windows") ? "windows" : "unknown");
+	strbuf_addf(&sv->reply, "ostype:%s;vendor:unknown;", os_type(sv));
 	/* a guest behind a busy host answers slowly at times */
 	strbuf_addstr(&sv->reply, "default_packet_timeout:60;");
 	return H_REPLY;
@@ -56,18 +60,16 @@ static int q_process_info(struct server *sv)
 	return H_REPLY;
 }
 
-/* The register numbers LLDB shows a thread's frame with: pc, sp, fp. */
-static void expedited(struct server *sv, const int **nums, size_t *n)
+/* The register numbers LLDB shows a thread's frame with: pc, sp, fp
+ * (-1 for one the layout lacks). */
+static void expedited(struct server *sv, int nums[3])
 {
-	static int regs[3];
 	const struct x86_gdb_layout *l = session_layout(sv->s);
 	bool wide = l->addr_bits == 64;
 
-	regs[0] = x86_gdb_reg_find(l, wide ? "rip" : "eip");
-	regs[1] = x86_gdb_reg_find(l, wide ? "rsp" : "esp");
-	regs[2] = x86_gdb_reg_find(l, wide ? "rbp" : "ebp");
-	*nums = regs;
-	*n = 3;
+	nums[0] = x86_gdb_reg_find(l, wide ? "rip" : "eip");
+	nums[1] = x86_gdb_reg_find(l, wide ? "rsp" : "esp");
+	nums[2] = x86_gdb_reg_find(l, wide ? "rbp" : "ebp");
 }
 
 static void add_json_string(struct strbuf *out, const char *s)
@@ -104,8 +106,8 @@ static void add_thread_json(struct server *sv, const struct thread_info *ti,
 	const struct x86_gdb_layout *l = session_layout(sv->s);
 	const struct stop_info *st = session_last_stop(sv->s);
 	struct x86_regs r;
-	const int *nums;
-	size_t n, i;
+	int nums[3];
+	size_t i;
 	bool first = true;
 
 	strbuf_addf(out, "{\"tid\":%llu,\"name\":", (unsigned long long)ti->tid);
@@ -125,9 +127,9 @@ static void add_thread_json(struct server *sv, const struct thread_info *ti,
 		strbuf_addstr(out, ",\"signal\":0");
 	}
 	if (session_get_regs(sv->s, ti->tid, &r) == 0) {
-		expedited(sv, &nums, &n);
+		expedited(sv, nums);
 		strbuf_addstr(out, ",\"registers\":{");
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < 3; i++) {
 			uint8_t buf[16];
 			int len;
 
