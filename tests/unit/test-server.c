@@ -354,6 +354,10 @@ static void test_lldb_packets(void **state)
 	expect_then_good(w, "p1b;thread:1", "E16");
 	expect_then_good(w, "p1b;thread:;", "E16");
 	expect_then_good(w, "p1b;foo:1;", "E16");
+	/* g and the writes take the suffix too */
+	assert_int_equal(strlen(wire_request(w, "g;thread:1;")), 2 * 608);
+	expect_then_good(w, "P1b=0100000000000000;thread:1;", "E1e");
+	expect_then_good(w, "g;thread:7;", "E03");
 	/* an unavailable register is an error to LLDB (never "xx") */
 	expect(w, "p0;thread:1;", "E3d");
 	expect(w, "p0", "E3d");
