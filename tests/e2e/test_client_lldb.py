@@ -104,7 +104,7 @@ def parse_bytes(text):
 
 
 def test_threads_have_names(ctx):
-    fx, r, (tl,) = dump_lldb(ctx, ["thread list"])
+    fx, r, (tl, ps) = dump_lldb(ctx, ["thread list", "process plugin packet monitor ps"])
     if not ctx.check(tl is not None, "LLDB connected and listed threads", r):
         return
     ctx.check("name = 'vCPU 0: swapper/0'" in tl and "name = 'vCPU 1: swapper/1'" in tl,
@@ -114,8 +114,12 @@ def test_threads_have_names(ctx):
         ctx.check(re.search(r"tid = %d, 0x[0-9a-f]+, name = '%s'" % (MARKER_TID_BASE + t["tid"], t["comm"]),
                             tl) is not None,
                   "thread %d is named %s" % (MARKER_TID_BASE + t["tid"], t["comm"]), tl[-3000:])
-    ctx.check("jThreadsInfo" in r.err and "QThreadSuffixSupported" in r.err,
-              "LLDB used jThreadsInfo and thread suffixes", r.err[-2000:])
+    ctx.check("QThreadSuffixSupported" in r.err and ";thread:" in r.err and
+              re.search(r"send packet: \$Hg", r.err) is None,
+              "LLDB reads registers with thread suffixes, never Hg", r.err[-2000:])
+    ctx.check(ps is not None and re.search(r"^\s+%d\s+%d\s+1\s+S\s+\d+\s+0x[0-9a-f]+ marker$" %
+                                            (m["pid"], m["pid"]), ps, re.M) is not None,
+              "monitor commands run through 'process plugin packet monitor'", ps)
 
 
 def test_registers(ctx):
