@@ -18,7 +18,9 @@ ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(SANFLAGS) -I. -D_GNU_SOURCE -MMD -MP
+# -fPIC: the library's objects also make libxenstub.so (install.mk)
+ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS) $(SANFLAGS) -fPIC -I. \
+	-D_GNU_SOURCE -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # Every folder lists its own sources in its module.mk (one list per
@@ -50,6 +52,9 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 GDB_OBJS := $(GDB_SRCS:%.c=$(O)/%.o)
 PROG_OBJS := $(PROG_SRCS:%.c=$(O)/%.o)
 NOXEN_OBJS := $(NOXEN_SRCS:%.c=$(O)/%.o)
+
+# libxenstub.so, make install, make uninstall
+include install.mk
 
 .PHONY: all test check check-tests check-layers unit-test e2e-test bench clean distclean \
 	fixtures demo xen-tests xen-prepare
