@@ -21,12 +21,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
 #include "stub/base/log.h"
 #include "stub/base/num.h"
 #include "stub/base/version.h"
+#include "stub/gdb/refuse.h"
 #include "stub/gdb/server.h"
 #include "stub/guest/target.h"
 #include "stub/session/session.h"
@@ -698,16 +700,95 @@ static void install_fatal_handlers(struct session *s)
 	}
 }
 
-static enum loop_end serve(struct session *s, int in, int out)
+/*
+ * The listening socket while a debugger is attached: who is attached
+ * (for the log and for the debuggers refused meanwhile), and those
+ * being refused.
+ */
+struct listener {
+	int fd;
+	char attached[160];	/* "gdb (pid 123, uid 0)", "127.0.0.1:4567" */
+	struct refusals refusals;
+};
+
+/* Names the peer of a connection from its address (TCP) or its
+ * credentials (unix socket). */
+static void describe_peer(int fd, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char h[128], p[16];
+
+	snprintf(out, size, "a debugger");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_UNIX) {
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+		char path[64], comm[64] = "";
+		FILE *f;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
+			return;
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)cr.pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = 0;
+			comm[strcspn(comm, "\n")] = 0;
+			/* a name is the peer's to choose: printable only */
+			for (char *c = comm; *c; c++)
+				if (*c < 0x20 || *c > 0x7e)
+					*c = '?';
+			fclose(f);
+		}
+		snprintf(out, size, "%s%spid %d, uid %u%s", comm, comm[0] ? " (" : "",
+			 (int)cr.pid, (unsigned)cr.uid, comm[0] ? ")" : "");
+		return;
+	}
+	if (getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
+			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(out, size, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+}
+
+/* A debugger that connects while one is attached is told so at once. */
+static void refuse_second(struct listener *l)
+{
+	char who[160];
+	int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	describe_peer(fd, who, sizeof(who));
+	log_warn(LC_MAIN, "debugger from %s refused: %s is attached (one debugger at a time)",
+		 who, l->attached);
+	refusals_add(&l->refusals, fd);
+}
+
+static enum loop_end serve(struct session *s, int in, int out,
+			   struct listener *l)
 {
 	struct server sv;
 	enum loop_end end = LOOP_NEXT;
 	char buf[65536];
 
 	server_init(&sv, s, out);
+	if (l) {
+		time_t now = time(NULL);
+		struct tm tm;
+		char since[16] = "?";
+
+		if (gmtime_r(&now, &tm))
+			strftime(since, sizeof(since), "%H:%M:%S", &tm);
+		refusals_init(&l->refusals);
+		snprintf(l->refusals.why, sizeof(l->refusals.why),
+			 "xenstub: another debugger is attached: %s, since %s UTC; "
+			 "one debugger at a time",
+			 l->attached, since);
+	}
 	for (;;) {
-		struct pollfd pfd[3];
-		int nfds = 0, evfd = -1, timeout = -1, rc;
+		struct pollfd pfd[4 + REFUSALS_MAX];
+		int nfds = 0, evfd = -1, timeout = -1, lidx = -1, ridx, rc;
 
 		pfd[nfds++] = (struct pollfd){ in, POLLIN, 0 };
 		pfd[nfds++] = (struct pollfd){ signal_fd, POLLIN, 0 };
@@ -719,7 +800,20 @@ static enum loop_end serve(struct session *s, int in, int out)
 			 * (shutdown): look now and then */
 			timeout = 200;
 		}
+		if (l) {
+			lidx = nfds;
+			pfd[nfds++] = (struct pollfd){ l->fd, POLLIN, 0 };
+		}
+		ridx = nfds;
+		if (l)
+			nfds += (int)refusals_pollfds(&l->refusals, pfd + nfds,
+						      REFUSALS_MAX, &timeout);
 		rc = poll(pfd, (nfds_t)nfds, timeout);
+		if (l && rc >= 0) {
+			refusals_handle(&l->refusals, pfd + ridx, (size_t)(nfds - ridx));
+			if (pfd[lidx].revents & POLLIN)
+				refuse_second(l);
+		}
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -766,6 +860,8 @@ static enum loop_end serve(struct session *s, int in, int out)
 	}
 	if (sv.end == SERVER_GUEST_GONE)
 		end = LOOP_QUIT;
+	if (l)
+		refusals_release(&l->refusals);
 	server_release(&sv);
 	return end;
 }
@@ -795,6 +891,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	char *msg = NULL;
 	struct unix_listener ul = { 0 };
+	struct listener lst;
 	int lfd = -1, rc, status = 0;
 
 	install_early_handlers();
@@ -865,7 +962,7 @@ int main(int argc, char **argv)
 		prepare_recovery(&o);
 	}
 	if (!strcmp(o.comm, "-")) {
-		serve(s, STDIN_FILENO, STDOUT_FILENO);
+		serve(s, STDIN_FILENO, STDOUT_FILENO, NULL);
 		goto out;
 	}
 	if (!strncmp(o.comm, "unix:", 5))
@@ -901,7 +998,8 @@ int main(int argc, char **argv)
 		if (cfd < 0)
 			continue;
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		log_info(LC_MAIN, "gdb connected");
+		describe_peer(cfd, lst.attached, sizeof(lst.attached));
+		log_info(LC_MAIN, "debugger connected: %s", lst.attached);
 		rc = session_attach(s, &msg);
 		if (rc < 0) {
 			log_err(LC_MAIN, "%s", msg ? msg : strerror(-rc));
@@ -911,7 +1009,8 @@ int main(int argc, char **argv)
 			status = 1;
 			break;
 		}
-		end = serve(s, cfd, cfd);
+		lst.fd = lfd;
+		end = serve(s, cfd, cfd, &lst);
 		close(cfd);
 		session_detach(s);
 		if (end == LOOP_QUIT || o.once || last_signal)
