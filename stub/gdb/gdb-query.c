@@ -17,14 +17,33 @@ static bool starts(const char *pkt, const char *prefix)
 	return !strncmp(pkt, prefix, strlen(prefix));
 }
 
-static int q_supported(struct server *sv)
+/* True when the client's qSupported:F1;F2... lists feature f. */
+static bool client_offers(const char *pkt, const char *f)
 {
-	/* The reply never depends on what gdb offers. */
+	const char *p = strchr(pkt, ':');
+	size_t n = strlen(f);
+
+	while (p) {
+		p++;
+		if (!strncmp(p, f, n) && (p[n] == ';' || !p[n]))
+			return true;
+		p = strchr(p, ';');
+	}
+	return false;
+}
+
+static int q_supported(struct server *sv, const char *pkt)
+{
 	strbuf_addf(&sv->reply,
 		    "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;"
 		    "qXfer:threads:read+;qXfer:osdata:read+;swbreak+;hwbreak+;"
 		    "vContSupported+",
 		    SERVER_PACKET_SIZE);
+	/* gdb 16's x packet, with its "b" reply, only to a client that
+	 * says it reads it (LLDB's x answers without the "b") */
+	sv->binary_upload = client_offers(pkt, "binary-upload+");
+	if (sv->binary_upload)
+		strbuf_addstr(&sv->reply, ";binary-upload+");
 	return H_REPLY;
 }
 
@@ -421,7 +440,7 @@ static int q_crc(struct server *sv, const char *arg)
 int gdb_query(struct server *sv, const char *pkt, size_t len)
 {
 	if (starts(pkt, "qSupported"))
-		return q_supported(sv);
+		return q_supported(sv, pkt);
 	if (starts(pkt, "qXfer:"))
 		return q_xfer(sv, pkt);
 	if (!strcmp(pkt, "qfThreadInfo"))
