@@ -1135,6 +1135,16 @@ out:
 			unlink_unix(o.comm + 5, &ul);
 	}
 	gdb_launch_cleanup(&gl);
+	if (gl.pid > 0) {
+		/* the guest is as found and the socket gone: the terminal is
+		 * gdb's until it ends (it says the connection closed); a
+		 * signal now ends xenstub at once */
+		term_signal_set(&mask);
+		sigprocmask(SIG_UNBLOCK, &mask, NULL);
+		rc = gdb_launch_wait(&gl);
+		if (!last_signal)
+			status = rc;
+	}
 	if (last_signal)
 		status = 128 + last_signal;
 	return status;

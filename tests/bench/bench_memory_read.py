@@ -189,25 +189,13 @@ def xenstub_gdb_run(ctx, memory, start, size, out, cpu=None):
     script = ctx.tmpfile("gdb-mode.py")
     with open(script, "w") as f:
         f.write(TIMED_DUMP % {"out": out, "start": start, "end": start + size})
-    argv = [ctx.xenstub, "--gdb", "core:" + memory, "--",
-            "-q", "-n", "-nx", "-batch", "-ex", "set pagination off",
-            "-ex", "set remotetimeout 60", "-ex", "monitor phys on", "-x", script]
     cpu0 = children_cpu()
-    p = ctx.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                  stderr=subprocess.PIPE, text=True)
-    try:
-        o, e = p.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        o, e = p.communicate()
+    r = ctx.xenstub_gdb("core:" + memory, ["-ex", "monitor phys on", "-x", script], timeout=TIMEOUT)
     if cpu is not None:
         cpu.append(children_cpu() - cpu0)
-
-    class R:
-        out, err = o, e
-    if "guest-physical" not in o + e:
-        raise RuntimeError("xenstub --gdb did not confirm physical mode:\n%s\n%s" % (o, e))
-    return gdb_seconds(R, "xenstub --gdb", out, size)
+    if "guest-physical" not in r.out + r.err:
+        raise RuntimeError("xenstub --gdb did not confirm physical mode:\n%r" % r)
+    return gdb_seconds(r, "xenstub --gdb", out, size)
 
 
 HOLDER = r'''
@@ -249,18 +237,8 @@ def gdbserver_run(ctx, pid, addr, size, out, cpu=None, relay=None):
     p = ctx.spawn(["gdbserver", "--once", "--attach", "127.0.0.1:0", str(pid)],
                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     log.close()
-    found = []
-
-    def listening():
-        m = re.search(r"Listening on port (\d+)", open(log_path).read())
-        if m:
-            found.append(int(m.group(1)))
-        return bool(found) or p.poll() is not None
-
-    ctx.wait_for(listening, "gdbserver's 'Listening on port' line")
-    if not found:
-        raise RuntimeError("gdbserver exited (%s): %s" % (p.returncode, open(log_path).read()))
-    addr_s = "127.0.0.1:%d" % found[0]
+    port = ctx.listening_port(p, log_path, "gdbserver")
+    addr_s = "127.0.0.1:%d" % port
     gdb_cpu = None
     try:
         # the process's files are read here, not over the connection
@@ -304,18 +282,22 @@ class Relay:
     def _run(self):
         c, _ = self.ls.accept()
         u = self._connect()
-        open_ = {c: u, u: c}
-        while open_:
-            r, _, _ = select.select(list(open_), [], [], 600)
+        peer = {c: u, u: c}
+        reading = {c, u}
+        # each way ends on its own: an end of file is passed on as one
+        while reading:
+            r, _, _ = select.select(list(reading), [], [], 600)
             if not r:
                 break
             for s in r:
-                d = s.recv(1 << 20)
+                try:
+                    d = s.recv(1 << 20)
+                except OSError:
+                    d = b""
                 if not d:
-                    peer = open_.pop(s)
-                    open_.pop(peer, None)
+                    reading.discard(s)
                     try:
-                        peer.shutdown(socket.SHUT_WR)
+                        peer[s].shutdown(socket.SHUT_WR)
                     except OSError:
                         pass
                     continue
@@ -323,7 +305,10 @@ class Relay:
                     self.to_gdb += len(d)
                 else:
                     self.to_stub += len(d)
-                open_[s].sendall(d)
+                try:
+                    peer[s].sendall(d)
+                except OSError:
+                    reading.discard(s)
         c.close()
         u.close()
         self.ls.close()

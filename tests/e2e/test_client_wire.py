@@ -294,22 +294,11 @@ def test_second_debugger_refused_tcp(ctx):
 
 # ---- xenstub --gdb ----
 
-def gdb_mode(ctx, fx, gdb_args, tmpdir, program=None, timeout=300):
+def gdb_mode(ctx, fx, gdb_args, tmpdir, program=None):
     env = dict(os.environ, TMPDIR=tmpdir)
     env.pop("XDG_RUNTIME_DIR", None)
-    argv = [ctx.xenstub] + OS_NONE + ["--gdb" + ("=" + program if program else ""),
-                                      "core:" + fx.memory, "--",
-                                      "-q", "-n", "-nx", "-batch", "-ex", "set pagination off",
-                                      "-ex", "set remotetimeout 60"] + gdb_args
-    p = ctx.spawn(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                  stderr=subprocess.STDOUT, text=True)
-    try:
-        out, _ = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, _ = p.communicate()
-        out += "\n[killed]"
-    return p.returncode, out
+    r = ctx.xenstub_gdb("core:" + fx.memory, gdb_args, OS_NONE, program=program, env=env)
+    return r.rc, r.out + r.err
 
 
 def test_gdb_mode(ctx):
