@@ -858,11 +858,6 @@ static enum loop_end serve(struct session *s, int in, int out,
 			nfds += (int)refusals_pollfds(&l->refusals, pfd + nfds,
 						      REFUSALS_MAX, &timeout);
 		rc = poll(pfd, (nfds_t)nfds, timeout);
-		if (l && rc >= 0) {
-			refusals_handle(&l->refusals, pfd + ridx, (size_t)(nfds - ridx));
-			if (pfd[lidx].revents & POLLIN)
-				refuse_second(l);
-		}
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
@@ -905,6 +900,18 @@ static enum loop_end serve(struct session *s, int in, int out,
 				log_warn(LC_SESSION, "guest events: %s", strerror(-rc));
 			if (sv.end != SERVER_CONTINUE)
 				break;
+		}
+		/* last: a debugger that closed its connection just before
+		 * another connected has been seen to leave above, and the
+		 * next one is served, not refused */
+		if (l) {
+			char c;
+
+			refusals_handle(&l->refusals, pfd + ridx, (size_t)(nfds - ridx));
+			/* nor when its end of file waits behind what was read */
+			if ((pfd[lidx].revents & POLLIN) &&
+			    recv(in, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0)
+				refuse_second(l);
 		}
 	}
 	if (sv.end == SERVER_GUEST_GONE)

@@ -338,6 +338,12 @@ def test_gdb_mode(ctx):
     ctx.check(glob.glob(tmpdir + "/xenstub-gdb-*") == [], "no folder is left behind",
               os.listdir(tmpdir))
 
+    # Ctrl-C in the terminal reaches both: xenstub leaves it to gdb
+    rc, out = gdb_mode(ctx, fx, ["-ex", "python import os, signal; os.kill(os.getppid(), signal.SIGINT)",
+                                 "-ex", "x/s 0x%x" % banner], tmpdir)
+    ctx.check(rc == 0 and fx.truth["proc_version"].strip()[:60] in out,
+              "SIGINT to xenstub --gdb is ignored: the session goes on", (rc, out))
+
     # gdb killed: xenstub ends with it, 128+9, and cleans up
     rc, out = gdb_mode(ctx, fx, ["-ex", "python import os, signal; os.kill(os.getpid(), signal.SIGKILL)"],
                        tmpdir)
