@@ -117,7 +117,7 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 when gdb is done, 1 when the target cannot be opened or\n"
 "served (one line on stderr says why), 2 for a command line error,\n"
-"128+N after signal N.\n");
+"128+N after signal N; with --gdb, gdb's own once the target is open.\n");
 }
 
 /* One line on stderr for a command line error; main() exits 2. */
