@@ -916,6 +916,9 @@ static enum loop_end serve(struct session *s, int in, int out,
 	}
 	if (sv.end == SERVER_GUEST_GONE)
 		end = LOOP_QUIT;
+	log_info(LC_MAIN, "connection ended: %llu packets in (%llu bytes), %llu packets out (%llu bytes)",
+		 (unsigned long long)sv.rsp.st.packets_in, (unsigned long long)sv.rsp.st.bytes_in,
+		 (unsigned long long)sv.rsp.st.packets_out, (unsigned long long)sv.rsp.st.bytes_out);
 	if (l)
 		refusals_release(&l->refusals);
 	server_release(&sv);
