@@ -15,11 +15,17 @@
 
 #include "stub/gdb/rsp.h"
 
-enum { STAGE_WAIT_PACKET, STAGE_CLOSING };
+enum { STAGE_WAIT_PACKET, STAGE_ANSWERING, STAGE_CLOSING };
 
-/* How long a refused client has to send its first packet, and then to
- * close its end once it has the reply. */
+/*
+ * How long a refused client has to send its first packet; how long, and
+ * how many of, its next packets get the same reply (gdb shows the reply
+ * to qSupported as a warning and stops at the one to its next packet;
+ * LLDB goes on with its handshake); then how long it has to close its end.
+ */
 #define FIRST_PACKET_MS 3000
+#define ANSWERING_MS 1500
+#define ANSWERS_MAX 8
 #define CLOSING_MS 2000
 
 static int64_t now_ms(void)
@@ -39,9 +45,7 @@ static int write_some(void *ctx, const void *buf, size_t len)
 	return n == (ssize_t)len ? 0 : -EAGAIN;
 }
 
-/* The reply, then our end closed for writing: the client reads the reply
- * and EOF; its further bytes are read and dropped until it closes, so
- * that closing ours never resets the connection under the reply. */
+/* The client's packet acknowledged, and the reply. */
 static void answer(struct refusal *x, const char *why)
 {
 	struct strbuf msg = STRBUF_INIT;
@@ -50,11 +54,22 @@ static void answer(struct refusal *x, const char *why)
 	rsp_init(&r, write_some, &x->fd, 64);
 	strbuf_addstr(&msg, "E.");
 	strbuf_addstr(&msg, why);
-	/* the client's first packet is acknowledged */
 	if (!write_some(&x->fd, "+", 1))
 		rsp_send(&r, msg.buf, msg.len);
 	rsp_release(&r);
 	strbuf_release(&msg);
+	if (x->stage == STAGE_WAIT_PACKET) {
+		x->stage = STAGE_ANSWERING;
+		x->deadline_ms = now_ms() + ANSWERING_MS;
+	}
+	x->answers++;
+}
+
+/* Our end closed for writing: the client reads the replies and EOF; its
+ * further bytes are read and dropped until it closes, so that closing
+ * ours never resets the connection under the replies. */
+static void close_write(struct refusal *x)
+{
 	shutdown(x->fd, SHUT_WR);
 	x->stage = STAGE_CLOSING;
 	x->deadline_ms = now_ms() + CLOSING_MS;
@@ -79,6 +94,7 @@ void refusals_add(struct refusals *rf, int fd)
 		/* the oldest one gets its answer now */
 		if (rf->r[0].stage == STAGE_WAIT_PACKET)
 			answer(&rf->r[0], rf->why);
+		shutdown(rf->r[0].fd, SHUT_WR);
 		drop(rf, 0);
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -124,10 +140,17 @@ void refusals_handle(struct refusals *rf, const struct pollfd *pfd, size_t n)
 
 			if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
 				eof = true;
-			} else if (got > 0 && x->stage == STAGE_WAIT_PACKET &&
-				   memchr(buf, '#', (size_t)got)) {
-				/* the end of its first packet */
-				answer(x, rf->why);
+			} else if (x->stage != STAGE_CLOSING) {
+				/* one reply per packet's end */
+				const char *p = buf, *end = buf + (got > 0 ? got : 0);
+
+				while ((p = memchr(p, '#', (size_t)(end - p))) &&
+				       x->answers < ANSWERS_MAX) {
+					answer(x, rf->why);
+					p++;
+				}
+				if (x->answers >= ANSWERS_MAX)
+					close_write(x);
 			}
 		}
 		if (eof) {
@@ -135,10 +158,15 @@ void refusals_handle(struct refusals *rf, const struct pollfd *pfd, size_t n)
 			continue;
 		}
 		if (now >= x->deadline_ms) {
+			if (x->stage == STAGE_CLOSING) {
+				drop(rf, i);
+				continue;
+			}
+			/* a client that never sent a packet gets the reply all
+			 * the same */
 			if (x->stage == STAGE_WAIT_PACKET)
 				answer(x, rf->why);
-			else
-				drop(rf, i);
+			close_write(x);
 		}
 	}
 }
@@ -148,6 +176,7 @@ void refusals_release(struct refusals *rf)
 	while (rf->n) {
 		if (rf->r[0].stage == STAGE_WAIT_PACKET)
 			answer(&rf->r[0], rf->why);
+		shutdown(rf->r[0].fd, SHUT_WR);
 		drop(rf, 0);
 	}
 }

@@ -2,7 +2,7 @@
 /*
  * Debuggers that connect while another one is attached: each is answered
  * at once, without blocking the session being served, with a one-line
- * "E.<reason>" reply to its first packet, then the connection is closed.
+ * "E.<reason>" reply to its first packets, then the connection is closed.
  */
 #ifndef XENSTUB_REFUSE_H
 #define XENSTUB_REFUSE_H
@@ -15,8 +15,10 @@
 
 struct refusal {
 	int fd;
-	int stage;		/* waiting for its first packet, or closing */
+	int stage;		/* waiting for its first packet, answering
+				 * its packets, or closing */
 	int64_t deadline_ms;	/* CLOCK_MONOTONIC */
+	unsigned answers;	/* replies sent */
 };
 
 struct refusals {
@@ -29,7 +31,8 @@ void refusals_init(struct refusals *rf);
 /*
  * Takes ownership of fd (a connected socket): its first packet (or, after
  * a few seconds, nothing) gets "E." followed by rf->why (as it is then),
- * then fd is closed. The oldest pending refusal is finished at once when
+ * and so do the packets that follow within a second and a half (eight
+ * at most); then fd is closed. The oldest pending refusal is finished at once when
  * all slots are taken.
  */
 void refusals_add(struct refusals *rf, int fd);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Unit tests of the refusal of a second debugger (stub/gdb/refuse.c), over
- * socket pairs: the first packet gets an acknowledgment and a one-line
- * "E." reply, then end of file; the client's later bytes are drained; a
- * full table answers its oldest entry at once.
+ * socket pairs: the first packets get an acknowledgment and a one-line
+ * "E." reply each (eight at most), then end of file; the client's later
+ * bytes are drained; a full table answers its oldest entry at once.
  */
 #include <errno.h>
 #include <poll.h>
@@ -53,9 +53,17 @@ static size_t read_all(int fd, char *buf, size_t size)
 	return got;
 }
 
-static void expect_reply(const char *got, const char *why)
+/* Drives the refusals until the first one has closed its writing end. */
+static void until_closing(struct refusals *rf)
 {
-	char want[512];
+	while (rf->n && rf->r[0].stage != 2)
+		round_once(rf, 200);
+}
+
+/* got is n copies of the acknowledged reply to why. */
+static void expect_replies(const char *got, const char *why, unsigned n)
+{
+	char one[512], want[4096] = "";
 	unsigned sum = 0;
 	const char *p;
 
@@ -63,8 +71,15 @@ static void expect_reply(const char *got, const char *why)
 		sum += (unsigned char)*p;
 	for (p = why; *p; p++)
 		sum += (unsigned char)*p;
-	snprintf(want, sizeof(want), "+$E.%s#%02x", why, sum & 0xff);
+	snprintf(one, sizeof(one), "+$E.%s#%02x", why, sum & 0xff);
+	while (n--)
+		strcat(want, one);
 	assert_string_equal(got, want);
+}
+
+static void expect_reply(const char *got, const char *why)
+{
+	expect_replies(got, why, 1);
 }
 
 static void test_first_packet_answered_then_eof(void **state)
@@ -90,11 +105,13 @@ static void test_first_packet_answered_then_eof(void **state)
 	}
 	assert_int_equal(write(sv[0], "process+#c9", 11), 11);
 	round_once(&rf, 1000);
-	/* more bytes from the client are drained, then it closes */
-	assert_int_equal(write(sv[0], "$vMustReplyEmpty#3a", 19), 19);
-	round_once(&rf, 1000);
+	/* its next packet gets the same reply, then the connection ends */
+	assert_int_equal(write(sv[0], "+$vMustReplyEmpty#3a", 20), 20);
+	until_closing(&rf);
 	read_all(sv[0], buf, sizeof(buf));
-	expect_reply(buf, rf.why);
+	expect_replies(buf, rf.why, 2);
+	/* what the client sends now is drained until it closes */
+	assert_int_equal(write(sv[0], "+$qC#b4", 7), 7);
 	shutdown(sv[0], SHUT_WR);
 	while (rf.n)
 		round_once(&rf, 1000);
@@ -116,11 +133,10 @@ static void test_reply_escapes_and_encodes(void **state)
 	snprintf(rf.why, sizeof(rf.why), "a$b#c}d*e00000000");
 	refusals_add(&rf, sv[1]);
 	assert_int_equal(write(sv[0], "$?#3f", 5), 5);
-	while (rf.n) {
+	until_closing(&rf);
+	shutdown(sv[0], SHUT_WR);
+	while (rf.n)
 		round_once(&rf, 1000);
-		if (rf.n && rf.r[0].stage)
-			shutdown(sv[0], SHUT_WR);
-	}
 	n = read_all(sv[0], buf, sizeof(buf));
 	assert_true(n > 4 && !strncmp(buf, "+$E.a}\x04" "b}\x03" "c}]d}\x0a" "e0*\"00#", n - 2));
 	close(sv[0]);
@@ -154,12 +170,36 @@ static void test_full_table_answers_the_oldest(void **state)
 	}
 }
 
+static void test_replies_are_bounded(void **state)
+{
+	struct refusals rf;
+	char buf[4096];
+	int sv[2], i;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	refusals_init(&rf);
+	snprintf(rf.why, sizeof(rf.why), "busy");
+	refusals_add(&rf, sv[1]);
+	/* a client that keeps sending gets eight replies, then the end */
+	for (i = 0; i < 20; i++)
+		assert_int_equal(write(sv[0], "$g#67", 5), 5);
+	round_once(&rf, 1000);
+	assert_int_equal(rf.r[0].stage, 2);
+	read_all(sv[0], buf, sizeof(buf));
+	expect_replies(buf, "busy", 8);
+	close(sv[0]);
+	while (rf.n)
+		round_once(&rf, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_packet_answered_then_eof),
 		cmocka_unit_test(test_reply_escapes_and_encodes),
 		cmocka_unit_test(test_full_table_answers_the_oldest),
+		cmocka_unit_test(test_replies_are_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
