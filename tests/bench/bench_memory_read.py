@@ -488,7 +488,7 @@ def bench_memory_read(ctx):
         holder.wait()
 
     # m against x, raw client
-    small = 4 << 20
+    small = min(4 << 20, SIZE)
     pb = packet_bytes(ctx, memory, start, small, raw)
     for kind, label in (("m", "m packets (hex, run-length encoded)"),
                         ("x", "x packets (binary, run-length encoded)")):
