@@ -27,17 +27,18 @@ void gdb_launch_init(struct gdb_launch *gl)
 }
 
 /* A folder to make ours in: $XDG_RUNTIME_DIR (private to the user) when
- * it is set and belongs to us, else $TMPDIR, else /tmp. */
+ * it is set and belongs to us, else $TMPDIR, else /tmp; never one whose
+ * path has a blank (gdb's `target remote` would cut the path there). */
 static const char *base_dir(void)
 {
 	const char *d = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 
-	if (d && *d == '/' && stat(d, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    st.st_uid == geteuid())
+	if (d && *d == '/' && !strpbrk(d, " \t\n") && stat(d, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && st.st_uid == geteuid())
 		return d;
 	d = getenv("TMPDIR");
-	if (d && *d == '/' && stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+	if (d && *d == '/' && !strpbrk(d, " \t\n") && stat(d, &st) == 0 && S_ISDIR(st.st_mode))
 		return d;
 	return "/tmp";
 }
@@ -72,6 +73,7 @@ int gdb_launch_prepare(struct gdb_launch *gl, struct strbuf *why)
 int gdb_launch_start(struct gdb_launch *gl, const char *program,
 		     char *const *args, int nargs, struct strbuf *why)
 {
+	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
 	char **argv, *target;
@@ -95,7 +97,12 @@ int gdb_launch_start(struct gdb_launch *gl, const char *program,
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&gl->pid, program, NULL, &attr, argv, environ);
+	/* gdb gets the terminal, none of xenstub's files (the dump, Xen's
+	 * devices) */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	rc = posix_spawnp(&gl->pid, program, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	free(target);
 	free(argv);
