@@ -21,20 +21,26 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch/x86/paging.h"
 #include "stub/base/log.h"
 #include "stub/base/num.h"
 #include "stub/base/version.h"
+#include "stub/gdb/launch.h"
+#include "stub/gdb/refuse.h"
 #include "stub/gdb/server.h"
 #include "stub/guest/target.h"
 #include "stub/session/session.h"
 #include "stub/guest/journal.h"
 
 struct options {
-	const char *comm;
+	const char *comm;	/* NULL with --gdb */
 	const char *target;
+	const char *gdb_program; /* --gdb: the gdb to start */
+	char **gdb_args;	/* --gdb: what follows "--" */
+	int ngdb_args;
 	bool once;
 	bool once_set;
 	bool recover;
@@ -50,7 +56,14 @@ static void usage(FILE *f)
 
 	fprintf(f,
 "Usage: xenstub [OPTIONS] COMM TARGET\n"
+"       xenstub [OPTIONS] --gdb[=PROGRAM] TARGET [-- GDB-ARGUMENTS...]\n"
 "Serve a Xen guest or a guest memory dump to gdb over the GDB remote protocol.\n"
+"\n"
+"With --gdb, xenstub starts gdb (or PROGRAM) itself, connected to it through\n"
+"a unix socket in a private folder, with GDB-ARGUMENTS after its own\n"
+"-ex 'target remote SOCKET'; it ends when gdb ends, with gdb's exit status.\n"
+"The fastest way to open a dump: the pipe form below costs gdb a system call\n"
+"per byte received.\n"
 "\n"
 "COMM, where gdb connects:\n"
 "  HOST:PORT          listen on HOST (a name or an address) and PORT\n"
@@ -64,6 +77,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "\n"
 "Options:\n"
+"  --gdb[=PROGRAM]    start gdb connected to xenstub (see above); Ctrl-C\n"
+"                     is gdb's (it interrupts the guest), not xenstub's\n"
 "  --once             exit when gdb disconnects (the default for stdio)\n"
 "  --attach-now       live guests: pause the guest and hold its vCPUs at start,\n"
 "                     not when gdb connects (by default a listening xenstub\n"
@@ -95,12 +110,14 @@ static void usage(FILE *f)
 "  --version          the version\n"
 "\n"
 "Examples:\n"
-"  gdb -ex 'target remote | xenstub - core:guest.elf'\n"
+"  xenstub --gdb core:guest.elf\n"
+"  xenstub --vmlinux vmlinux --gdb core:guest.elf -- vmlinux -ex 'info threads'\n"
+"  gdb -ex 'target remote | xenstub - core:guest.elf'   (any gdb front end; slower)\n"
 "  xenstub :1234 xen:web01      then in gdb: target remote :1234\n"
 "\n"
 "Exit status: 0 when gdb is done, 1 when the target cannot be opened or\n"
 "served (one line on stderr says why), 2 for a command line error,\n"
-"128+N after signal N.\n");
+"128+N after signal N; with --gdb, gdb's own once the target is open.\n");
 }
 
 /* One line on stderr for a command line error; main() exits 2. */
@@ -136,13 +153,29 @@ enum {
 	OPT_ONCE = 256, OPT_READ_ONLY, OPT_OS, OPT_SYMBOLS, OPT_PROFILE,
 	OPT_PROFILE_DIR, OPT_CR3, OPT_PAGING, OPT_BITS, OPT_DEBUG, OPT_LOG,
 	OPT_VERSION, OPT_VCPU, OPT_CACHE, OPT_RECOVER, OPT_JOURNAL_DIR,
-	OPT_EXIT_SIGNAL, OPT_ATTACH_NOW, OPT_VMLINUX,
+	OPT_EXIT_SIGNAL, OPT_ATTACH_NOW, OPT_VMLINUX, OPT_GDB,
 };
+
+/*
+ * With --gdb (before any "--"), what follows the first "--" is gdb's:
+ * returns its index (the options end there), else argc.
+ */
+static int gdb_args_start(int argc, char **argv)
+{
+	bool gdb = false;
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--gdb") || !strncmp(argv[i], "--gdb=", 6))
+			gdb = true;
+	return gdb ? i : argc;
+}
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "gdb", optional_argument, NULL, OPT_GDB },
 		{ "attach-now", no_argument, NULL, OPT_ATTACH_NOW },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 		{ "os", required_argument, NULL, OPT_OS },
@@ -167,16 +200,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, verbose = 0;
+	int c, verbose = 0, dd = gdb_args_start(argc, argv), full_argc = argc;
 	uint64_t v;
 	unsigned mask;
 
 	o->tp.paging = -1;
 	o->so.os = "auto";
 	opterr = 0; /* getopt's messages take two lines: ours take one */
+	argc = dd;	/* gdb's arguments are not ours */
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ONCE: o->once = true; o->once_set = true; break;
+		case OPT_GDB:
+			if (optarg && !*optarg)
+				return usage_error("--gdb=: the gdb program is empty");
+			o->gdb_program = optarg ? optarg : "gdb";
+			break;
 		case OPT_ATTACH_NOW: o->attach_now = true; break;
 		case OPT_READ_ONLY:
 			o->tp.read_only = true;
@@ -273,6 +312,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (argc - optind != 1)
 			return usage_error("--recover takes one TARGET: usage is xenstub --recover TARGET");
 		o->target = argv[optind];
+		return 0;
+	}
+	if (o->gdb_program) {
+		if (argc - optind != 1)
+			return usage_error("%s: usage is xenstub [OPTIONS] --gdb[=PROGRAM] TARGET [-- GDB-ARGUMENTS...]",
+					   argc == optind ? "TARGET is missing" : "one TARGET, and gdb's arguments after '--'");
+		if (o->once)
+			return usage_error("--once and --gdb: xenstub ends when the gdb it starts ends");
+		o->target = argv[optind];
+		o->gdb_args = argv + (dd < full_argc ? dd + 1 : full_argc);
+		o->ngdb_args = dd < full_argc ? full_argc - dd - 1 : 0;
 		return 0;
 	}
 	if (argc - optind < 2)
@@ -414,7 +464,7 @@ static void unlink_unix(const char *path, const struct unix_listener *ul)
 		unlink(path);
 }
 
-static int listen_unix(const char *path, struct unix_listener *ul)
+static int listen_unix(const char *path, struct unix_listener *ul, bool say)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -446,7 +496,8 @@ static int listen_unix(const char *path, struct unix_listener *ul)
 	}
 	if (listen(fd, 1) < 0)
 		goto fail;
-	fprintf(stderr, "Listening on unix socket %s\n", path);
+	if (say)
+		fprintf(stderr, "Listening on unix socket %s\n", path);
 	return fd;
 fail:
 	fprintf(stderr, "xenstub: unix:%s: %s\n", path, strerror(errno));
@@ -698,16 +749,95 @@ static void install_fatal_handlers(struct session *s)
 	}
 }
 
-static enum loop_end serve(struct session *s, int in, int out)
+/*
+ * The listening socket while a debugger is attached: who is attached
+ * (for the log and for the debuggers refused meanwhile), and those
+ * being refused.
+ */
+struct listener {
+	int fd;
+	char attached[160];	/* "gdb (pid 123, uid 0)", "127.0.0.1:4567" */
+	struct refusals refusals;
+};
+
+/* Names the peer of a connection from its address (TCP) or its
+ * credentials (unix socket). */
+static void describe_peer(int fd, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char h[128], p[16];
+
+	snprintf(out, size, "a debugger");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_UNIX) {
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+		char path[64], comm[64] = "";
+		FILE *f;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
+			return;
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)cr.pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = 0;
+			comm[strcspn(comm, "\n")] = 0;
+			/* a name is the peer's to choose: printable only */
+			for (char *c = comm; *c; c++)
+				if (*c < 0x20 || *c > 0x7e)
+					*c = '?';
+			fclose(f);
+		}
+		snprintf(out, size, "%s%spid %d, uid %u%s", comm, comm[0] ? " (" : "",
+			 (int)cr.pid, (unsigned)cr.uid, comm[0] ? ")" : "");
+		return;
+	}
+	if (getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
+			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(out, size, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+}
+
+/* A debugger that connects while one is attached is told so at once. */
+static void refuse_second(struct listener *l)
+{
+	char who[160];
+	int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	describe_peer(fd, who, sizeof(who));
+	log_warn(LC_MAIN, "debugger from %s refused: %s is attached (one debugger at a time)",
+		 who, l->attached);
+	refusals_add(&l->refusals, fd);
+}
+
+static enum loop_end serve(struct session *s, int in, int out,
+			   struct listener *l)
 {
 	struct server sv;
 	enum loop_end end = LOOP_NEXT;
 	char buf[65536];
 
 	server_init(&sv, s, out);
+	if (l) {
+		time_t now = time(NULL);
+		struct tm tm;
+		char since[16] = "?";
+
+		if (gmtime_r(&now, &tm))
+			strftime(since, sizeof(since), "%H:%M:%S", &tm);
+		refusals_init(&l->refusals);
+		snprintf(l->refusals.why, sizeof(l->refusals.why),
+			 "xenstub: another debugger is attached: %s, since %s UTC; "
+			 "one debugger at a time",
+			 l->attached, since);
+	}
 	for (;;) {
-		struct pollfd pfd[3];
-		int nfds = 0, evfd = -1, timeout = -1, rc;
+		struct pollfd pfd[4 + REFUSALS_MAX];
+		int nfds = 0, evfd = -1, timeout = -1, lidx = -1, ridx, rc;
 
 		pfd[nfds++] = (struct pollfd){ in, POLLIN, 0 };
 		pfd[nfds++] = (struct pollfd){ signal_fd, POLLIN, 0 };
@@ -719,6 +849,14 @@ static enum loop_end serve(struct session *s, int in, int out)
 			 * (shutdown): look now and then */
 			timeout = 200;
 		}
+		if (l) {
+			lidx = nfds;
+			pfd[nfds++] = (struct pollfd){ l->fd, POLLIN, 0 };
+		}
+		ridx = nfds;
+		if (l)
+			nfds += (int)refusals_pollfds(&l->refusals, pfd + nfds,
+						      REFUSALS_MAX, &timeout);
 		rc = poll(pfd, (nfds_t)nfds, timeout);
 		if (rc < 0) {
 			if (errno == EINTR)
@@ -763,9 +901,26 @@ static enum loop_end serve(struct session *s, int in, int out)
 			if (sv.end != SERVER_CONTINUE)
 				break;
 		}
+		/* last: a debugger that closed its connection just before
+		 * another connected has been seen to leave above, and the
+		 * next one is served, not refused */
+		if (l) {
+			char c;
+
+			refusals_handle(&l->refusals, pfd + ridx, (size_t)(nfds - ridx));
+			/* nor when its end of file waits behind what was read */
+			if ((pfd[lidx].revents & POLLIN) &&
+			    recv(in, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0)
+				refuse_second(l);
+		}
 	}
 	if (sv.end == SERVER_GUEST_GONE)
 		end = LOOP_QUIT;
+	log_info(LC_MAIN, "connection ended: %llu packets in (%llu bytes), %llu packets out (%llu bytes)",
+		 (unsigned long long)sv.rsp.st.packets_in, (unsigned long long)sv.rsp.st.bytes_in,
+		 (unsigned long long)sv.rsp.st.packets_out, (unsigned long long)sv.rsp.st.bytes_out);
+	if (l)
+		refusals_release(&l->refusals);
 	server_release(&sv);
 	return end;
 }
@@ -787,6 +942,49 @@ static void stdio_linger(const struct options *o)
 	poll(&pfd, 1, 5000);
 }
 
+/*
+ * --gdb: the private folder, the socket in it, then gdb. Ctrl-C from then
+ * on is gdb's alone (gdb sends it to xenstub as an interrupt). The
+ * listening socket, or -1 after saying why.
+ */
+static int start_gdb(const struct options *o, struct gdb_launch *gl,
+		     struct unix_listener *ul)
+{
+	struct strbuf why = STRBUF_INIT;
+	sigset_t intr;
+	int lfd;
+
+	if (gdb_launch_prepare(gl, &why) < 0) {
+		fprintf(stderr, "xenstub: --gdb: %s\n", why.buf);
+		strbuf_release(&why);
+		return -1;
+	}
+	lfd = listen_unix(gl->sock, ul, false);
+	if (lfd < 0)
+		return -1;
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
+	{
+		sigset_t mask;
+
+		term_signal_set(&mask);
+		sigdelset(&mask, SIGINT);
+		signalfd(signal_fd, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	}
+	signal(SIGINT, SIG_IGN);
+	sigprocmask(SIG_UNBLOCK, &intr, NULL);
+	if (gdb_launch_start(gl, o->gdb_program, o->gdb_args, o->ngdb_args, &why) < 0) {
+		fprintf(stderr, "xenstub: --gdb: %s\n", why.buf);
+		strbuf_release(&why);
+		close(lfd);
+		unlink_unix(gl->sock, ul);
+		return -1;
+	}
+	strbuf_release(&why);
+	log_info(LC_MAIN, "gdb started (pid %d), connecting through %s", (int)gl->pid, gl->sock);
+	return lfd;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -795,9 +993,12 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	char *msg = NULL;
 	struct unix_listener ul = { 0 };
+	struct listener lst;
+	struct gdb_launch gl;
 	int lfd = -1, rc, status = 0;
 
 	install_early_handlers();
+	gdb_launch_init(&gl);
 	memset(&o, 0, sizeof(o));
 	if (parse_options(argc, argv, &o))
 		return 2;
@@ -847,7 +1048,7 @@ int main(int argc, char **argv)
 		return rc < 0 ? 1 : 0;
 	}
 	/* a listening xenstub takes the guest when a debugger connects */
-	o.so.attach_later = strcmp(o.comm, "-") && !o.attach_now;
+	o.so.attach_later = (!o.comm || strcmp(o.comm, "-")) && !o.attach_now;
 	rc = session_open(t, &o.so, &s, &msg);
 	if (rc < 0) {
 		fprintf(stderr, "xenstub: %s\n", msg ? msg : strerror(-rc));
@@ -864,12 +1065,14 @@ int main(int argc, char **argv)
 		install_fatal_handlers(s);
 		prepare_recovery(&o);
 	}
-	if (!strcmp(o.comm, "-")) {
-		serve(s, STDIN_FILENO, STDOUT_FILENO);
+	if (o.comm && !strcmp(o.comm, "-")) {
+		serve(s, STDIN_FILENO, STDOUT_FILENO, NULL);
 		goto out;
 	}
-	if (!strncmp(o.comm, "unix:", 5))
-		lfd = listen_unix(o.comm + 5, &ul);
+	if (o.gdb_program)
+		lfd = start_gdb(&o, &gl, &ul);
+	else if (!strncmp(o.comm, "unix:", 5))
+		lfd = listen_unix(o.comm + 5, &ul, true);
 	else
 		lfd = listen_tcp(o.comm);
 	if (lfd < 0) {
@@ -877,15 +1080,21 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (;;) {
-		struct pollfd pfd[2] = { { lfd, POLLIN, 0 },
-					 { signal_fd, POLLIN, 0 } };
+		struct pollfd pfd[3] = { { lfd, POLLIN, 0 },
+					 { signal_fd, POLLIN, 0 },
+					 { gl.pidfd, POLLIN, 0 } };
 		enum loop_end end;
 		int cfd, one = 1;
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, gl.pidfd >= 0 ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			status = 1;
+			break;
+		}
+		if (gl.pidfd >= 0 && (pfd[2].revents & POLLIN)) {
+			/* the gdb we started has ended: so do we */
+			status = gdb_launch_wait(&gl);
 			break;
 		}
 		if (pfd[1].revents & POLLIN) {
@@ -901,7 +1110,14 @@ int main(int argc, char **argv)
 		if (cfd < 0)
 			continue;
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		log_info(LC_MAIN, "gdb connected");
+		describe_peer(cfd, lst.attached, sizeof(lst.attached));
+		if (o.gdb_program && !gdb_launch_is_peer(&gl, cfd)) {
+			log_warn(LC_MAIN, "connection from %s refused: only the gdb xenstub started connects here",
+				 lst.attached);
+			close(cfd);
+			continue;
+		}
+		log_info(LC_MAIN, "debugger connected: %s", lst.attached);
 		rc = session_attach(s, &msg);
 		if (rc < 0) {
 			log_err(LC_MAIN, "%s", msg ? msg : strerror(-rc));
@@ -911,7 +1127,8 @@ int main(int argc, char **argv)
 			status = 1;
 			break;
 		}
-		end = serve(s, cfd, cfd);
+		lst.fd = lfd;
+		end = serve(s, cfd, cfd, &lst);
 		close(cfd);
 		session_detach(s);
 		if (end == LOOP_QUIT || o.once || last_signal)
@@ -922,8 +1139,21 @@ out:
 	session_close(s);
 	if (lfd >= 0) {
 		close(lfd);
-		if (!strncmp(o.comm, "unix:", 5))
+		if (o.gdb_program)
+			unlink_unix(gl.sock, &ul);
+		else if (!strncmp(o.comm, "unix:", 5))
 			unlink_unix(o.comm + 5, &ul);
+	}
+	gdb_launch_cleanup(&gl);
+	if (gl.pid > 0) {
+		/* the guest is as found and the socket gone: the terminal is
+		 * gdb's until it ends (it says the connection closed); a
+		 * signal now ends xenstub at once */
+		term_signal_set(&mask);
+		sigprocmask(SIG_UNBLOCK, &mask, NULL);
+		rc = gdb_launch_wait(&gl);
+		if (!last_signal)
+			status = rc;
 	}
 	if (last_signal)
 		status = 128 + last_signal;

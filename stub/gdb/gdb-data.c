@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Register and memory packets: g, G, p, P, m, M, X. Registers gdb cannot
+ * Register and memory packets: g, G, p, P, m, x, M, X. Registers gdb cannot
  * know are sent as "xx" (to LLDB, a 'p' of one is an error: LLDB shows
  * it unavailable, while it would take "xx" as bytes); memory that does
  * not exist is an error, never zeros. Registers are the thread's of the
@@ -223,6 +223,36 @@ int gdb_read_mem(struct server *sv, const char *pkt, size_t len)
 	else
 		strbuf_addhex(&sv->reply, buf, done);
 	free(buf);
+	return H_REPLY;
+}
+
+int gdb_read_mem_bin(struct server *sv, const char *pkt, size_t len)
+{
+	uint64_t addr, n;
+	const char *rest;
+	size_t done = 0;
+	int rc;
+
+	(void)len;
+	if (!sv->binary_upload)
+		return H_REPLY; /* not agreed: unsupported */
+	if (parse_addr_len(pkt + 1, &addr, &n, &rest) || *rest) {
+		reply_error(sv, EINVAL);
+		return H_REPLY;
+	}
+	/* the decoded reply fits the packet size ("b" and the data) */
+	if (n > SERVER_PACKET_SIZE - 1)
+		n = SERVER_PACKET_SIZE - 1;
+	strbuf_addch(&sv->reply, 'b');
+	if (!n)
+		return H_REPLY;
+	strbuf_grow(&sv->reply, (size_t)n);
+	rc = session_read_mem(sv->s, sv->g_tid, addr, sv->reply.buf + 1,
+			      (size_t)n, &done);
+	if (rc && !done)
+		reply_error(sv, EFAULT);
+	else
+		strbuf_setlen(&sv->reply, 1 + done);
 	return H_REPLY;
 }
 

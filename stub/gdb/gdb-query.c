@@ -17,14 +17,33 @@ static bool starts(const char *pkt, const char *prefix)
 	return !strncmp(pkt, prefix, strlen(prefix));
 }
 
-static int q_supported(struct server *sv)
+/* True when the client's qSupported:F1;F2... lists feature f. */
+static bool client_offers(const char *pkt, const char *f)
 {
-	/* The reply never depends on what gdb offers. */
+	const char *p = strchr(pkt, ':');
+	size_t n = strlen(f);
+
+	while (p) {
+		p++;
+		if (!strncmp(p, f, n) && (p[n] == ';' || !p[n]))
+			return true;
+		p = strchr(p, ';');
+	}
+	return false;
+}
+
+static int q_supported(struct server *sv, const char *pkt)
+{
 	strbuf_addf(&sv->reply,
 		    "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;"
 		    "qXfer:threads:read+;qXfer:osdata:read+;swbreak+;hwbreak+;"
 		    "vContSupported+",
 		    SERVER_PACKET_SIZE);
+	/* gdb 16's x packet, with its "b" reply, only to a client that
+	 * says it reads it (LLDB's x answers without the "b") */
+	sv->binary_upload = client_offers(pkt, "binary-upload+");
+	if (sv->binary_upload)
+		strbuf_addstr(&sv->reply, ";binary-upload+");
 	return H_REPLY;
 }
 
@@ -213,14 +232,87 @@ static int q_rcmd(struct server *sv, const char *hex)
 	return H_REPLY;
 }
 
+/* How far a search steps over unreadable memory, page by page, before it
+ * gives up (4 GiB of holes): a search of a sparse 64-bit range ends with
+ * an error rather than running for hours. */
+#define SEARCH_HOLE_PAGES_MAX (1u << 20)
+#define SEARCH_PAGE 4096u
+
+struct search_holes {
+	uint64_t first_start, first_end;	/* the first hole */
+	uint64_t count, bytes;
+};
+
+/*
+ * Where readable memory starts again after an unreadable byte at addr,
+ * below end: 0 and *next, or -ENOENT when nothing from addr to end can be
+ * read, or -E2BIG after SEARCH_HOLE_PAGES_MAX pages (*next: where the
+ * search stopped).
+ */
+static int search_skip_hole(struct server *sv, uint64_t addr, uint64_t end,
+			    uint64_t *next)
+{
+	uint64_t p = (addr & ~(uint64_t)(SEARCH_PAGE - 1)) + SEARCH_PAGE;
+	unsigned probes;
+	uint8_t b;
+
+	for (probes = 0; p > addr && p < end; probes++, p += SEARCH_PAGE) {
+		if (probes == SEARCH_HOLE_PAGES_MAX) {
+			*next = p;
+			return -E2BIG;
+		}
+		if (!session_read_mem(sv->s, sv->g_tid, p, &b, 1, NULL)) {
+			*next = p;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void search_note(struct server *sv, const struct search_holes *h,
+			const char *outcome)
+{
+	struct strbuf m = STRBUF_INIT;
+
+	strbuf_addf(&m, "find: unreadable memory skipped: 0x%llx..0x%llx",
+		    (unsigned long long)h->first_start,
+		    (unsigned long long)h->first_end - 1);
+	if (h->count > 1)
+		strbuf_addf(&m, " and %llu more hole%s",
+			    (unsigned long long)h->count - 1, h->count > 2 ? "s" : "");
+	strbuf_addf(&m, " (%llu bytes in all); %s",
+		    (unsigned long long)h->bytes, outcome);
+	/* gdb takes no console output with a search's answer: the log says
+	 * it now, the console at the next stop or monitor command */
+	log_warn(LC_MEM, "%s", m.buf);
+	server_notice(sv, m.buf);
+	strbuf_release(&m);
+}
+
+static void search_hole(struct search_holes *h, uint64_t start, uint64_t end)
+{
+	if (!h->count++) {
+		h->first_start = start;
+		h->first_end = end;
+	}
+	h->bytes += end - start;
+}
+
+/*
+ * qSearch:memory:ADDR;LEN;PATTERN (the pattern is binary). Unreadable
+ * memory in the range (the legacy VGA hole at 0xa0000, unmapped pages) is
+ * skipped: a match never spans a hole, the first match after one is
+ * reported, and a note says what was skipped.
+ */
 static int q_search(struct server *sv, const char *pkt, size_t pktlen)
 {
-	/* qSearch:memory:ADDR;LEN;PATTERN (pattern is binary) */
 	const char *p = pkt + strlen("qSearch:memory:"), *end = pkt + pktlen;
-	uint64_t addr, len, pos = 0;
+	uint64_t addr, len, pos, stop, next;
+	struct search_holes holes = { 0 };
 	const uint8_t *pat;
 	size_t patlen, chunk = 65536;
 	uint8_t *buf;
+	int rc;
 
 	if (rsp_parse_hex(p, &addr, &p) || *p != ';' ||
 	    rsp_parse_hex(p + 1, &len, &p) || *p != ';') {
@@ -233,38 +325,52 @@ static int q_search(struct server *sv, const char *pkt, size_t pktlen)
 		reply_error(sv, EINVAL);
 		return H_REPLY;
 	}
+	/* the range ends at the top of the address space */
+	stop = len > UINT64_MAX - addr ? UINT64_MAX : addr + len;
 	buf = xmalloc(chunk + patlen);
-	while (pos < len) {
-		size_t want = len - pos > chunk + patlen - 1 ?
-			      chunk + patlen - 1 : (size_t)(len - pos);
+	pos = addr;
+	while (pos < stop && stop - pos >= patlen) {
+		size_t want = stop - pos > chunk + patlen - 1 ?
+			      chunk + patlen - 1 : (size_t)(stop - pos);
 		size_t done = 0, i;
 
-		session_read_mem(sv->s, sv->g_tid, addr + pos, buf, want, &done);
-		if (done < patlen) {
-			if (done < want) {
-				/* an unreadable region ends the search */
-				free(buf);
-				reply_error(sv, EFAULT);
-				return H_REPLY;
-			}
-			break;
-		}
+		session_read_mem(sv->s, sv->g_tid, pos, buf, want, &done);
 		for (i = 0; i + patlen <= done; i++) {
 			if (buf[i] == pat[0] && !memcmp(buf + i, pat, patlen)) {
 				free(buf);
+				if (holes.count)
+					search_note(sv, &holes, "the pattern was found after it");
 				strbuf_addf(&sv->reply, "1,%llx",
-					    (unsigned long long)(addr + pos + i));
+					    (unsigned long long)(pos + i));
 				return H_REPLY;
 			}
 		}
-		if (done < want) {
+		if (done == want) {
+			/* the last patlen-1 bytes start the next window */
+			pos += done - patlen + 1;
+			continue;
+		}
+		rc = search_skip_hole(sv, pos + done, stop, &next);
+		search_hole(&holes, pos + done, rc == -ENOENT ? stop : next);
+		if (rc == -E2BIG) {
+			struct strbuf m = STRBUF_INIT;
+
 			free(buf);
+			strbuf_addf(&m, "the search stopped at 0x%llx, where %u pages in a row "
+				    "could not be read: search again from there",
+				    (unsigned long long)next, SEARCH_HOLE_PAGES_MAX);
+			search_note(sv, &holes, m.buf);
+			strbuf_release(&m);
 			reply_error(sv, EFAULT);
 			return H_REPLY;
 		}
-		pos += done - patlen + 1;
+		if (rc == -ENOENT)
+			break;
+		pos = next;
 	}
 	free(buf);
+	if (holes.count)
+		search_note(sv, &holes, "the pattern is not in the rest");
 	strbuf_addch(&sv->reply, '0');
 	return H_REPLY;
 }
@@ -326,7 +432,7 @@ static int q_crc(struct server *sv, const char *arg)
 int gdb_query(struct server *sv, const char *pkt, size_t len)
 {
 	if (starts(pkt, "qSupported"))
-		return q_supported(sv);
+		return q_supported(sv, pkt);
 	if (starts(pkt, "qXfer:"))
 		return q_xfer(sv, pkt);
 	if (!strcmp(pkt, "qfThreadInfo"))

@@ -286,15 +286,38 @@ int rsp_next(struct rsp *r)
 	return RSP_NONE;
 }
 
+/*
+ * Run-length encoding as gdbserver does it: a character repeated n more
+ * times (n >= 3) goes out as the character, '*' and the count n + 29. gdb
+ * expands runs before it undoes escapes, LLDB and our own decoder in the
+ * same pass, so only characters sent as themselves are run-length encoded
+ * (never an escaped one): both readings agree. A count is never '#' or
+ * '$' (framing), nor '*' or '}' (which a decoder could take for a run or
+ * an escape), so such runs are shortened; a run of more than
+ * RSP_RLE_MAX_RUN characters is split.
+ */
+size_t rsp_rle_count(size_t run)
+{
+	size_t n;
+
+	if (run < 4)
+		return 0;
+	n = run > RSP_RLE_MAX_RUN ? RSP_RLE_MAX_RUN - 1 : run - 1;
+	while (n >= 3 && rsp_rle_count_forbidden((int)(n + 29)))
+		n--;
+	return n < 3 ? 0 : n;
+}
+
 int rsp_send(struct rsp *r, const void *data, size_t len)
 {
 	const unsigned char *d = data;
 	unsigned sum = 0;
-	size_t i;
+	size_t i, run, n;
 	char *o;
 
 	log_packet("->", data, len);
-	/* one allocation for the worst case: every byte escaped */
+	/* one allocation for the worst case: every byte escaped (runs only
+	 * shorten what goes out) */
 	strbuf_reset(&r->out);
 	strbuf_grow(&r->out, st_mult(len, 2) + 4);
 	o = r->out.buf;
@@ -306,9 +329,21 @@ int rsp_send(struct rsp *r, const void *data, size_t len)
 			*o++ = '}';
 			sum += '}';
 			c ^= 0x20;
+			*o++ = (char)c;
+			sum += c;
+			continue;
 		}
 		*o++ = (char)c;
 		sum += c;
+		for (run = 1; i + run < len && run < RSP_RLE_MAX_RUN && d[i + run] == c; run++)
+			;
+		n = rsp_rle_count(run);
+		if (n) {
+			*o++ = '*';
+			*o++ = (char)(n + 29);
+			sum += '*' + (unsigned)(n + 29);
+			i += n;
+		}
 	}
 	strbuf_setlen(&r->out, (size_t)(o - r->out.buf));
 	strbuf_addf(&r->out, "#%02x", sum & 0xff);

@@ -89,12 +89,28 @@ static inline const char *rsp_packet(const struct rsp *r, size_t *len)
 	return r->pkt.buf;
 }
 
-/* Frames and sends a packet; binary-safe (escapes $ # } *). */
+/* Frames and sends a packet; binary-safe (escapes $ # } *), and
+ * run-length encoded (see rsp_rle_count()). */
 int rsp_send(struct rsp *r, const void *data, size_t len);
 static inline int rsp_send_str(struct rsp *r, const char *s)
 {
 	return rsp_send(r, s, __builtin_strlen(s));
 }
+
+/* The longest run one '*' stands for, the first character included. */
+#define RSP_RLE_MAX_RUN 97
+
+/* True for the count characters a run never uses: '#' and '$' frame
+ * packets, '*' and '}' could be taken for a run or an escape. */
+static inline bool rsp_rle_count_forbidden(int ch)
+{
+	return ch == '#' || ch == '$' || ch == '*' || ch == '}';
+}
+
+/* For a run of `run` identical characters (the first one included),
+ * how many repeats after the first one '*' stands for: 0 when the run is
+ * sent as it is, else 3..RSP_RLE_MAX_RUN-2, never a forbidden count. */
+size_t rsp_rle_count(size_t run);
 
 /* Hex helpers shared by the protocol code. */
 int rsp_hexval(int c);

@@ -40,6 +40,7 @@ static const struct dispatch table[] = {
 	{ 'Q', gdb_set },
 	{ 'T', gdb_thread_alive },
 	{ 'v', gdb_v },
+	{ 'x', gdb_read_mem_bin },
 	{ 'X', gdb_write_mem_bin },
 	{ 'z', gdb_point },
 	{ 'Z', gdb_point },

@@ -49,6 +49,9 @@ struct server {
 	uint64_t step_tid;	/* the thread gdb asked to step (a task's
 				 * thread may stand for a vCPU) */
 	enum server_end end;
+	/* the client's qSupported offered "binary-upload+" (gdb 16): the
+	 * x packet is answered "b" + binary data */
+	bool binary_upload;
 	struct strbuf reply;
 	/* what the user should read, held until gdb accepts console output
 	 * (while it waits for a stop reply or a monitor command's answer) */
@@ -110,6 +113,8 @@ int gdb_write_regs(struct server *sv, const char *pkt, size_t len);
 int gdb_read_reg(struct server *sv, const char *pkt, size_t len);
 int gdb_write_reg(struct server *sv, const char *pkt, size_t len);
 int gdb_read_mem(struct server *sv, const char *pkt, size_t len);
+/* x: gdb 16's binary memory read, only after binary-upload was agreed */
+int gdb_read_mem_bin(struct server *sv, const char *pkt, size_t len);
 int gdb_write_mem(struct server *sv, const char *pkt, size_t len);
 int gdb_write_mem_bin(struct server *sv, const char *pkt, size_t len);
 int gdb_continue(struct server *sv, const char *pkt, size_t len);

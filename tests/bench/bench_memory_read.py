@@ -2,34 +2,50 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Memory read rate: gdb's `dump binary memory FILE START START+64MiB` of
 guest-physical memory through xenstub (core target on the fixture's dump,
-`monitor phys on`), beside the same 64 MiB read through QEMU's own gdbstub
-(a paused QEMU, 128 MiB of RAM, `maint packet Qqemu.PhyMemMode:1`) in the
-same run, both over a unix socket.
+`monitor phys on`) in every transport the README gives (a unix socket,
+TCP on loopback, `xenstub --gdb`, and `target remote | xenstub -`), beside
+the same 64 MiB read in the same run through QEMU's own gdbstub (a paused
+QEMU, 128 MiB of RAM, `maint packet Qqemu.PhyMemMode:1`, unix socket) and
+through gdbserver attached to a native process that holds exactly those
+bytes (TCP: gdbserver listens on nothing else).
 
 QEMU's RAM is loaded with the very bytes of the dump's range (-device
-loader), so both transfers carry the same data, and the two files gdb
-writes are compared with each other and with the dump. Only the `dump`
-command is timed (gdb Python, time.perf_counter), not the start of gdb or
-of the stubs; each run starts fresh processes; the best of ctx.repeat runs
-is kept, with the CPU seconds gdb and xenstub used in it. With --callgrind,
-xenstub's instruction count for the transfer (one 64 MiB session minus one
-4 KiB session, under valgrind) is printed too.
+loader), the native process maps the same bytes, and every file gdb writes
+is compared with the dump. Only the `dump` command is timed (gdb Python,
+time.perf_counter), not the start of gdb or of the stubs; each run starts
+fresh processes; the best of ctx.repeat runs is kept, with the CPU seconds
+gdb and the stub used in it (one figure for both where one is the other's
+child: --gdb and the pipe). The bytes each stub puts on the wire for the
+transfer are counted once per stub, untimed, through a relay. A raw client
+then reads 4 MiB of the range with m (hex) and with gdb 16's x (binary)
+packets and counts the bytes of the replies. With --callgrind, xenstub's
+instruction count for the transfer (one 64 MiB session minus one 4 KiB
+session, under valgrind) is printed too.
 """
 
 import hashlib
 import os
 import re
 import resource
+import select
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
 import verify_dump  # noqa: E402  (the fixture's ELF reader)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+from harness import RawConnection  # noqa: E402
 
-SIZE = 64 << 20
+# XENSTUB_BENCH_MIB: another size, for a quick try of the benchmark itself
+SIZE = int(os.environ.get("XENSTUB_BENCH_MIB", "64")) << 20
+# the pipe form reads gdb's child's stderr after every byte: 64 MiB would
+# take many minutes, so its rate is measured once, on the first 8 MiB
+PIPE_SIZE = min(SIZE, 8 << 20)
 LOW_RAM_END = 0x100000          # start above the legacy hole
 QEMU = "qemu-system-x86_64"
 QEMU_MEM = "128M"
@@ -82,19 +98,26 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def timed_dump(ctx, sock, setup, out, start, size):
-    """Seconds gdb takes for the dump command over the stub at sock, the
-    gdb process's CPU seconds (whole session) and gdb's result."""
+def gdb_seconds(r, what, out, size):
+    m = re.search(r"XENSTUB-BENCH seconds=([0-9.]+)", r.out)
+    if not m or not os.path.exists(out) or os.path.getsize(out) != size:
+        raise RuntimeError("gdb did not complete the dump over %s:\n%r" % (what, r))
+    return float(m.group(1))
+
+
+def timed_dump(ctx, sock, setup, out, start, size, pre=(), target=None, xenstub_args=()):
+    """Seconds gdb takes for the dump command over the stub at sock (or
+    through 'target remote | xenstub ... - target'), the gdb process's CPU
+    seconds (whole session; with target, xenstub's are in them) and gdb's
+    result."""
     if os.path.exists(out):
         os.unlink(out)
     script = TIMED_DUMP % {"out": out, "start": start, "end": start + size}
     cpu0 = children_cpu()
-    r = ctx.gdb(list(setup), remote=sock, python=script, timeout=TIMEOUT)
+    r = ctx.gdb(list(setup), remote=None if target else sock, target=target,
+                xenstub_args=xenstub_args, python=script, timeout=TIMEOUT, pre=pre)
     gdb_cpu = children_cpu() - cpu0
-    m = re.search(r"XENSTUB-BENCH seconds=([0-9.]+)", r.out)
-    if not m or not os.path.exists(out) or os.path.getsize(out) != size:
-        raise RuntimeError("gdb did not complete the dump over %s:\n%r" % (sock, r))
-    return float(m.group(1)), gdb_cpu, r
+    return gdb_seconds(r, target or sock, out, size), gdb_cpu, r
 
 
 def stop(p, timeout=60):
@@ -123,15 +146,22 @@ def start_server(ctx, argv, sock, log_name, timeout=120):
     return p
 
 
-def xenstub_run(ctx, memory, start, size, out, prefix=(), cpu=None):
-    """Seconds of one transfer through a new xenstub; appends (gdb CPU s,
-    xenstub CPU s) of the session to cpu."""
-    sock = ctx.tmpfile("xenstub.sock")
-    argv = list(prefix) + [ctx.xenstub, "--once", "unix:" + sock, "core:" + memory]
-    p = start_server(ctx, argv, sock, "xenstub.log")
+def xenstub_run(ctx, memory, start, size, out, prefix=(), cpu=None, tcp=False, relay=None):
+    """Seconds of one transfer through a new xenstub on a unix socket (or
+    TCP); appends (gdb CPU s, xenstub CPU s) of the session to cpu. relay:
+    a function from the stub's address to the one gdb connects to."""
+    if tcp:
+        p, port = ctx.start_xenstub_tcp("core:" + memory, args=["--once"])
+        addr = "127.0.0.1:%d" % port
+    else:
+        sock = ctx.tmpfile("xenstub.sock")
+        argv = list(prefix) + [ctx.xenstub, "--once", "unix:" + sock, "core:" + memory]
+        p = start_server(ctx, argv, sock, "xenstub.log")
+        addr = sock
     gdb_cpu = None
     try:
-        secs, gdb_cpu, r = timed_dump(ctx, sock, ["monitor phys on"], out, start, size)
+        secs, gdb_cpu, r = timed_dump(ctx, relay(addr) if relay else addr, ["monitor phys on"],
+                                      out, start, size)
         if "guest-physical" not in r.out + r.err:
             raise RuntimeError("xenstub did not confirm physical mode:\n%r" % r)
     finally:
@@ -141,7 +171,198 @@ def xenstub_run(ctx, memory, start, size, out, prefix=(), cpu=None):
     return secs
 
 
-def qemu_run(ctx, raw, start, size, out):
+def xenstub_pipe_run(ctx, memory, start, size, out, cpu=None):
+    """One transfer through 'target remote | xenstub - core:...'."""
+    secs, both, r = timed_dump(ctx, None, ["monitor phys on"], out, start, size,
+                               target="core:" + memory)
+    if "guest-physical" not in r.out + r.err:
+        raise RuntimeError("xenstub did not confirm physical mode:\n%r" % r)
+    if cpu is not None:
+        cpu.append(both)
+    return secs
+
+
+def xenstub_gdb_run(ctx, memory, start, size, out, cpu=None):
+    """One transfer through 'xenstub --gdb core:... -- GDB-ARGUMENTS'."""
+    if os.path.exists(out):
+        os.unlink(out)
+    script = ctx.tmpfile("gdb-mode.py")
+    with open(script, "w") as f:
+        f.write(TIMED_DUMP % {"out": out, "start": start, "end": start + size})
+    cpu0 = children_cpu()
+    r = ctx.xenstub_gdb("core:" + memory, ["-ex", "monitor phys on", "-x", script], timeout=TIMEOUT)
+    if cpu is not None:
+        cpu.append(children_cpu() - cpu0)
+    if "guest-physical" not in r.out + r.err:
+        raise RuntimeError("xenstub --gdb did not confirm physical mode:\n%r" % r)
+    return gdb_seconds(r, "xenstub --gdb", out, size)
+
+
+HOLDER = r'''
+import ctypes, mmap, os, sys, time
+size = int(sys.argv[2])
+m = mmap.mmap(-1, size)
+with open(sys.argv[1], "rb") as f:
+    m.write(f.read())
+addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+with open(sys.argv[3] + ".tmp", "w") as f:
+    f.write("%d %x\n" % (os.getpid(), addr))
+os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+while True:
+    time.sleep(3600)
+'''
+
+
+def native_holder(ctx, raw, size):
+    """A native process holding the range's bytes at one address: (process,
+    pid, address)."""
+    script, info = ctx.tmpfile("holder.py"), ctx.tmpfile("holder.info")
+    with open(script, "w") as f:
+        f.write(HOLDER)
+    if os.path.exists(info):
+        os.unlink(info)
+    p = ctx.spawn([sys.executable, script, raw, str(size), info], stdin=subprocess.DEVNULL)
+    ctx.wait_for(lambda: os.path.exists(info) or p.poll() is not None, "the native process's bytes")
+    if p.poll() is not None:
+        raise RuntimeError("the native process holding the bytes exited (%s)" % p.returncode)
+    pid, addr = open(info).read().split()
+    return p, int(pid), int(addr, 16)
+
+
+def gdbserver_run(ctx, pid, addr, size, out, cpu=None, relay=None):
+    """One transfer through gdbserver attached to the native process
+    (TCP on loopback)."""
+    log_path = ctx.tmpfile("gdbserver.log")
+    log = open(log_path, "w")
+    p = ctx.spawn(["gdbserver", "--once", "--attach", "127.0.0.1:0", str(pid)],
+                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    port = ctx.listening_port(p, log_path, "gdbserver")
+    addr_s = "127.0.0.1:%d" % port
+    gdb_cpu = None
+    try:
+        # the process's files are read here, not over the connection
+        secs, gdb_cpu, _ = timed_dump(ctx, relay(addr_s) if relay else addr_s, [], out, addr, size,
+                                      pre=["set sysroot /", "set auto-solib-add off"])
+    finally:
+        stub_cpu = stop(p)
+    if cpu is not None:
+        cpu.append((gdb_cpu, stub_cpu))
+    return secs
+
+
+class Relay:
+    """Counts the bytes each way between gdb and a stub: listens on a unix
+    socket, connects each client to the stub (a unix path or HOST:PORT)."""
+
+    def __init__(self, ctx, name):
+        self.path = ctx.tmpfile(name)
+        self.to_gdb = self.to_stub = 0
+        self.upstream = None
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(self.path)
+        self.ls.listen(1)
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def __call__(self, upstream):
+        self.upstream = upstream
+        return self.path
+
+    def _connect(self):
+        if os.path.exists(self.upstream) or "/" in self.upstream:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(self.upstream)
+            return s
+        host, port = self.upstream.rsplit(":", 1)
+        return socket.create_connection((host, int(port)))
+
+    def _run(self):
+        c, _ = self.ls.accept()
+        u = self._connect()
+        peer = {c: u, u: c}
+        reading = {c, u}
+        # each way ends on its own: an end of file is passed on as one
+        while reading:
+            r, _, _ = select.select(list(reading), [], [], 600)
+            if not r:
+                break
+            for s in r:
+                try:
+                    d = s.recv(1 << 20)
+                except OSError:
+                    d = b""
+                if not d:
+                    reading.discard(s)
+                    try:
+                        peer[s].shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    continue
+                if s is u:
+                    self.to_gdb += len(d)
+                else:
+                    self.to_stub += len(d)
+                try:
+                    peer[s].sendall(d)
+                except OSError:
+                    reading.discard(s)
+        c.close()
+        u.close()
+        self.ls.close()
+
+
+class CountingConnection(RawConnection):
+    """A raw client that counts the bytes it receives."""
+
+    received = 0
+
+    def _fill(self):
+        before = len(self.buf)
+        super()._fill()
+        self.received += len(self.buf) - before
+
+
+def packet_bytes(ctx, memory, start, size, raw):
+    """Bytes on the wire for size bytes read with m and with x packets (4
+    KiB to 64 KiB each, as gdb asks), and whether both read the range's
+    bytes."""
+    sock = ctx.tmpfile("xenstub-raw.sock")
+    p = start_server(ctx, [ctx.xenstub, "--once", "unix:" + sock, "core:" + memory], sock,
+                     "xenstub-raw.log")
+    want = open(raw, "rb").read(size)
+    res = {}
+    try:
+        c = CountingConnection(sock)
+        sup = c.cmd("qSupported:multiprocess+;binary-upload+;swbreak+")
+        if b"binary-upload+" not in sup:
+            raise RuntimeError("xenstub did not offer binary-upload: %r" % sup)
+        c.cmd("QStartNoAckMode")
+        c.noack = True
+        c.cmd("Qqemu.PhyMemMode:1")
+        for kind in ("m", "x"):
+            got = bytearray()
+            c.received = 0
+            while len(got) < size:
+                n = min(0x10000, size - len(got))
+                r = c.cmd("%s%x,%x" % (kind, start + len(got), n))
+                if kind == "x":
+                    if not r.startswith(b"b"):
+                        raise RuntimeError("x reply without 'b': %r" % r[:20])
+                    got += r[1:]
+                else:
+                    got += bytes.fromhex(r.decode())
+            res[kind] = (c.received, bytes(got) == want)
+        c.cmd("D")
+        c.close()
+    finally:
+        stop(p)
+    return res
+
+
+def qemu_run(ctx, raw, start, size, out, relay=None):
     sock = ctx.tmpfile("qemu-gdb.sock")
     argv = [QEMU, "-accel", "tcg", "-m", QEMU_MEM, "-nodefaults", "-display", "none", "-S",
             "-monitor", "none", "-serial", "none",
@@ -149,7 +370,8 @@ def qemu_run(ctx, raw, start, size, out):
             "-device", "loader,file=%s,addr=0x%x,force-raw=on" % (raw, start)]
     p = start_server(ctx, argv, sock, "qemu.log")
     try:
-        secs, _, r = timed_dump(ctx, sock, ["maint packet Qqemu.PhyMemMode:1"], out, start, size)
+        secs, _, r = timed_dump(ctx, relay(sock) if relay else sock,
+                                ["maint packet Qqemu.PhyMemMode:1"], out, start, size)
         if 'received: "OK"' not in r.out + r.err:
             raise RuntimeError("QEMU refused Qqemu.PhyMemMode:1:\n%r" % r)
     finally:
@@ -188,28 +410,93 @@ def bench_memory_read(ctx):
     extract(memory, start, SIZE, raw)
     want = sha256(raw)
 
-    xs_out, q_out = ctx.tmpfile("xenstub.bin"), ctx.tmpfile("qemu.bin")
-    cpu = []
-    xs_best, xs_all = ctx.best_of(lambda: xenstub_run(ctx, memory, start, SIZE, xs_out, cpu=cpu),
-                                  "xenstub (core dump, monitor phys on)")
-    xs_same = sha256(xs_out) == want
-    q_best, q_all = ctx.best_of(lambda: qemu_run(ctx, raw, start, SIZE, q_out),
-                                "QEMU gdbstub (paused, PhyMemMode 1)")
-    q_same = sha256(q_out) == want
+    out = ctx.tmpfile("out.bin")
+    results = {}
 
-    ctx.figure("xenstub read rate", rate(xs_best), "MiB/s",
-               "best %.3f s of %s" % (xs_best, ", ".join("%.3f" % t for t in xs_all)))
-    ctx.figure("QEMU gdbstub read rate", rate(q_best), "MiB/s",
-               "best %.3f s of %s" % (q_best, ", ".join("%.3f" % t for t in q_all)))
-    ctx.figure("ratio xenstub / QEMU", rate(xs_best) / rate(q_best), "x")
-    g, x = cpu[xs_all.index(xs_best)]
-    ctx.figure("CPU in the best xenstub run: gdb", g, "s", "whole gdb session, user+system")
-    ctx.figure("CPU in the best xenstub run: xenstub", x, "s", "whole xenstub session, user+system")
-    ctx.figure("bytes equal to the dump's", "xenstub %s, QEMU %s" % (
-        "yes" if xs_same else "NO", "yes" if q_same else "NO"), "")
-    if not (xs_same and q_same):
-        print("  WARNING: a transfer did not return the dump's bytes; the rates above measure "
-              "something else than a correct read")
+    def measure(key, what, fn, size=SIZE):
+        cpu = []
+        if size == SIZE:
+            best, times = ctx.best_of(lambda: fn(cpu), what)
+            same = sha256(out) == want
+        else:
+            best = fn(cpu)
+            times = [best]
+            print("  run 1/1 %-38s %.3f s (%d MiB)" % (what, best, size >> 20), flush=True)
+            with open(raw, "rb") as f:
+                same = open(out, "rb").read() == f.read(size)
+        # seconds scaled to SIZE, so that rates compare
+        results[key] = (best * SIZE / size, times,
+                        cpu[times.index(best)] if cpu else None, same)
+        ctx.figure("%s: rate" % what, rate(best * SIZE / size), "MiB/s",
+                   "best %.3f s of %s for %d MiB" % (best, ", ".join("%.3f" % t for t in times),
+                                                    size >> 20))
+        c = results[key][2]
+        if isinstance(c, tuple):
+            ctx.figure("%s: CPU gdb / stub" % what, "%.2f s / %.2f s" % c, "",
+                       "whole sessions, user+system, best run")
+        elif c is not None:
+            ctx.figure("%s: CPU gdb + xenstub" % what, c, "s", "one process the other's child; "
+                       "%d MiB" % (size >> 20))
+        if not same:
+            print("  WARNING: %s did not return the dump's bytes" % what)
+
+    measure("unix", "xenstub, unix socket",
+            lambda cpu: xenstub_run(ctx, memory, start, SIZE, out, cpu=cpu))
+    measure("tcp", "xenstub, TCP",
+            lambda cpu: xenstub_run(ctx, memory, start, SIZE, out, cpu=cpu, tcp=True))
+    measure("gdbmode", "xenstub --gdb",
+            lambda cpu: xenstub_gdb_run(ctx, memory, start, SIZE, out, cpu=cpu))
+    measure("pipe", "target remote | xenstub -",
+            lambda cpu: xenstub_pipe_run(ctx, memory, start, PIPE_SIZE, out, cpu=cpu), PIPE_SIZE)
+    measure("qemu", "QEMU gdbstub, unix socket", lambda cpu: qemu_run(ctx, raw, start, SIZE, out))
+    have_gdbserver = shutil.which("gdbserver") is not None
+    holder = None
+    if have_gdbserver:
+        ctx.environment("gdbserver", ctx.tool_version(["gdbserver", "--version"]))
+        holder, pid, addr = native_holder(ctx, raw, SIZE)
+        measure("gdbserver", "gdbserver (native process), TCP",
+                lambda cpu: gdbserver_run(ctx, pid, addr, SIZE, out, cpu=cpu))
+    else:
+        print("  gdbserver: not installed (Debian package gdbserver): no figure")
+
+    r = {k: rate(v[0]) for k, v in results.items()}
+    ctx.figure("ratio xenstub unix / QEMU", r["unix"] / r["qemu"], "x")
+    if "gdbserver" in r:
+        ctx.figure("ratio xenstub TCP / gdbserver TCP", r["tcp"] / r["gdbserver"], "x")
+        ctx.figure("ratio xenstub unix / gdbserver TCP", r["unix"] / r["gdbserver"], "x")
+    ctx.figure("ratio xenstub --gdb / unix socket", r["gdbmode"] / r["unix"], "x")
+    ctx.figure("ratio pipe / unix socket", r["pipe"] / r["unix"], "x")
+    ctx.figure("bytes equal to the dump's", ", ".join(
+        "%s %s" % (k, "yes" if v[3] else "NO") for k, v in results.items()), "")
+
+    # bytes on the wire, untimed, through a counting relay
+    for key, what, fn in (
+            ("xenstub", "xenstub", lambda rl: xenstub_run(ctx, memory, start, SIZE, out, relay=rl)),
+            ("qemu", "QEMU gdbstub", lambda rl: qemu_run(ctx, raw, start, SIZE, out, relay=rl)),
+            ("gdbserver", "gdbserver",
+             (lambda rl: gdbserver_run(ctx, pid, addr, SIZE, out, relay=rl)) if have_gdbserver else None)):
+        if fn is None:
+            continue
+        rl = Relay(ctx, "relay-%s.sock" % key)
+        fn(rl)
+        rl.t.join(timeout=60)
+        ctx.figure("bytes on the wire, %s" % what, rl.to_gdb, "bytes",
+                   "to gdb for the whole session, %.3f per byte of memory; %d from gdb" % (
+                       rl.to_gdb / SIZE, rl.to_stub))
+    if holder is not None:
+        holder.kill()
+        holder.wait()
+
+    # m against x, raw client
+    small = min(4 << 20, SIZE)
+    pb = packet_bytes(ctx, memory, start, small, raw)
+    for kind, label in (("m", "m packets (hex, run-length encoded)"),
+                        ("x", "x packets (binary, run-length encoded)")):
+        n, same = pb[kind]
+        ctx.figure("wire bytes per MiB, %s" % label, n / (small >> 20), "bytes",
+                   "%d MiB read by a raw client; %s" % (small >> 20, "bytes right" if same else "WRONG BYTES"))
+    ctx.figure("wire bytes per MiB, hex without run-length encoding", 2 * (1 << 20), "bytes",
+               "what a stub that does not encode runs sends, framing aside")
 
     if ctx.callgrind:
         valgrind = shutil.which("valgrind")

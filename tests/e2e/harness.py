@@ -326,6 +326,14 @@ class Context:
         p = self.spawn([self.xenstub] + list(args) + [comm, target],
                        env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
+        port = self.listening_port(p, log_path, "xenstub")
+        p.log_path = log_path
+        return p, port
+
+    def listening_port(self, p, log_path, name):
+        """The port of the "Listening on port N" line a server (xenstub,
+        gdbserver) started by p writes to log_path; raises if p exits
+        first."""
         found = []
 
         def listening():
@@ -335,11 +343,29 @@ class Context:
                 found.append(int(m.group(1)))
             return bool(found) or p.poll() is not None
 
-        self.wait_for(listening, "xenstub's 'Listening on port' line")
+        self.wait_for(listening, "%s's 'Listening on port' line" % name)
         if not found:
-            raise AssertionError("xenstub exited (%s): %s" % (p.returncode, open(log_path).read()))
-        p.log_path = log_path
-        return p, found[0]
+            raise AssertionError("%s exited (%s): %s" % (name, p.returncode, open(log_path).read()))
+        return found[0]
+
+    def xenstub_gdb(self, target, gdb_args=(), xenstub_args=(), program=None, env=None,
+                    timeout=300):
+        """Runs `xenstub [xenstub_args] --gdb[=program] TARGET -- gdb_args`
+        (gdb in batch mode, as gdb() runs it) and returns a Result (stdout
+        and stderr apart); a hang is killed and said in err."""
+        argv = [self.xenstub] + list(xenstub_args) + ["--gdb" + ("=" + program if program else ""),
+                                                      target, "--", "-q", "-n", "-nx", "-batch",
+                                                      "-ex", "set pagination off",
+                                                      "-ex", "set remotetimeout 60"] + list(gdb_args)
+        p = self.spawn(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            return Result(None, out, err + "\n[killed: no end within %ss]" % timeout)
+        return Result(p.returncode, out, err)
 
     def gdb(self, commands=(), target=None, remote=None, python=None,
             xenstub_args=(), timeout=120, env=None, pre=(), batch=True,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Unit tests of the packet codec (stub/gdb/rsp.c): checksums and acks, no-ack
- * mode, retransmission, "}" escaping both ways, "*" run-length decoding,
+ * mode, retransmission, "}" escaping both ways, "*" run-length decoding
+ * and encoding (decoded back both by the codec and in gdb's order),
  * the 0x03 interrupt, noise, cut-short and split packets, oversize
  * packets, and the hex helpers. Expected bytes are written out by hand or
  * computed by this file's own framing code, never by the codec under test.
@@ -861,6 +862,199 @@ static void test_copy_sent_before_our_ack_is_answered_once(void **state)
 	strbuf_release(&sb);
 }
 
+/* ---- run-length encoding of what we send ---- */
+
+/* Decodes a frame's body the way gdb does (remote.c: runs are expanded as
+ * the frame is read, escapes undone afterwards), independently of the
+ * codec under test. */
+static void gdb_style_decode(const char *frame, size_t len, struct strbuf *out)
+{
+	struct strbuf raw = STRBUF_INIT;
+	size_t i;
+
+	assert_true(len >= 4 && frame[0] == '$' && frame[len - 3] == '#');
+	for (i = 1; i < len - 3; i++) {
+		unsigned char c = (unsigned char)frame[i];
+
+		if (c == '*') {
+			int count = (unsigned char)frame[++i] - 29;
+
+			assert_true(raw.len > 0 && count >= 3);
+			while (count--)
+				strbuf_addch(&raw, raw.buf[raw.len - 1]);
+		} else {
+			strbuf_addch(&raw, (char)c);
+		}
+	}
+	for (i = 0; i < raw.len; i++) {
+		if (raw.buf[i] == '}')
+			strbuf_addch(out, (char)(raw.buf[++i] ^ 0x20));
+		else
+			strbuf_addch(out, raw.buf[i]);
+	}
+	strbuf_release(&raw);
+}
+
+/* Checks one frame: checksum, no forbidden count, no raw '$' or '#',
+ * and both decoders (ours, gdb's order) give back data. */
+static void check_frame_decodes(const char *frame, size_t flen,
+				const void *data, size_t len)
+{
+	struct strbuf g = STRBUF_INIT;
+	struct fx d;
+	unsigned sum = 0;
+	size_t i, n;
+	const char *p;
+
+	for (i = 1; i < flen - 3; i++) {
+		unsigned char c = (unsigned char)frame[i];
+
+		sum += c;
+		assert_true(c != '$' && c != '#');
+		if (c == '}') {
+			sum += (unsigned char)frame[++i];
+		} else if (c == '*') {
+			c = (unsigned char)frame[++i];
+			sum += c;
+			assert_false(rsp_rle_count_forbidden(c));
+			assert_true(c >= 29 + 3 && c <= 29 + RSP_RLE_MAX_RUN - 2);
+		}
+	}
+	assert_int_equal(rsp_hexval(frame[flen - 2]) << 4 | rsp_hexval(frame[flen - 1]),
+			 sum & 0xff);
+	gdb_style_decode(frame, flen, &g);
+	assert_int_equal(g.len, len);
+	assert_memory_equal(g.buf, data, len);
+	strbuf_release(&g);
+
+	strbuf_init(&d.c.out, 0);
+	d.c.fail = 0;
+	rsp_init(&d.r, cap_write, &d.c, 1 << 20);
+	rsp_feed(&d.r, frame, flen);
+	assert_int_equal(rsp_next(&d.r), RSP_PACKET);
+	p = rsp_packet(&d.r, &n);
+	assert_int_equal(n, len);
+	assert_memory_equal(p, data, len);
+	rsp_release(&d.r);
+	strbuf_release(&d.c.out);
+}
+
+static void test_send_rle_exact(void **state)
+{
+	static const struct { const char *in, *body; } cases[] = {
+		{ "000", "000" },			/* too short for a run */
+		{ "0000", "0* " },			/* 3 repeats: ' ' */
+		{ "E0000000", "E0*\"0" },		/* 6 repeats would be '#' */
+		{ "00000000x", "0*\"00x" },		/* 7 would be '$', 6 '#' */
+		{ "00000000000000", "0*)0" },		/* 13 would be '*' */
+		{ "OK", "OK" },
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf want = STRBUF_INIT;
+
+		strbuf_reset(&f->c.out);
+		frame_str(&want, cases[i].body);
+		assert_int_equal(rsp_send_str(&f->r, cases[i].in), 0);
+		expect_out(f, want.buf, want.len);
+		strbuf_release(&want);
+	}
+}
+
+static void test_send_rle_long_runs_split(void **state)
+{
+	struct fx *f = *state;
+	char in[200], body[16];
+	struct strbuf want = STRBUF_INIT;
+
+	/* 97 characters: 96 repeats would be '}', so 95 ('|') and one more */
+	memset(in, 'a', 97);
+	in[97] = 0;
+	snprintf(body, sizeof(body), "a*|a");
+	frame_str(&want, body);
+	assert_int_equal(rsp_send_str(&f->r, in), 0);
+	expect_out(f, want.buf, want.len);
+	check_frame_decodes(f->c.out.buf, f->c.out.len, in, 97);
+	strbuf_release(&want);
+
+	/* 200: 96 + 96 + 8 (7 repeats: '$' then '#' are not used, 5) */
+	strbuf_reset(&f->c.out);
+	memset(in, 'a', 200);
+	assert_int_equal(rsp_send(&f->r, in, 200), 0);
+	strbuf_init(&want, 0);
+	frame_str(&want, "a*|a*|a*\"aa");
+	expect_out(f, want.buf, want.len);
+	strbuf_release(&want);
+}
+
+static void test_send_rle_escaped_runs_not_encoded(void **state)
+{
+	struct fx *f = *state;
+	static const char in[] = "}}}}}}****$$$$####";
+	struct strbuf want = STRBUF_INIT;
+
+	/* an escaped character is never what a run repeats: gdb would
+	 * repeat the second byte of the escape, LLDB the decoded one */
+	frame_str(&want, "}]}]}]}]}]}]}\n}\n}\n}\n}\x04}\x04}\x04}\x04}\x03}\x03}\x03}\x03");
+	assert_int_equal(rsp_send(&f->r, in, strlen(in)), 0);
+	expect_out(f, want.buf, want.len);
+	check_frame_decodes(f->c.out.buf, f->c.out.len, in, strlen(in));
+	strbuf_release(&want);
+}
+
+static void test_send_rle_every_run_roundtrips(void **state)
+{
+	/* every run length from 1 to 300 of plain, hex and special bytes,
+	 * after and before other bytes */
+	static const uint8_t chars[] = { '0', 'f', 0x00, 0xff, ' ', '}', '*',
+					 '#', '$', '+', '-', 0x03 };
+	struct fx *f = *state;
+	uint8_t data[310];
+	size_t ci, run, n, i, escaped;
+
+	for (ci = 0; ci < sizeof(chars); ci++) {
+		for (run = 1; run <= 300; run++) {
+			n = 0;
+			data[n++] = 'x';
+			memset(data + n, chars[ci], run);
+			n += run;
+			data[n++] = chars[(ci + 1) % sizeof(chars)];
+			strbuf_reset(&f->c.out);
+			assert_int_equal(rsp_send(&f->r, data, n), 0);
+			check_frame_decodes(f->c.out.buf, f->c.out.len, data, n);
+			/* a run of a plain character is shorter on the wire
+			 * than the escaped data */
+			for (i = 0, escaped = n; i < n; i++)
+				escaped += data[i] == '}' || data[i] == '*' ||
+					   data[i] == '#' || data[i] == '$';
+			if (run >= 4 && escaped == n + (data[n - 1] == '}' ||
+			    data[n - 1] == '*' || data[n - 1] == '#' || data[n - 1] == '$'))
+				assert_true(f->c.out.len < escaped + 4);
+		}
+	}
+}
+
+static void test_rle_count_never_forbidden(void **state)
+{
+	size_t run, n;
+
+	(void)state;
+	for (run = 0; run <= 1000; run++) {
+		n = rsp_rle_count(run);
+		if (run < 4) {
+			assert_int_equal(n, 0);
+			continue;
+		}
+		assert_true(n >= 3 && n + 1 <= run && n + 1 <= RSP_RLE_MAX_RUN);
+		assert_false(rsp_rle_count_forbidden((int)(n + 29)));
+		/* no longer count is allowed */
+		if (n + 1 < run && n + 1 < RSP_RLE_MAX_RUN - 1)
+			assert_true(rsp_rle_count_forbidden((int)(n + 1 + 29)));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -899,6 +1093,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_copy_sent_before_our_ack_is_answered_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unterminated_packet_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversize_stream_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_rle_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_rle_long_runs_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_rle_escaped_runs_not_encoded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_rle_every_run_roundtrips, setup, teardown),
+		cmocka_unit_test(test_rle_count_never_forbidden),
 	};
 
 	log_set_level(LOG_ERROR); /* bad packets are expected here */

@@ -444,8 +444,19 @@ static void test_qcrc_and_qsearch(void **state)
 	strbuf_addstr(&pkt, "qSearch:memory:0;1000;" MARKER);
 	expect(w, pkt.buf, "0");
 	strbuf_reset(&pkt);
+	/* what runs past the end of memory is skipped: not found, or found
+	 * before it */
 	strbuf_addstr(&pkt, "qSearch:memory:f000;2000;" MARKER);
-	expect(w, pkt.buf, "E0e");
+	expect(w, pkt.buf, "0");
+	strbuf_reset(&pkt);
+	strbuf_addstr(&pkt, "qSearch:memory:f000;2000;");
+	strbuf_add(&pkt, image + 0xfff0, 8);
+	{
+		const uint8_t *at = memmem(image + 0xf000, 0x1000, image + 0xfff0, 8);
+
+		snprintf(want, sizeof(want), "1,%x", (unsigned)(at - image));
+	}
+	expect(w, pkt.buf, want);
 	expect_then_good(w, "qSearch:memory:0;10;", "E16");
 	expect_then_good(w, "qSearch:memory:0,10;ab", "E16");
 	strbuf_release(&pkt);

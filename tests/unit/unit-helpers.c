@@ -394,8 +394,21 @@ unsigned wire_collect(struct wire *w)
 			uint8_t c = d[i];
 
 			sum += c;
-			if (c == '$' || c == '*')
+			if (c == '$')
 				fail_msg("unescaped '%c' in a reply", c);
+			if (c == '*') {
+				/* a run: the count, never '#', '$', '*' or '}' */
+				size_t count;
+
+				assert_true(i + 1 < w->in.len && pkt.len > 0);
+				c = d[++i];
+				sum += c;
+				if (c < 29 + 3 || c == '#' || c == '$' || c == '*' || c == '}')
+					fail_msg("run-length count 0x%02x in a reply", c);
+				for (count = (size_t)c - 29; count; count--)
+					strbuf_addch(&pkt, pkt.buf[pkt.len - 1]);
+				continue;
+			}
 			if (c == '}') {
 				assert_true(i + 1 < w->in.len);
 				sum += d[++i];

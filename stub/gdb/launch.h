@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `xenstub --gdb`: gdb started by xenstub and connected to it through a
+ * unix socket in a private folder, so that a dump opens with one command
+ * at socket speed (gdb's pipe transport reads its child's stderr after
+ * every byte it receives).
+ */
+#ifndef XENSTUB_LAUNCH_H
+#define XENSTUB_LAUNCH_H
+
+#include <limits.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "stub/base/strbuf.h"
+
+struct gdb_launch {
+	char dir[PATH_MAX];	/* the private folder (mode 0700), or "" */
+	char sock[108];		/* the socket in it (sun_path's size) */
+	pid_t pid;		/* gdb, or 0 */
+	int pidfd;		/* readable once gdb has ended, or -1 */
+};
+
+void gdb_launch_init(struct gdb_launch *gl);
+/*
+ * Makes the private folder, under $XDG_RUNTIME_DIR when it is set and
+ * ours, else under $TMPDIR or /tmp, and names the socket in it (which the
+ * caller binds). 0, or -errno with the reason in why.
+ */
+int gdb_launch_prepare(struct gdb_launch *gl, struct strbuf *why);
+/*
+ * Starts `program -ex 'target remote SOCK' args...` (program looked up
+ * in PATH) with every signal at its default action and none blocked.
+ * 0, or -errno with the reason in why (the program cannot be run).
+ */
+int gdb_launch_start(struct gdb_launch *gl, const char *program,
+		     char *const *args, int nargs, struct strbuf *why);
+/* True when a connection's peer (SO_PEERCRED) is the gdb we started. */
+bool gdb_launch_is_peer(const struct gdb_launch *gl, int fd);
+/* Waits for gdb to end; its status as a shell gives it (128+N after
+ * signal N). -1 when no gdb was started. */
+int gdb_launch_wait(struct gdb_launch *gl);
+/* Removes the socket (if it is still there) and the folder. Safe to call
+ * more than once. */
+void gdb_launch_cleanup(struct gdb_launch *gl);
+
+#endif
