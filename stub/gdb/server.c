@@ -319,6 +319,7 @@ int server_poll_guest(struct server *sv)
 	if (!sv->waiting)
 		return 0;
 	rc = session_poll_stop(sv->s, &st);
+	gdb_agent_output(sv);
 	if (rc <= 0)
 		return rc;
 	sv->waiting = false;

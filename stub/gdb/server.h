@@ -106,5 +106,9 @@ int gdb_thread_alive(struct server *sv, const char *pkt, size_t len);
 int gdb_vcont(struct server *sv, const char *pkt, size_t len);
 /* gdb's interrupt byte */
 int gdb_interrupt(struct server *sv);
+/* Sends what the points' commands printed (agent dprintf) to gdb's
+ * console, while gdb waits for a stop reply; text the connection cannot
+ * take at once stays queued (bounded) so the guest never waits for gdb. */
+int gdb_agent_output(struct server *sv);
 
 #endif

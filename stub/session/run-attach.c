@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "stub/base/log.h"
+#include "stub/session/points-agent.h"
 #include "stub/session/session-internal.h"
 #include "stub/guest/journal.h"
 #include "stub/traps/traps.h"
@@ -239,4 +240,5 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 		strbuf_addf(out, "single-step events of running vCPUs let go: %llu\n",
 			    (unsigned long long)r->st.stale_steps);
 	traps_describe(s->traps, out);
+	pa_describe(s, out);
 }

@@ -15,6 +15,7 @@
 #include "arch/x86/paging.h"
 #include "os-awareness/os.h"
 #include "stub/base/log.h"
+#include "stub/session/points-agent.h"
 #include "stub/session/run.h"
 #include "stub/session/session-internal.h"
 #include "stub/guest/journal.h"
@@ -238,6 +239,7 @@ void session_detach(struct session *s)
 	if (!s->attached)
 		return;
 	run_detach(s);
+	pa_reset(s);
 	s->attached = false;
 	s->running = session_is_live(s);
 	s->cr3_override = false;
@@ -298,6 +300,7 @@ void session_close(struct session *s)
 	free(s->vcpu_regs);
 	free(s->vcpu_cached);
 	strbuf_release(&s->os_why);
+	pa_free(s);
 	run_free(s);
 	bp_free(s->bps);
 	free(s);

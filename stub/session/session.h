@@ -166,6 +166,19 @@ int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len, char **msg);
 int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len);
+/* session_insert_point() with gdb's agent expressions for the point: opts
+ * is what follows the kind in a Z packet, optlen bytes (";X len,hex..."
+ * conditions, ";cmds:persist,X len,hex..." commands such as agent
+ * dprintf), checked before anything is inserted; they replace what the
+ * point had. A hit whose conditions are all false, or that runs commands,
+ * does not stop the guest. */
+int session_insert_point_opts(struct session *s, uint64_t tid,
+			      enum point_type t, uint64_t addr, uint64_t len,
+			      const char *opts, size_t optlen, char **msg);
+/* Console text the points' commands printed (agent dprintf), appended to
+ * out and forgotten; the bytes appended. Bounded: lines beyond the bounds
+ * are dropped and said to be. */
+size_t session_take_output(struct session *s, struct strbuf *out);
 
 /* Text commands ("monitor ..."), run for thread tid (the one gdb has
  * selected): output appended to out. Returns 0, or -ENOENT for an unknown

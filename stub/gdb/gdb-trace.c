@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What gdb's agent features send back while the guest runs: the console
+ * text of agent dprintf, as "O" packets before the stop reply, never
+ * waiting on a connection that cannot take it.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stub/gdb/server.h"
+
+int gdb_agent_output(struct server *sv)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct pollfd pfd = { sv->fd_out, POLLOUT, 0 };
+	int rc = 0;
+
+	if (!sv->waiting)
+		return 0;	/* gdb would take an "O" as a reply */
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT) &&
+	    session_take_output(sv->s, &text))
+		rc = server_console(sv, text.buf);
+	strbuf_release(&text);
+	return rc;
+}
