@@ -23,7 +23,7 @@ static int q_supported(struct server *sv)
 	strbuf_addf(&sv->reply,
 		    "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;"
 		    "qXfer:threads:read+;qXfer:osdata:read+;swbreak+;hwbreak+;"
-		    "ConditionalBreakpoints+;BreakpointCommands+;"
+		    "ConditionalBreakpoints+;BreakpointCommands+;ConditionalTracepoints+;TraceStateVariables+;EnableDisableTracepoints+;QTBuffer:size+;tracenz+;"
 		    "vContSupported+",
 		    SERVER_PACKET_SIZE);
 	return H_REPLY;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * What gdb's agent features send back while the guest runs: the console
- * text of agent dprintf, as "O" packets before the stop reply, never
- * waiting on a connection that cannot take it.
+ * gdb's agent features: the console text of agent dprintf, as "O" packets
+ * before the stop reply, never waiting on a connection that cannot take
+ * it; and the tracepoint packets, handed to the session.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -23,4 +23,15 @@ int gdb_agent_output(struct server *sv)
 		rc = server_console(sv, text.buf);
 	strbuf_release(&text);
 	return rc;
+}
+
+int gdb_trace(struct server *sv, const char *pkt, size_t len)
+{
+	(void)len;
+	if (pkt[1] != 'T' || (pkt[0] != 'Q' && pkt[0] != 'q') ||
+	    !strncmp(pkt, "qThread", 7))
+		return -1;
+	if (session_trace_packet(sv->s, sv->g_tid, pkt, &sv->reply) < 0)
+		strbuf_reset(&sv->reply); /* not offered: the empty reply */
+	return H_REPLY;
 }

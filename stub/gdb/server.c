@@ -258,7 +258,7 @@ static int handle_packet(struct server *sv, const char *pkt, size_t len)
 	int rc;
 
 	strbuf_reset(&sv->reply);
-	if (!len)
+	if (!len || gdb_trace(sv, pkt, len) == H_REPLY)
 		return send_reply(sv);
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (table[i].letter != pkt[0])

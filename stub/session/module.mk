@@ -4,4 +4,4 @@
 LIB_SRCS += stub/session/session.c stub/session/run-attach.c \
 	stub/session/run-events.c stub/session/run-resume.c \
 	stub/session/points.c stub/session/points-agent.c \
-	stub/session/monitor.c
+	stub/session/trace.c stub/session/trace-packets.c stub/session/monitor.c

@@ -19,6 +19,7 @@
 #include "stub/base/log.h"
 #include "stub/session/run.h"
 #include "stub/session/session-internal.h"
+#include "stub/session/trace.h"
 
 /* Console text kept for gdb at most, and lines printed per second at
  * most: what goes beyond is dropped and counted, so that a dprintf on a
@@ -54,17 +55,6 @@ struct pa_state {
 	} st;
 };
 
-/* The environment of one evaluation: the hitting vCPU. */
-struct pa_env {
-	struct ax_env env;
-	struct session *s;
-	unsigned vcpu;
-	struct x86_regs regs;
-	bool full;			/* regs read from the target */
-	bool have_as;
-	struct aspace as;
-};
-
 static struct pa_state *state(struct session *s)
 {
 	if (!s->agent) {
@@ -84,8 +74,18 @@ static uint64_t now_sec(void)
 	return (uint64_t)ts.tv_sec;
 }
 
-/* The registers the event did not carry, from the target (once). */
-static int full_regs(struct pa_env *e, char **msg)
+void pa_env_init(struct pa_env *e, const struct ax_env_ops *ops,
+		 struct session *s, unsigned vcpu, const struct x86_regs *regs)
+{
+	memset(e, 0, sizeof(*e));
+	e->env.ops = ops;
+	e->env.long_bits = e->env.ptr_bits = s->layout ? s->layout->addr_bits : 64;
+	e->s = s;
+	e->vcpu = vcpu;
+	e->regs = *regs;
+}
+
+int pa_env_full_regs(struct pa_env *e, char **msg)
 {
 	int rc;
 
@@ -101,8 +101,8 @@ static int full_regs(struct pa_env *e, char **msg)
 	return 0;
 }
 
-static int env_read_reg(struct ax_env *env, unsigned regno, uint64_t *val,
-			char **msg)
+int pa_env_read_reg(struct ax_env *env, unsigned regno, uint64_t *val,
+		    char **msg)
 {
 	struct pa_env *e = (struct pa_env *)env;
 	int rc = ax_x86_read_reg(&e->regs, e->s->layout, regno, val, msg);
@@ -111,13 +111,13 @@ static int env_read_reg(struct ax_env *env, unsigned regno, uint64_t *val,
 		return rc;
 	free(*msg);
 	*msg = NULL;
-	rc = full_regs(e, msg);
+	rc = pa_env_full_regs(e, msg);
 	return rc < 0 ? rc : ax_x86_read_reg(&e->regs, e->s->layout, regno,
 					     val, msg);
 }
 
-static int env_read_mem(struct ax_env *env, uint64_t addr, void *buf,
-			size_t len, char **msg)
+int pa_env_read_mem(struct ax_env *env, uint64_t addr, void *buf,
+		    size_t len, char **msg)
 {
 	struct pa_env *e = (struct pa_env *)env;
 	int rc;
@@ -125,7 +125,7 @@ static int env_read_mem(struct ax_env *env, uint64_t addr, void *buf,
 	if (!e->have_as) {
 		if (!x86_valid(&e->regs, XF_CR0) || !x86_valid(&e->regs, XF_CR3) ||
 		    !x86_valid(&e->regs, XF_CR4) || !x86_valid(&e->regs, XF_EFER)) {
-			rc = full_regs(e, msg);
+			rc = pa_env_full_regs(e, msg);
 			if (rc < 0)
 				return rc;
 		}
@@ -167,8 +167,8 @@ static int env_print(struct ax_env *env, const char *text, size_t len,
 }
 
 static const struct ax_env_ops pa_ops = {
-	.read_reg = env_read_reg,
-	.read_mem = env_read_mem,
+	.read_reg = pa_env_read_reg,
+	.read_mem = pa_env_read_mem,
 	.print = env_print,
 };
 
@@ -236,12 +236,7 @@ enum pa_verdict pa_hit(struct session *s, enum point_type t, uint64_t addr,
 
 	if (!p)
 		return PA_STOP;
-	memset(&e, 0, sizeof(e));
-	e.env.ops = &pa_ops;
-	e.s = s;
-	e.vcpu = vcpu;
-	e.regs = *regs;
-	e.env.long_bits = e.env.ptr_bits = s->layout ? s->layout->addr_bits : 64;
+	pa_env_init(&e, &pa_ops, s, vcpu, regs);
 	if (p->o.nconds) {
 		a->st.evals++;
 		rc = ax_eval_conditions(p->o.conds, p->o.nconds, &e.env, &stop,
@@ -495,9 +490,15 @@ static bool stepped(struct session *s, unsigned v)
 bool pa_swbp_go(struct session *s, const struct target_event *ev,
 		struct stop_info *st)
 {
-	if (!s->agent || !s->agent->n || stepped(s, ev->vcpu))
+	bool traced;
+
+	if (stepped(s, ev->vcpu))
 		return false;
-	if (pa_hit(s, PT_SW_BREAK, ev->regs.rip, ev->vcpu, &ev->regs, st) != PA_GO)
+	/* a tracepoint's int3: its frame, and the vCPU goes on */
+	traced = trace_hit(s, ev->vcpu, ev->regs.rip, &ev->regs);
+	if (!traced && (!s->agent || !s->agent->n ||
+			pa_hit(s, PT_SW_BREAK, ev->regs.rip, ev->vcpu, &ev->regs,
+			       st) != PA_GO))
 		return false;
 	if (run_release_continue(s, ev->vcpu) < 0)
 		log_warn(LC_TRAP, "vCPU %u could not be let go past the breakpoint at 0x%llx: %s",

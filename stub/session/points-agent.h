@@ -11,13 +11,40 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stub/agent/ax.h"
 #include "stub/guest/target.h"
+#include "stub/guest/vmem.h"
 #include "stub/session/session.h"
 #include "stub/traps/traps.h"
 
 struct session;
 struct strbuf;
 struct x86_regs;
+
+/*
+ * The environment an agent expression runs in at a hit: the hitting vCPU's
+ * registers (those the event did not carry are read from the target, once)
+ * and its address space. Embed it first to add to it; ops may use
+ * pa_env_read_reg and pa_env_read_mem.
+ */
+struct pa_env {
+	struct ax_env env;
+	struct session *s;
+	unsigned vcpu;
+	struct x86_regs regs;
+	bool full;			/* regs read from the target */
+	bool have_as;
+	struct aspace as;
+};
+
+void pa_env_init(struct pa_env *e, const struct ax_env_ops *ops,
+		 struct session *s, unsigned vcpu, const struct x86_regs *regs);
+/* Reads every register from the target (once). 0 or -errno with *msg. */
+int pa_env_full_regs(struct pa_env *e, char **msg);
+int pa_env_read_reg(struct ax_env *env, unsigned regno, uint64_t *val,
+		    char **msg);
+int pa_env_read_mem(struct ax_env *env, uint64_t addr, void *buf,
+		    size_t len, char **msg);
 
 /* What a hit on a point with agent expressions comes to. */
 enum pa_verdict {

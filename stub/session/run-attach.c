@@ -29,6 +29,7 @@
 #include "stub/base/log.h"
 #include "stub/session/points-agent.h"
 #include "stub/session/session-internal.h"
+#include "stub/session/trace.h"
 #include "stub/guest/journal.h"
 #include "stub/traps/traps.h"
 #include "stub/traps/traps-dr.h"
@@ -241,4 +242,5 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 			    (unsigned long long)r->st.stale_steps);
 	traps_describe(s->traps, out);
 	pa_describe(s, out);
+	trace_describe(s, out);
 }

@@ -17,6 +17,7 @@ struct run_state;
 struct traps;
 struct dr_state;
 struct pa_state;
+struct trace_state;
 
 struct session {
 	struct target *t;
@@ -45,6 +46,7 @@ struct session {
 	struct traps *traps;		/* watchpoints, NULL until the first */
 	struct dr_state *drs;		/* debug-register fallback, or NULL */
 	struct pa_state *agent;		/* points' agent expressions, or NULL */
+	struct trace_state *trace;	/* tracepoints and frames, or NULL */
 };
 
 /* The address space memory accesses use for a thread. */

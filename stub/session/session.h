@@ -175,6 +175,15 @@ int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
 int session_insert_point_opts(struct session *s, uint64_t tid,
 			      enum point_type t, uint64_t addr, uint64_t len,
 			      const char *opts, size_t optlen, char **msg);
+/* gdb's tracepoint packets (QTinit, QTDP, QTDV, QTro, QTStart, QTStop,
+ * qTStatus, QTFrame, qTfP/qTsP, qTfV/qTsV, qTV, qTP, QTBuffer, QTNotes,
+ * qTBuffer...), pkt NUL-terminated; int3s are planted in thread tid's
+ * address space. 0 with the reply in reply ("E01" for a refusal, the
+ * reason in the log); -EOPNOTSUPP when pkt is none of them or the target
+ * cannot run (the empty reply). While gdb has a frame selected (QTFrame),
+ * session_get_regs() and session_read_mem() answer from it. */
+int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
+			 struct strbuf *reply);
 /* Console text the points' commands printed (agent dprintf), appended to
  * out and forgotten; the bytes appended. Bounded: lines beyond the bounds
  * are dropped and said to be. */

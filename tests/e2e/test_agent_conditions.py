@@ -262,3 +262,75 @@ def test_agent_dprintf(ctx):
         ctx.check(s.get("lines") == 2 * N and s.get("dropped") == 0 and s.get("cmds") == 2 * N,
                   "monitor stats: 2N commands run, 2N lines, none dropped", d["stats"])
         L.check_as_found(ctx, sim, dom, before, "after agent dprintf")
+
+
+TRACE = L.PY_STATE + r'''
+import gdb
+res = {"frames": []}
+gdb.execute("break *%(end)d")
+gdb.execute("continue")
+gdb.execute("trace *%(store)d")
+# actions are read from a script: gdb.execute takes no actions list
+with open("%(file)s.gdb", "w") as f:
+    f.write("actions\ncollect $regs\ncollect *(long*)$rsi\nend\n")
+gdb.execute("source %(file)s.gdb")
+gdb.execute("tstart")
+gdb.execute("continue")
+res["pc_end"] = int(gdb.parse_and_eval("$pc"))
+gdb.execute("tstop")
+res["status"] = gdb.execute("tstatus", to_string=True)
+for i in range(%(n)d + 1):
+    try:
+        out = gdb.execute("tfind %%d" %% i, to_string=True)
+    except gdb.error as e:
+        res["tfind_error"] = str(e)
+        res["frames"].append(None)
+        break
+    if "No trace frame found" in out or "not found" in out:
+        res["frames"].append(None)
+        break
+    if i == %(n)d:
+        res["last"] = out
+    res["frames"].append({"pc": int(gdb.parse_and_eval("$pc")),
+                          "rdi": int(gdb.parse_and_eval("$rdi")),
+                          "rsi": int(gdb.parse_and_eval("$rsi")) & 0xffffffffffffffff,
+                          "mem": int(gdb.parse_and_eval("*(long*)$rsi"))})
+gdb.execute("tfind 0")
+res["tdump"] = gdb.execute("tdump", to_string=True)
+gdb.execute("tfind none")
+res["live_pc"] = int(gdb.parse_and_eval("$pc"))
+res["stats"] = gdb.execute("monitor stats", to_string=True)
+print("RESULT " + _json.dumps(res))
+gdb.execute("detach")
+'''
+
+
+def test_tracepoint_frames(ctx):
+    """trace + collect $regs and memory + tstart: one round of the loop
+    (N hits, no stop but the end breakpoint) gives N frames whose
+    registers are those of each hit and whose memory is what the store is
+    about to overwrite; tdump shows them; tfind none is the live guest
+    again; the guest is left as found."""
+    import os
+    with L.xensim.sim_for(ctx) as sim:
+        dom, set_rdi, store, end = _domain(ctx, sim)
+        before = L.snapshot(sim, dom)
+        path = os.path.join(ctx.tmp, "frames.tf")
+        r = L.gdb_live(ctx, sim, "web01", args=["--os=none"], timeout=240,
+                       python=TRACE % {"dom": dom, "end": end, "store": store, "n": N, "file": path})
+        d = _result(ctx, r, "tracepoints: the session ran")
+        if d is None:
+            return
+        ctx.check(d["pc_end"] == end, "the run with the tracepoint stops only at the end", d)
+        ctx.check("Collected %d trace frames" % N in d["status"], "tstatus: N frames", d["status"])
+        want = [{"pc": store, "rdi": i, "rsi": W + 8 * i, "mem": i} for i in range(1, N + 1)]
+        ctx.check(d["frames"] == want + [None],
+                  "frame i: $pc at the store, $rdi == i, $rsi and the collected memory of hit i",
+                  d["frames"])
+        ctx.check("rdi" in d["tdump"] and "*(long*)$rsi = 1" in d["tdump"],
+                  "tdump shows the collected registers and memory", d["tdump"])
+        ctx.check(d["live_pc"] == end, "tfind none: the live guest's registers again", d)
+        ctx.check(re.search(r"tracepoints: 1 defined, not running; %d hits, %d frames made" % (N, N),
+                            d["stats"]) is not None, "monitor stats counts the hits and frames",
+                  d["stats"])
+        L.check_as_found(ctx, sim, dom, before, "after a trace experiment")
