@@ -427,7 +427,9 @@ int session_insert_point_opts(struct session *s, uint64_t tid,
 			rc = check_options(&o, msg);
 		if (rc < 0) {
 			ax_point_options_release(&o);
-			return rc;
+			/* an error, not "unsupported": gdb would write the
+			 * int3 itself after an empty reply */
+			return rc == -EOPNOTSUPP ? -EINVAL : rc;
 		}
 	}
 	rc = session_insert_point(s, tid, t, addr, len, msg);

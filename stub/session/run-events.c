@@ -27,6 +27,8 @@
  * never decide a result on their own. */
 #define HOLD_WAIT_MS 100
 #define STEP_OVER_WAIT_MS 5000
+/* Events session_poll_stop() handles before it returns. */
+#define POLL_EVENTS_MAX 256
 
 static uint64_t now_ns(void)
 {
@@ -662,9 +664,13 @@ int session_poll_stop(struct session *s, struct stop_info *stop)
 	}
 	if (r->events_ready) {
 		struct target_event ev;
-		int rc;
+		unsigned n = 0;
+		int rc = 0;
 
-		while ((rc = target_ev_next(s->t, &ev)) > 0) {
+		/* hits that resume at once (false conditions, dprintf,
+		 * tracepoints) never end: a batch at a time, so that gdb's
+		 * packets (an interrupt) are read between batches */
+		while (n++ < POLL_EVENTS_MAX && (rc = target_ev_next(s->t, &ev)) > 0) {
 			struct stop_info st;
 			int hrc = handle_event(s, &ev, &st);
 

@@ -31,6 +31,7 @@ struct session_opts {
 	const char *journal_dir;	/* --journal-dir, or NULL: default */
 	bool attach_later;		/* a live guest is left running until
 					 * session_attach() */
+	bool tracepoints;		/* answer gdb's tracepoint packets */
 };
 
 struct thread_info {
@@ -179,8 +180,10 @@ int session_insert_point_opts(struct session *s, uint64_t tid,
  * qTStatus, QTFrame, qTfP/qTsP, qTfV/qTsV, qTV, qTP, QTBuffer, QTNotes,
  * qTBuffer...), pkt NUL-terminated; int3s are planted in thread tid's
  * address space. 0 with the reply in reply ("E01" for a refusal, the
- * reason in the log); -EOPNOTSUPP when pkt is none of them or the target
- * cannot run (the empty reply). While gdb has a frame selected (QTFrame),
+ * reason in the log); -EOPNOTSUPP when pkt is none of them, the target
+ * cannot run or opts.tracepoints is off (the empty reply: once gdb has a
+ * qTStatus answer, it asks for it at quit and cannot quit while the guest
+ * runs in the background). While gdb has a frame selected (QTFrame),
  * session_get_regs() and session_read_mem() answer from it. */
 int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 			 struct strbuf *reply);

@@ -505,7 +505,7 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 	uint64_t v;
 	const char *p;
 
-	if (!run_live(s) && !starts(pkt, "qTStatus"))
+	if (!run_live(s) || !s->opts.tracepoints)
 		return -EOPNOTSUPP;
 	t = trace_state(s);
 	if (!strcmp(pkt, "QTinit")) {

@@ -316,7 +316,7 @@ def test_tracepoint_frames(ctx):
         dom, set_rdi, store, end = _domain(ctx, sim)
         before = L.snapshot(sim, dom)
         path = os.path.join(ctx.tmp, "frames.tf")
-        r = L.gdb_live(ctx, sim, "web01", args=["--os=none"], timeout=240,
+        r = L.gdb_live(ctx, sim, "web01", args=["--os=none", "--tracepoints"], timeout=240,
                        python=TRACE % {"dom": dom, "end": end, "store": store, "n": N, "file": path})
         d = _result(ctx, r, "tracepoints: the session ran")
         if d is None:
@@ -334,3 +334,42 @@ def test_tracepoint_frames(ctx):
                             d["stats"]) is not None, "monitor stats counts the hits and frames",
                   d["stats"])
         L.check_as_found(ctx, sim, dom, before, "after a trace experiment")
+
+
+def test_refusals(ctx):
+    """Bad bytecode and bad tracepoint packets are refused and change
+    nothing: no int3 goes into the guest for a Z0 whose condition is
+    malformed or uses floating point, no tracepoint is defined by a
+    malformed QTDP; an empty trace has no frame; the guest is left as
+    found."""
+    with L.xensim.sim_for(ctx) as sim:
+        dom, set_rdi, store, end = _domain(ctx, sim)
+        before = L.snapshot(sim, dom)
+        p, sock = L.start_xenstub_unix(ctx, sim, "web01", args=["--os=none", "--tracepoints"])
+        c = RawConnection(sock)
+        try:
+            c.cmd("QStartNoAckMode")
+            c.noack = True
+            byte = sim.ctl("read", dom, "--va", hex(store), "--vcpu", 0, 1)["hex"]
+            # reg without its operand; a floating-point opcode; a jump
+            # past the end
+            for bad in ("X2,2627", "X2,0127", "X4,21000527"):
+                rep = c.cmd("Z0,%x,1;%s" % (store, bad))
+                ctx.check(rep.startswith(b"E"), "Z0 with %s refused" % bad, rep)
+            ctx.check(sim.ctl("read", dom, "--va", hex(store), "--vcpu", 0, 1)["hex"] == byte,
+                      "and no int3 went into the guest", byte)
+            rep = c.cmd("qTStatus").decode()
+            ctx.check(rep.startswith("T0;tnotrun:0;tframes:0;"), "qTStatus: no experiment yet", rep)
+            ctx.check(c.cmd("QTinit") == b"OK", "QTinit")
+            for bad in ("QTDP:1:%x:E:0:0:X2,2627" % store, "QTDP:1:%x:Q:0:0" % store,
+                        "QTDP:-7:%x:R1" % store, "QTBuffer:size:20000000"):
+                rep = c.cmd(bad)
+                ctx.check(rep == b"E01", "%s refused" % bad, rep)
+            ctx.check(c.cmd("qTfP") == b"l", "no tracepoint was defined", None)
+            ctx.check(c.cmd("QTFrame:0") == b"F-1", "no frame to select", None)
+            c.cmd("D")
+        finally:
+            c.close()
+        p.terminate()
+        ctx.check(L.wait_exit(p, 30) == 128 + 15, "xenstub exits on SIGTERM (128+15)", L.read_log(p))
+        L.check_as_found(ctx, sim, dom, before, "after refused packets")
