@@ -41,9 +41,9 @@ def _program(base=L.CODE + 0x400):
     return steps, p, set_rdi, store, end
 
 
-def _domain(ctx, sim):
+def _domain(ctx, sim, extra=()):
     steps, p, set_rdi, store, end = _program()
-    dom = L.make_domain(ctx, sim)
+    dom = L.make_domain(ctx, sim, extra=extra)
     p.write_code(sim, dom, 0)
     sim.workload(dom, 0, steps)
     sim.workload(dom, 1, L.loop(L.CODE + 0x40, L.SCRATCH + 0x400, 9))
@@ -373,3 +373,38 @@ def test_refusals(ctx):
         p.terminate()
         ctx.check(L.wait_exit(p, 30) == 128 + 15, "xenstub exits on SIGTERM (128+15)", L.read_log(p))
         L.check_as_found(ctx, sim, dom, before, "after refused packets")
+
+
+DR = L.PY_STATE + r'''
+import gdb
+res = {}
+gdb.execute("break *%(end)d")
+gdb.execute("continue")
+gdb.execute("delete")
+gdb.execute("hbreak *%(store)d if $rdi == 3")
+gdb.execute("continue")
+res["stop"] = [gdb.selected_thread().num, int(gdb.parse_and_eval("$pc")),
+               int(gdb.parse_and_eval("$rdi"))]
+res["stats"] = gdb.execute("monitor stats", to_string=True)
+print("RESULT " + _json.dumps(res))
+gdb.execute("detach")
+'''
+
+
+def test_hbreak_if_debug_registers(ctx):
+    """Without mem_access (xensim --amd): hbreak *ADDR if $rdi == 3 on a
+    debug register; the false hits resume (with RF) without a stop, the
+    stop is the hit with $rdi == 3; the debug registers are given back."""
+    with L.xensim.sim_for(ctx) as sim:
+        dom, set_rdi, store, end = _domain(ctx, sim, extra=("--amd",))
+        before = L.snapshot(sim, dom)
+        r = L.gdb_live(ctx, sim, "web01", args=["--os=none"], timeout=240,
+                       python=DR % {"dom": dom, "end": end, "store": store})
+        d = _result(ctx, r, "hbreak if on a debug register: the session ran")
+        if d is None:
+            return
+        ctx.check(d["stop"] == [1, store, 3], "the stop is vCPU 0's hit with $rdi == 3", d)
+        st = _stats(d["stats"])
+        ctx.check(st.get("go") == 2 and st.get("evals") == 3,
+                  "3 evaluations, the 2 false hits resumed at once", d["stats"])
+        L.check_as_found(ctx, sim, dom, before, "after hbreak if on a debug register")
