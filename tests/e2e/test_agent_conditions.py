@@ -408,3 +408,43 @@ def test_hbreak_if_debug_registers(ctx):
         ctx.check(st.get("go") == 2 and st.get("evals") == 3,
                   "3 evaluations, the 2 false hits resumed at once", d["stats"])
         L.check_as_found(ctx, sim, dom, before, "after hbreak if on a debug register")
+
+
+CR3 = L.PY_STATE + r'''
+import gdb
+res = {}
+gdb.execute("break *%(end)d")
+gdb.execute("continue")
+gdb.execute("break *%(store)d if $cr3 == %(bad)d")
+gdb.execute("continue")
+res["first"] = int(gdb.parse_and_eval("$pc"))
+gdb.execute("delete 2")
+gdb.execute("break *%(store)d if $cr3 == %(cr3)d")
+gdb.execute("continue")
+res["second"] = [int(gdb.parse_and_eval("$pc")), int(gdb.parse_and_eval("$rdi"))]
+res["stats"] = gdb.execute("monitor stats", to_string=True)
+print("RESULT " + _json.dumps(res))
+gdb.execute("detach")
+'''
+
+
+def test_break_if_cr3(ctx):
+    """break *ADDR if $cr3 == ...: decided by xenstub from the hitting
+    vCPU's CR3 (a per-process breakpoint): another CR3 never stops (the
+    round runs to its end), vCPU 0's stops at the round's first hit."""
+    with L.xensim.sim_for(ctx) as sim:
+        dom, set_rdi, store, end = _domain(ctx, sim)
+        before = L.snapshot(sim, dom)
+        cr3 = int(sim.state(dom)["vcpus"][0]["regs"]["cr3"], 16)
+        r = L.gdb_live(ctx, sim, "web01", args=["--os=none"], timeout=240,
+                       python=CR3 % {"dom": dom, "end": end, "store": store, "cr3": cr3,
+                                     "bad": cr3 ^ 0x1000})
+        d = _result(ctx, r, "break if $cr3: the session ran")
+        if d is None:
+            return
+        ctx.check(d["first"] == end, "another CR3: no stop before the end of the round", d)
+        ctx.check(d["second"] == [store, 1], "vCPU 0's CR3: the round's first hit", d)
+        st = _stats(d["stats"])
+        ctx.check(st.get("go") == N and st.get("evals") == N + 1,
+                  "N false hits resumed at once, then the true one", d["stats"])
+        L.check_as_found(ctx, sim, dom, before, "after break if $cr3")
