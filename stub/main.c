@@ -85,6 +85,8 @@ static void usage(FILE *f)
 "                     leaves the guest running until a debugger connects, and\n"
 "                     again once it leaves)\n"
 "  --read-only        refuse writes to guest memory and registers\n"
+"  --tracepoints      offer gdb's tracepoint packets (then gdb cannot quit while\n"
+"                     the guest runs in the background: interrupt it first)\n"
 "  --vcpu N           report the first stop on vCPU N (default 0)\n"
 "  --os=auto|linux|windows|none\n"
 "                     OS-awareness: guest tasks as threads (default auto)\n"
@@ -153,7 +155,7 @@ enum {
 	OPT_ONCE = 256, OPT_READ_ONLY, OPT_OS, OPT_SYMBOLS, OPT_PROFILE,
 	OPT_PROFILE_DIR, OPT_CR3, OPT_PAGING, OPT_BITS, OPT_DEBUG, OPT_LOG,
 	OPT_VERSION, OPT_VCPU, OPT_CACHE, OPT_RECOVER, OPT_JOURNAL_DIR,
-	OPT_EXIT_SIGNAL, OPT_ATTACH_NOW, OPT_VMLINUX, OPT_GDB,
+	OPT_EXIT_SIGNAL, OPT_ATTACH_NOW, OPT_VMLINUX, OPT_GDB, OPT_TRACEPOINTS,
 };
 
 /*
@@ -178,6 +180,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "gdb", optional_argument, NULL, OPT_GDB },
 		{ "attach-now", no_argument, NULL, OPT_ATTACH_NOW },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "tracepoints", no_argument, NULL, OPT_TRACEPOINTS },
 		{ "os", required_argument, NULL, OPT_OS },
 		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
 		{ "profile", required_argument, NULL, OPT_PROFILE },
@@ -221,6 +224,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->tp.read_only = true;
 			o->so.read_only = true;
 			break;
+		case OPT_TRACEPOINTS: o->so.tracepoints = true; break;
 		case OPT_OS:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "linux") &&
 			    strcmp(optarg, "windows") && strcmp(optarg, "none")) {

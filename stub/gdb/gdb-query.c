@@ -37,6 +37,7 @@ static int q_supported(struct server *sv, const char *pkt)
 	strbuf_addf(&sv->reply,
 		    "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;"
 		    "qXfer:threads:read+;qXfer:osdata:read+;swbreak+;hwbreak+;"
+		    "ConditionalBreakpoints+;BreakpointCommands+;ConditionalTracepoints+;TraceStateVariables+;EnableDisableTracepoints+;QTBuffer:size+;tracenz+;"
 		    "vContSupported+",
 		    SERVER_PACKET_SIZE);
 	/* gdb 16's x packet, with its "b" reply, only to a client that

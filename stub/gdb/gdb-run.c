@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Run-control and breakpoint packets: ?, c, C, s, S, vCont, the 0x03
- * interrupt, Z/z, H, T, D, k and vKill. A debugger never destroys the
- * guest: k and vKill detach like D.
+ * interrupt, Z/z (with agent-expression conditions and commands), H, T,
+ * D, k and vKill. A debugger never destroys the guest: k and vKill detach
+ * like D.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -253,8 +254,9 @@ int gdb_point(struct server *sv, const char *pkt, size_t len)
 	if (type > PT_ACCESS_WATCH)
 		return H_REPLY; /* unknown type: unsupported */
 	if (pkt[0] == 'Z')
-		rc = session_insert_point(sv->s, sv->g_tid, (enum point_type)type,
-					  addr, kind, &msg);
+		/* with its conditions and commands, if any */
+		rc = session_insert_point_opts(sv->s, sv->g_tid, (enum point_type)type,
+					       addr, kind, p, strlen(p), &msg);
 	else
 		rc = session_remove_point(sv->s, sv->g_tid, (enum point_type)type,
 					  addr, kind);

@@ -301,7 +301,7 @@ static int handle_packet(struct server *sv, const char *pkt, size_t len)
 	int rc;
 
 	strbuf_reset(&sv->reply);
-	if (!len)
+	if (!len || gdb_trace(sv, pkt, len) == H_REPLY)
 		return send_reply(sv);
 	if (pkt[0] && strchr("gGpP", pkt[0])) {
 		rc = thread_suffix(sv, pkt, &len);
@@ -370,6 +370,7 @@ int server_poll_guest(struct server *sv)
 	if (!sv->waiting)
 		return 0;
 	rc = session_poll_stop(sv->s, &st);
+	gdb_agent_output(sv);
 	if (rc <= 0)
 		return rc;
 	sv->waiting = false;

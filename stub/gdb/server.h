@@ -138,5 +138,12 @@ int gdb_lldb_refused_resume(struct server *sv, const char *msg);
 int gdb_vcont(struct server *sv, const char *pkt, size_t len);
 /* gdb's interrupt byte */
 int gdb_interrupt(struct server *sv);
+/* Sends what the points' commands printed (agent dprintf) to gdb's
+ * console, while gdb waits for a stop reply; text the connection cannot
+ * take at once stays queued (bounded) so the guest never waits for gdb. */
+int gdb_agent_output(struct server *sv);
+/* Tracepoint packets (QT..., qT... but qThread...): H_REPLY with the
+ * reply, or -1 when pkt is not one. */
+int gdb_trace(struct server *sv, const char *pkt, size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "stub/base/log.h"
+#include "stub/session/points-agent.h"
 #include "stub/session/session-internal.h"
 #include "stub/traps/traps.h"
 #include "stub/traps/traps-dr.h"
@@ -179,6 +180,7 @@ int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
 
 	if (!run_live(s))
 		return -ENOENT;
+	pa_forget(s, t, addr, len);
 	if (t != PT_SW_BREAK) {
 		if (dr_remove(s->drs, trap_kind_of(t), addr, len) == 0)
 			return 0;

@@ -27,7 +27,9 @@
 #include <string.h>
 
 #include "stub/base/log.h"
+#include "stub/session/points-agent.h"
 #include "stub/session/session-internal.h"
+#include "stub/session/trace.h"
 #include "stub/guest/journal.h"
 #include "stub/traps/traps.h"
 #include "stub/traps/traps-dr.h"
@@ -239,4 +241,6 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 		strbuf_addf(out, "single-step events of running vCPUs let go: %llu\n",
 			    (unsigned long long)r->st.stale_steps);
 	traps_describe(s->traps, out);
+	pa_describe(s, out);
+	trace_describe(s, out);
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "stub/base/log.h"
+#include "stub/session/points-agent.h"
 #include "stub/session/session-internal.h"
 #include "stub/traps/traps.h"
 #include "stub/traps/traps-dr.h"
@@ -26,6 +27,8 @@
  * never decide a result on their own. */
 #define HOLD_WAIT_MS 100
 #define STEP_OVER_WAIT_MS 5000
+/* Events session_poll_stop() handles before it returns. */
+#define POLL_EVENTS_MAX 256
 
 static uint64_t now_ns(void)
 {
@@ -115,7 +118,8 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		if (bp) {
 			r->st.bp_hits++;
 			run_make_stop(st, ev->vcpu, 5, SR_SWBREAK);
-			return 1;
+			/* its conditions false, or a dprintf: it goes on */
+			return pa_swbp_go(s, ev, st) ? 0 : 1;
 		}
 		if (vmem_read_phys(s->mem, run_event_gpa(ev), &byte, 1, NULL) == 0 &&
 		    byte == 0xcc) {
@@ -171,7 +175,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 			r->v[ev->vcpu].set_rf = why == SR_HWBREAK;
 			traps_note_event(s->traps, why == SR_HWBREAK ? TV_HIT_EXEC :
 					 TV_HIT_DATA, 0);
-			return 1;
+			return pa_dr_go(s, ev, st) ? 0 : 1;
 		}
 	}
 		if (tf_step_done(r, ev)) {
@@ -240,7 +244,9 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		if (hit.delivery)
 			say_delivery(st, ev->regs.rip);
 		vr->needs_completion = tv == TV_HIT_DATA;
-		return 1;
+		/* a point with conditions or commands decides here, or
+		 * once the access is done */
+		return pa_trap_hit(s, ev, tv, &hit, st);
 	}
 	case TEV_EMUL_UNIMPL:
 		/* Xen's emulator cannot do the instruction we asked it to
@@ -611,10 +617,14 @@ static int redo_unemulated(struct session *s, unsigned v, struct stop_info *stop
 	if (r->holds)
 		run_hold_all(s);
 	rc = run_complete_access(s, v);
+	if (!pa_watch_stops(s, v))
+		r->v[v].then_reason = SR_NONE;	/* its conditions are false */
 	if (rc == 0 && r->v[v].then_reason != SR_NONE) {
-		/* the delivery stepped through changed a watched byte */
+		/* the delivery stepped through changed a watched byte, or
+		 * a watchpoint's conditions were true after the access */
 		r->v[v].pending = false;
 		run_then_stop(r, v, stop);
+		pa_take_message(s, stop);
 		run_finish_stop(s, stop);
 		return 1;
 	}
@@ -654,9 +664,13 @@ int session_poll_stop(struct session *s, struct stop_info *stop)
 	}
 	if (r->events_ready) {
 		struct target_event ev;
-		int rc;
+		unsigned n = 0;
+		int rc = 0;
 
-		while ((rc = target_ev_next(s->t, &ev)) > 0) {
+		/* hits that resume at once (false conditions, dprintf,
+		 * tracepoints) never end: a batch at a time, so that gdb's
+		 * packets (an interrupt) are read between batches */
+		while (n++ < POLL_EVENTS_MAX && (rc = target_ev_next(s->t, &ev)) > 0) {
 			struct stop_info st;
 			int hrc = handle_event(s, &ev, &st);
 

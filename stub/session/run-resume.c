@@ -12,13 +12,13 @@
 #include <string.h>
 
 #include "stub/base/log.h"
+#include "stub/session/points-agent.h"
 #include "stub/session/session-internal.h"
 #include "stub/guest/journal.h"
 #include "stub/traps/traps.h"
 #include "stub/traps/traps-dr.h"
 
-/* Lets a held vCPU go for a continue; steps it off a breakpoint first. */
-static int release_for_continue(struct session *s, unsigned v)
+int run_release_continue(struct session *s, unsigned v)
 {
 	struct run_state *r = s->run;
 	struct vcpu_run *vr = &r->v[v];
@@ -57,11 +57,14 @@ int run_start(struct session *s, const struct resume_plan *plan, int step,
 		    (r->v[v].ev.kind != TEV_MEM_ACCESS && !r->v[v].needs_completion))
 			continue;
 		rc = run_complete_access(s, v);
+		if (!pa_watch_stops(s, v))
+			r->v[v].then_reason = SR_NONE; /* its conditions are false */
 		if (rc == 0 && r->v[v].then_reason != SR_NONE) {
 			/* a hardware breakpoint's instruction hit a watchpoint
 			 * too, or an event delivery changed a watched byte:
 			 * that is the next stop, whatever gdb asked */
 			run_then_stop(r, v, &r->interrupt_stop);
+			pa_take_message(s, &r->interrupt_stop);
 			run_finish_stop(s, &r->interrupt_stop);
 			s->running = true;
 			r->report_pending = true;
@@ -108,7 +111,7 @@ int run_start(struct session *s, const struct resume_plan *plan, int step,
 		run_tf_restore(s, v);
 		if (!r->v[v].held)
 			continue;
-		rc = r->v[v].ev.kind == TEV_SWBP ? release_for_continue(s, v) :
+		rc = r->v[v].ev.kind == TEV_SWBP ? run_release_continue(s, v) :
 						   run_release(s, v, NULL);
 		if (rc < 0) {
 			*msg = xstrfmt("cannot resume vCPU %u: %s", v,

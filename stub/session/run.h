@@ -135,6 +135,10 @@ void run_then_stop(struct run_state *r, unsigned v, struct stop_info *st);
 
 /* ---- run-resume.c ---- */
 
+/* Lets held vCPU v go for a continue; one sitting on our int3 executes
+ * the guest's instruction in its place, in Xen's emulator. */
+int run_release_continue(struct session *s, unsigned v);
+
 /* Lets the vCPUs go per plan, step: the vCPU stepped or -1. 0 or -errno
  * with *msg. */
 int run_start(struct session *s, const struct resume_plan *plan, int step,

@@ -16,6 +16,8 @@
 struct run_state;
 struct traps;
 struct dr_state;
+struct pa_state;
+struct trace_state;
 
 struct session {
 	struct target *t;
@@ -43,6 +45,8 @@ struct session {
 	struct bp_table *bps;		/* int3s (empty but for live guests) */
 	struct traps *traps;		/* watchpoints, NULL until the first */
 	struct dr_state *drs;		/* debug-register fallback, or NULL */
+	struct pa_state *agent;		/* points' agent expressions, or NULL */
+	struct trace_state *trace;	/* tracepoints and frames, or NULL */
 };
 
 /* The address space memory accesses use for a thread. */

@@ -15,8 +15,10 @@
 #include "arch/x86/paging.h"
 #include "os-awareness/os.h"
 #include "stub/base/log.h"
+#include "stub/session/points-agent.h"
 #include "stub/session/run.h"
 #include "stub/session/session-internal.h"
+#include "stub/session/trace.h"
 #include "stub/guest/journal.h"
 
 const struct x86_gdb_layout *session_layout(const struct session *s)
@@ -238,6 +240,8 @@ void session_detach(struct session *s)
 	if (!s->attached)
 		return;
 	run_detach(s);
+	pa_reset(s);
+	trace_reset(s);
 	s->attached = false;
 	s->running = session_is_live(s);
 	s->cr3_override = false;
@@ -298,6 +302,8 @@ void session_close(struct session *s)
 	free(s->vcpu_regs);
 	free(s->vcpu_cached);
 	strbuf_release(&s->os_why);
+	pa_free(s);
+	trace_free(s);
 	run_free(s);
 	bp_free(s->bps);
 	free(s);
@@ -329,6 +335,8 @@ int session_get_regs(struct session *s, uint64_t tid, struct x86_regs *r)
 
 	if (!ti)
 		return -ESRCH;
+	if (trace_frame_regs(s, r) == 0)
+		return 0;	/* a trace frame is selected */
 	if (!ti->task || ti->vcpu >= 0)
 		return session_vcpu_regs(s, (unsigned)ti->vcpu, r);
 	return os_task_regs(s->os, ti->task, r);
@@ -392,8 +400,11 @@ int session_read_mem(struct session *s, uint64_t tid, uint64_t addr,
 		     void *buf, size_t len, size_t *done)
 {
 	struct aspace as;
-	int rc = session_aspace(s, tid, &as);
+	int rc = trace_frame_mem(s, addr, buf, len, done);
 
+	if (rc != -ENOENT)
+		return rc;	/* a trace frame is selected */
+	rc = session_aspace(s, tid, &as);
 	if (done)
 		*done = 0;
 	if (rc < 0)

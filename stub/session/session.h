@@ -31,6 +31,7 @@ struct session_opts {
 	const char *journal_dir;	/* --journal-dir, or NULL: default */
 	bool attach_later;		/* a live guest is left running until
 					 * session_attach() */
+	bool tracepoints;		/* answer gdb's tracepoint packets */
 };
 
 struct thread_info {
@@ -180,6 +181,30 @@ int session_insert_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len, char **msg);
 int session_remove_point(struct session *s, uint64_t tid, enum point_type t,
 			 uint64_t addr, uint64_t len);
+/* session_insert_point() with gdb's agent expressions for the point: opts
+ * is what follows the kind in a Z packet, optlen bytes (";X len,hex..."
+ * conditions, ";cmds:persist,X len,hex..." commands such as agent
+ * dprintf), checked before anything is inserted; they replace what the
+ * point had. A hit whose conditions are all false, or that runs commands,
+ * does not stop the guest. */
+int session_insert_point_opts(struct session *s, uint64_t tid,
+			      enum point_type t, uint64_t addr, uint64_t len,
+			      const char *opts, size_t optlen, char **msg);
+/* gdb's tracepoint packets (QTinit, QTDP, QTDV, QTro, QTStart, QTStop,
+ * qTStatus, QTFrame, qTfP/qTsP, qTfV/qTsV, qTV, qTP, QTBuffer, QTNotes,
+ * qTBuffer...), pkt NUL-terminated; int3s are planted in thread tid's
+ * address space. 0 with the reply in reply ("E01" for a refusal, the
+ * reason in the log); -EOPNOTSUPP when pkt is none of them, the target
+ * cannot run or opts.tracepoints is off (the empty reply: once gdb has a
+ * qTStatus answer, it asks for it at quit and cannot quit while the guest
+ * runs in the background). While gdb has a frame selected (QTFrame),
+ * session_get_regs() and session_read_mem() answer from it. */
+int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
+			 struct strbuf *reply);
+/* Console text the points' commands printed (agent dprintf), appended to
+ * out and forgotten; the bytes appended. Bounded: lines beyond the bounds
+ * are dropped and said to be. */
+size_t session_take_output(struct session *s, struct strbuf *out);
 
 /* Text commands ("monitor ..."), run for thread tid (the one gdb has
  * selected): output appended to out. Returns 0, or -ENOENT for an unknown

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * gdb's agent features: the console text of agent dprintf, as "O" packets
+ * before the stop reply, never waiting on a connection that cannot take
+ * it; and the tracepoint packets, handed to the session.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stub/gdb/server.h"
+
+int gdb_agent_output(struct server *sv)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct pollfd pfd = { sv->fd_out, POLLOUT, 0 };
+	int rc = 0;
+
+	if (!sv->waiting)
+		return 0;	/* gdb would take an "O" as a reply */
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT) &&
+	    session_take_output(sv->s, &text))
+		rc = server_console(sv, text.buf);
+	strbuf_release(&text);
+	return rc;
+}
+
+int gdb_trace(struct server *sv, const char *pkt, size_t len)
+{
+	(void)len;
+	if (pkt[1] != 'T' || (pkt[0] != 'Q' && pkt[0] != 'q') ||
+	    !strncmp(pkt, "qThread", 7))
+		return -1;
+	if (session_trace_packet(sv->s, sv->g_tid, pkt, &sv->reply) < 0)
+		strbuf_reset(&sv->reply); /* not offered: the empty reply */
+	return H_REPLY;
+}
