@@ -177,7 +177,7 @@ def main():
         say("A short gdb session")
         cmds = ["info threads 1-6",
                 "info registers rip rbx rax",
-                "x/6i $pc",
+                "x/6i 0x%x" % CODE,
                 "x/s 0x%x" % BANNER,
                 "monitor ps",
                 "watch *(long*)0x%x" % counter(0),

@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""make demo, as a user meets it: what tests/demo/demo.py starts (xensim
+with both vCPUs executing the demo's loop of real code, xenstub listening
+on TCP), then the user's own gdb attached with `target remote :PORT`:
+watch, rwatch and awatch on vCPU 0's counter, hbreak, break and stepi on
+the loop, each stop with the right thread, program counter and values;
+the guest runs on after detach. And the demo script itself, run without a
+terminal, shows its session and stops everything it started."""
+
+import os
+import re
+import subprocess
+import sys
+
+import live_support as L
+
+sys.path.insert(0, os.path.join(L.REPO, "tests", "demo"))
+import demo  # noqa: E402
+
+C0 = demo.counter(0)
+
+
+def _hex(text, name):
+    """The value of `p/x EXPR` printed as `$N = 0x...`, or None."""
+    m = re.search(r"^\$\d+ = (0x[0-9a-f]+)", text or "", re.M)
+    return int(m.group(1), 16) if m else None
+
+
+def _thread(text):
+    m = re.search(r"Current thread is (\d+)", text or "")
+    return int(m.group(1)) if m else None
+
+
+def test_user_gdb(ctx):
+    fx = ctx.fixture()
+    d = demo.start(ctx.build, fx.memory, port=0, work=ctx.tmp, spawn=ctx.spawn)
+    try:
+        L.wait_running(d.sim, d.dom, 20)
+        cmds = [
+            # 0-6: watch
+            "watch *(long*)0x%x" % C0, "continue", "p/x $pc", "thread",
+            "p/x *(long*)0x%x" % C0, "p/x $rax", "delete",
+            # 7-13: rwatch
+            "rwatch *(long*)0x%x" % C0, "continue", "p/x $pc", "thread",
+            "p/x *(long*)0x%x" % C0, "p/x $rax", "delete",
+            # 14-19: awatch
+            "awatch *(long*)0x%x" % C0, "continue", "p/x $pc", "thread",
+            "p/x *(long*)0x%x" % C0, "delete",
+            # 20-24: hbreak
+            "hbreak *0x%x" % demo.STORE, "continue", "p/x $pc", "x/i $pc", "delete",
+            # 25-28: break
+            "break *0x%x" % demo.LOAD, "continue", "p/x $pc", "delete",
+            # 29-33: stepi from the load
+            "stepi", "p/x $pc", "p/x $rax", "p/x *(long*)$rbx", "thread",
+            # 34: the code as the guest holds it (no int3 left)
+            "x/6xb 0x%x" % demo.LOAD,
+        ]
+        r, o = ctx.gdb_each(cmds, remote=":%d" % d.port, env=L.ctl_env(d.sim), timeout=900)
+        if not ctx.check(all(x is not None for x in o), "gdb ran every command", r):
+            return
+
+        # watch: after the store, on vCPU 0, old and new values one apart
+        m = re.search(r"hit Hardware watchpoint 1: \*\(long\*\)0x%x\s+Old value = (\d+)\s+"
+                      r"New value = (\d+)" % C0, o[1])
+        ctx.check(m is not None and int(m.group(2)) == int(m.group(1)) + 1,
+                  "watch: gdb stops with Old value N, New value N+1", o[1])
+        ctx.check(_thread(o[3]) == 1 and _hex(o[2], "pc") == demo.AFTER_STORE,
+                  "watch: on thread 1 (vCPU 0), $pc after the store (0x%x)" % demo.AFTER_STORE,
+                  o[2] + o[3])
+        ctx.check(m is not None and _hex(o[4], "mem") == int(m.group(2)) == _hex(o[5], "rax"),
+                  "watch: memory and rax hold the new value", o[4] + o[5])
+
+        # rwatch: after the load, the value read in rax
+        m = re.search(r"hit Hardware read watchpoint 2: \*\(long\*\)0x%x\s+Value = (\d+)" % C0, o[8])
+        ctx.check(m is not None, "rwatch: gdb stops at the read with its value", o[8])
+        ctx.check(_thread(o[10]) == 1 and _hex(o[9], "pc") == demo.LOAD + 3,
+                  "rwatch: on thread 1, $pc after the load (0x%x)" % (demo.LOAD + 3),
+                  o[9] + o[10])
+        ctx.check(m is not None and _hex(o[11], "mem") == _hex(o[12], "rax") == int(m.group(1)),
+                  "rwatch: rax holds the value read, memory the same", o[11] + o[12])
+
+        # awatch: the read or the write, whichever comes first
+        ma = re.search(r"hit Hardware access \(read/write\) watchpoint 3: \*\(long\*\)0x%x\s+"
+                       r"(?:Value = (\d+)|Old value = (\d+)\s+New value = (\d+))" % C0, o[15])
+        pc = _hex(o[16], "pc")
+        ok = ma is not None and (
+            (ma.group(1) is not None and pc == demo.LOAD + 3 and
+             _hex(o[18], "mem") == int(ma.group(1))) or
+            (ma.group(3) is not None and pc == demo.AFTER_STORE and
+             _hex(o[18], "mem") == int(ma.group(3))))
+        ctx.check(ok and _thread(o[17]) == 1,
+                  "awatch: stops on thread 1 after the load (Value) or the store (Old/New), "
+                  "memory matching", o[15] + o[16] + o[17] + o[18])
+
+        # hbreak and break: before the instruction, nothing written
+        ctx.check(re.search(r"hit Breakpoint 4, 0x0*%x" % demo.STORE, o[21]) is not None and
+                  _hex(o[22], "pc") == demo.STORE and "mov    %rax,(%rbx)" in o[23],
+                  "hbreak: stops at the store, before it", o[21] + o[22] + o[23])
+        ctx.check(re.search(r"hit Breakpoint 5, 0x0*%x" % demo.LOAD, o[26]) is not None and
+                  _hex(o[27], "pc") == demo.LOAD,
+                  "break: stops at the load", o[26] + o[27])
+
+        # stepi over the load: rax holds what the vCPU's counter holds
+        ctx.check(_hex(o[30], "pc") == demo.LOAD + 3 and
+                  _hex(o[31], "rax") == _hex(o[32], "mem") is not None,
+                  "stepi: one instruction, rax loaded from the counter at [rbx]",
+                  o[29] + o[30] + o[31] + o[32] + o[33])
+        ctx.check("0x48\t0x8b\t0x03\t0x48\t0x8d\t0x40" in o[34].replace(" ", ""),
+                  "the loop's bytes are the guest's own (no int3 left)", o[34])
+        ctx.check(r.rc == 0, "gdb exits 0 (detaches)", r.err[-1500:])
+
+        st = d.sim.state(d.dom)
+        ctx.check(st["paused"] == 0 and st["ring"] is None and
+                  all(v["vm_event_pause"] == 0 for v in st["vcpus"]),
+                  "after detach: not paused, no ring, no vCPU held",
+                  {"paused": st["paused"], "ring": st["ring"]})
+        c1 = L.counters(d.sim, d.dom)
+        L.wait_running(d.sim, d.dom, c1[0]["steps"] + 12)
+        ctx.check(d.stub.poll() is None, "xenstub still serves, for the next gdb")
+        faults = [v.get("fault") for v in d.sim.state(d.dom)["vcpus"] if v.get("fault")]
+        ctx.check(not faults, "both vCPUs still run the loop", faults)
+    finally:
+        d.stop()
+
+
+def test_demo_script(ctx):
+    ctx.fixture()
+    p = ctx.spawn([sys.executable, os.path.join(L.REPO, "tests", "demo", "demo.py"),
+                   "--build", ctx.build, "--port", "0"],
+                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                  stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = p.communicate(timeout=900)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+    ctx.check(p.returncode == 0, "the demo ends by itself without a terminal, status 0",
+              out[-3000:])
+    ctx.check(re.search(r"hit Hardware watchpoint 1: \*\(long\*\)0x%x\s+Old value = \d+\s+"
+                        r"New value = \d+" % C0, out) is not None,
+              "its session shows a watchpoint hit with old and new values", out[-3000:])
+    ctx.check(re.search(r"hit Breakpoint 2, 0x0*%x" % demo.STORE, out) is not None and
+              "mov    %rax,(%rbx)" in out,
+              "its session shows the loop's code and a breakpoint hit", out[-3000:])
+    ctx.check("target remote :" in out and "watch *(long*)0x%x" % C0 in out,
+              "it tells how to attach one's own gdb and what to watch", out[-1500:])
