@@ -17,6 +17,7 @@ LIVELOCK_REPEATS = 10000       # stub/session/run.h
 CODE = L.CODE
 LOOP = "48c7032a000000" "488b4b08" "f390" "ebf1"
 STORE = CODE
+AFTER = CODE + 7              # the instruction after the store
 WATCHED = L.SCRATCH + 0x800   # same frame as vCPU 0's stores, other bytes
 # the word each vCPU stores to: vCPU 1's is on a frame nobody watches
 TARGET = {0: L.SCRATCH, 1: L.SCRATCH + 0x10000}
@@ -50,6 +51,13 @@ def test_no_progress_stops(ctx):
             "info registers rip rbx",
             "x/gx 0x%x" % WATCHED,
             "monitor stats",
+            # then on: the held store executes for real (frames relaxed)
+            "set scheduler-locking on",
+            "break *0x%x" % AFTER,
+            "continue",
+            "echo @@AGAIN@@\\n",
+            "p/x $pc",
+            "thread",
         ], target="xen:web01", env=L.ctl_env(sim), timeout=600, merge_stderr=True)
         ctx.check(r.rc == 0 and "@@STOPPED@@" in r.out,
                   "continue comes back (the guest is stopped, gdb goes on)", r)
@@ -72,6 +80,11 @@ def test_no_progress_stops(ctx):
                   "monitor stats counts one no-progress stop", r.out[-2500:])
         ctx.check("makes no progress: the same memory access event (rip 0x%x" % STORE in r.out,
                   "xenstub's log says so too, with the address accessed", r.out[-2000:])
+        again = r.out.split("@@AGAIN@@")[-1] if "@@AGAIN@@" in r.out else ""
+        ctx.check(re.search(r"^\$\d+ = 0x%x$" % AFTER, again, re.M) is not None and
+                  "Current thread is 1 " in again,
+                  "continue from there: vCPU 0 gets past the store, to the breakpoint after it",
+                  r.out[-2000:])
         ev1 = sum(c["events"] for c in L.counters(sim, dom))
         ctx.check(ev1 - ev0 >= LIVELOCK_REPEATS,
                   "xensim raised at least %d events meanwhile" % LIVELOCK_REPEATS,
