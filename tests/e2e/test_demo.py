@@ -48,11 +48,12 @@ def test_user_gdb(ctx):
             "p/x *(long*)0x%x" % C0, "delete",
             # 20-24: hbreak
             "hbreak *0x%x" % demo.STORE, "continue", "p/x $pc", "x/i $pc", "delete",
-            # 25-28: break
-            "break *0x%x" % demo.LOAD, "continue", "p/x $pc", "delete",
-            # 29-33: stepi from the load
+            # 25-30: break, and continue over it (Xen emulates the load)
+            "break *0x%x" % demo.LOAD, "continue", "p/x $pc", "continue", "p/x $pc",
+            "delete",
+            # 31-35: stepi from the load
             "stepi", "p/x $pc", "p/x $rax", "p/x *(long*)$rbx", "thread",
-            # 34: the code as the guest holds it (no int3 left)
+            # 36: the code as the guest holds it (no int3 left)
             "x/6xb 0x%x" % demo.LOAD,
         ]
         r, o = ctx.gdb_each(cmds, remote=":%d" % d.port, env=L.ctl_env(d.sim), timeout=900)
@@ -99,14 +100,18 @@ def test_user_gdb(ctx):
         ctx.check(re.search(r"hit Breakpoint 5, 0x0*%x" % demo.LOAD, o[26]) is not None and
                   _hex(o[27], "pc") == demo.LOAD,
                   "break: stops at the load", o[26] + o[27])
+        ctx.check(re.search(r"hit Breakpoint 5, 0x0*%x" % demo.LOAD, o[28]) is not None and
+                  _hex(o[29], "pc") == demo.LOAD,
+                  "continue from the breakpoint: the loop goes round, the next pass stops "
+                  "there again", o[28] + o[29])
 
         # stepi over the load: rax holds what the vCPU's counter holds
-        ctx.check(_hex(o[30], "pc") == demo.LOAD + 3 and
-                  _hex(o[31], "rax") == _hex(o[32], "mem") is not None,
+        ctx.check(_hex(o[32], "pc") == demo.LOAD + 3 and
+                  _hex(o[33], "rax") == _hex(o[34], "mem") is not None,
                   "stepi: one instruction, rax loaded from the counter at [rbx]",
-                  o[29] + o[30] + o[31] + o[32] + o[33])
-        ctx.check("0x48\t0x8b\t0x03\t0x48\t0x8d\t0x40" in o[34].replace(" ", ""),
-                  "the loop's bytes are the guest's own (no int3 left)", o[34])
+                  o[31] + o[32] + o[33] + o[34] + o[35])
+        ctx.check("0x48\t0x8b\t0x03\t0x48\t0x8d\t0x40" in o[36].replace(" ", ""),
+                  "the loop's bytes are the guest's own (no int3 left)", o[36])
         ctx.check(r.rc == 0, "gdb exits 0 (detaches)", r.err[-1500:])
 
         st = d.sim.state(d.dom)
