@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Register and memory packets: g, G, p, P, m, M, X. Registers gdb cannot
- * know are sent as "xx"; memory that does not exist is an error, never
- * zeros.
+ * know are sent as "xx" (to LLDB, a 'p' of one is an error: LLDB shows
+ * it unavailable, while it would take "xx" as bytes); memory that does
+ * not exist is an error, never zeros. Registers are the thread's of the
+ * packet's ";thread:" suffix (LLDB), else Hg's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,6 +13,12 @@
 #include "stub/base/log.h"
 #include "stub/gdb/server.h"
 
+/* The thread a register packet is for: its suffix's, else Hg's. */
+static uint64_t reg_thread(const struct server *sv)
+{
+	return sv->reg_tid ? sv->reg_tid : sv->g_tid;
+}
+
 /*
  * gdb shows a refused write as "Cannot access memory" or a bare Exx: the
  * reason goes to the log (in 'target remote | xenstub' mode, gdb's
@@ -18,7 +26,7 @@
  */
 static int selected_regs(struct server *sv, struct x86_regs *r)
 {
-	int rc = session_get_regs(sv->s, sv->g_tid, r);
+	int rc = session_get_regs(sv->s, reg_thread(sv), r);
 
 	if (rc < 0)
 		reply_error(sv, rc);
@@ -62,8 +70,7 @@ int gdb_read_reg(struct server *sv, const char *pkt, size_t len)
 	uint64_t regno;
 	const char *end;
 
-	(void)len;
-	if (rsp_parse_hex(pkt + 1, &regno, &end) || *end) {
+	if (rsp_parse_hex(pkt + 1, &regno, &end) || end != pkt + len) {
 		reply_error(sv, EINVAL);
 		return H_REPLY;
 	}
@@ -73,21 +80,29 @@ int gdb_read_reg(struct server *sv, const char *pkt, size_t len)
 	}
 	if (selected_regs(sv, &r) < 0)
 		return H_REPLY;
+	if (sv->lldb) {
+		uint8_t buf[16];
+
+		if (x86_gdb_reg_get(&r, l, (unsigned)regno, buf) == -ENODATA) {
+			reply_error(sv, ENODATA);
+			return H_REPLY;
+		}
+	}
 	add_reg(sv, &r, l, (unsigned)regno);
 	return H_REPLY;
 }
 
 static int write_back(struct server *sv, const struct x86_regs *r)
 {
-	int rc = session_set_regs(sv->s, sv->g_tid, r);
+	int rc = session_set_regs(sv->s, reg_thread(sv), r);
 
 	if (rc == -EROFS)
 		log_warn(LC_SESSION, "register write of thread %llu refused: %s",
-			 (unsigned long long)sv->g_tid,
+			 (unsigned long long)reg_thread(sv),
 			 session_why_read_only(sv->s, true));
 	else if (rc < 0)
 		log_warn(LC_SESSION, "register write of thread %llu failed: %s",
-			 (unsigned long long)sv->g_tid,
+			 (unsigned long long)reg_thread(sv),
 			 session_last_error(sv->s));
 	if (rc < 0)
 		reply_error(sv, rc);

@@ -170,18 +170,10 @@ static int q_thread_info(struct server *sv, bool first)
 
 static int q_extra_info(struct server *sv, const char *arg)
 {
-	const struct thread_info *ti;
-	int64_t tid;
+	const struct thread_info *ti = server_thread_arg(sv, arg, false);
 
-	if (parse_thread_id(arg, &tid, NULL)) {
-		reply_error(sv, EINVAL);
+	if (!ti)
 		return H_REPLY;
-	}
-	ti = session_find_thread(sv->s, server_resolve_tid(sv, tid));
-	if (!ti) {
-		reply_error(sv, ESRCH);
-		return H_REPLY;
-	}
 	strbuf_addhex(&sv->reply, ti->extra, strlen(ti->extra));
 	return H_REPLY;
 }
@@ -376,7 +368,7 @@ int gdb_query(struct server *sv, const char *pkt, size_t len)
 		strbuf_addstr(&sv->reply, "PhyMemMode");
 		return H_REPLY;
 	}
-	return H_REPLY; /* unsupported: empty */
+	return gdb_lldb_query(sv, pkt, len); /* or empty: unsupported */
 }
 
 int gdb_set(struct server *sv, const char *pkt, size_t len)
@@ -401,7 +393,7 @@ int gdb_set(struct server *sv, const char *pkt, size_t len)
 		reply_ok(sv);
 		return H_REPLY;
 	}
-	return H_REPLY;
+	return gdb_lldb_set(sv, pkt, len); /* or empty: unsupported */
 }
 
 int gdb_v(struct server *sv, const char *pkt, size_t len)

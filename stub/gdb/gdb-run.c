@@ -75,9 +75,13 @@ static int start(struct server *sv, struct resume_plan *plan)
 			strbuf_addf(&m, "xenstub: %s\n", msg);
 			server_console(sv, m.buf);
 			strbuf_release(&m);
-			free(msg);
 		}
-		reply_error(sv, rc);
+		/* LLDB takes an error here for the end of the process */
+		if (sv->lldb)
+			gdb_lldb_refused_resume(sv, msg);
+		else
+			reply_error(sv, rc);
+		free(msg);
 		return H_REPLY;
 	}
 	free(msg);

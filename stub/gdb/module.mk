@@ -2,4 +2,4 @@
 # The GDB remote protocol front end: packet codec, dispatch, handlers. Not
 # part of libxenstub.a: it talks to the engine through session.h only.
 GDB_SRCS += stub/gdb/rsp.c stub/gdb/server.c stub/gdb/gdb-query.c \
-	stub/gdb/gdb-data.c stub/gdb/gdb-run.c
+	stub/gdb/gdb-data.c stub/gdb/gdb-run.c stub/gdb/gdb-lldb.c

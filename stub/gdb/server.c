@@ -30,6 +30,7 @@ static const struct dispatch table[] = {
 	{ 'g', gdb_read_regs },
 	{ 'G', gdb_write_regs },
 	{ 'H', gdb_select_thread },
+	{ 'j', gdb_lldb_json },
 	{ 'k', gdb_kill },
 	{ 'm', gdb_read_mem },
 	{ 'M', gdb_write_mem },
@@ -172,6 +173,23 @@ uint64_t server_resolve_tid(struct server *sv, int64_t tid)
 	return (uint64_t)tid;
 }
 
+const struct thread_info *server_thread_arg(struct server *sv,
+					    const char *arg, bool whole)
+{
+	const struct thread_info *ti;
+	const char *end;
+	int64_t tid;
+
+	if (parse_thread_id(arg, &tid, &end) || (whole && *end)) {
+		reply_error(sv, EINVAL);
+		return NULL;
+	}
+	ti = session_find_thread(sv->s, server_resolve_tid(sv, tid));
+	if (!ti)
+		reply_error(sv, ESRCH);
+	return ti;
+}
+
 void reply_xfer(struct server *sv, const char *doc, size_t doclen,
 		uint64_t off, uint64_t len)
 {
@@ -252,6 +270,30 @@ static int send_reply(struct server *sv)
 	return rsp_send(&sv->rsp, sv->reply.buf, sv->reply.len);
 }
 
+/*
+ * LLDB's thread suffix on a register packet: "...;thread:T;" names the
+ * thread instead of Hg. Sets sv->reg_tid and shortens *len to the packet
+ * without it; 0, or -EINVAL (bad suffix) / -ESRCH (no such thread).
+ */
+static int thread_suffix(struct server *sv, const char *pkt, size_t *len)
+{
+	const char *p = memchr(pkt, ';', *len), *end;
+	int64_t tid;
+
+	sv->reg_tid = 0;
+	if (!p || !sv->lldb)
+		return 0;
+	if (strncmp(p, ";thread:", 8) ||
+	    parse_thread_id(p + 8, &tid, &end) || *end != ';' ||
+	    end + 1 != pkt + *len)
+		return -EINVAL;
+	if (tid > 0 && !session_find_thread(sv->s, (uint64_t)tid))
+		return -ESRCH;
+	sv->reg_tid = server_resolve_tid(sv, tid);
+	*len = (size_t)(p - pkt);
+	return 0;
+}
+
 static int handle_packet(struct server *sv, const char *pkt, size_t len)
 {
 	size_t i;
@@ -260,10 +302,18 @@ static int handle_packet(struct server *sv, const char *pkt, size_t len)
 	strbuf_reset(&sv->reply);
 	if (!len)
 		return send_reply(sv);
+	if (pkt[0] && strchr("gGpP", pkt[0])) {
+		rc = thread_suffix(sv, pkt, &len);
+		if (rc < 0) {
+			reply_error(sv, rc);
+			return send_reply(sv);
+		}
+	}
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (table[i].letter != pkt[0])
 			continue;
 		rc = table[i].fn(sv, pkt, len);
+		sv->reg_tid = 0;
 		if (rc == H_NO_REPLY)
 			return 0;
 		return send_reply(sv);

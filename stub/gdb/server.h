@@ -30,7 +30,20 @@ struct server {
 	struct rsp rsp;
 	struct session *s;
 	int fd_out;
-	uint64_t g_tid;		/* Hg: registers and memory */
+	/* Hg, or the thread of the last stop: memory, points, monitor
+	 * commands, and registers unless the packet names its own thread.
+	 * gdb sends Hg before 'm' when it changes thread; LLDB never does,
+	 * and with thread suffixes it never needs Hg to read registers, so
+	 * its memory reads stay in the stopped thread's address space. */
+	uint64_t g_tid;
+	/* the thread of the register packet (g, G, p, P) being handled: its
+	 * ";thread:T;" suffix, else g_tid */
+	uint64_t reg_tid;
+	/* QThreadSuffixSupported was asked (only LLDB does): register
+	 * packets may end in ";thread:T;", and the client is LLDB, which
+	 * wants an error for an unavailable register and keeps its session
+	 * only when a refused resume is answered with a stop */
+	bool lldb;
 	uint64_t c_tid;		/* Hc */
 	bool waiting;		/* resumed; a stop reply is owed */
 	uint64_t step_tid;	/* the thread gdb asked to step (a task's
@@ -69,6 +82,11 @@ void reply_error(struct server *sv, int err);	/* "Exx" from -errno */
 void reply_ok(struct server *sv);
 /* Parses a thread id: hex, "-1" (all), "0" (any), or "pP.T". */
 int parse_thread_id(const char *s, int64_t *tid, const char **end);
+/* The thread a packet's argument names ("T", "pP.T", 0 or -1: the last
+ * stopped one), or NULL with the error reply set (EINVAL, ESRCH). With
+ * whole, nothing may follow the id. */
+const struct thread_info *server_thread_arg(struct server *sv,
+					    const char *arg, bool whole);
 /* The thread that a 0/-1 selection means: the last stopped one. */
 uint64_t server_resolve_tid(struct server *sv, int64_t tid);
 /* Serves [off, off+len) of a document as a qXfer reply. */
@@ -102,6 +120,15 @@ int gdb_kill(struct server *sv, const char *pkt, size_t len);
 int gdb_stop_reason(struct server *sv, const char *pkt, size_t len);
 int gdb_select_thread(struct server *sv, const char *pkt, size_t len);
 int gdb_thread_alive(struct server *sv, const char *pkt, size_t len);
+/* LLDB's packets (gdb-lldb.c): queries, Q settings and j packets the
+ * gdb families do not know; the empty reply for anything else. */
+int gdb_lldb_query(struct server *sv, const char *pkt, size_t len);
+int gdb_lldb_set(struct server *sv, const char *pkt, size_t len);
+int gdb_lldb_json(struct server *sv, const char *pkt, size_t len);
+/* Answers a resume the session refused (msg: why, or NULL) the way
+ * LLDB keeps its session: the reason on the console, then a stop reply
+ * for the thread that stopped last. */
+int gdb_lldb_refused_resume(struct server *sv, const char *msg);
 /* vCont;... and vCont? */
 int gdb_vcont(struct server *sv, const char *pkt, size_t len);
 /* gdb's interrupt byte */

@@ -4,4 +4,5 @@
 LIB_SRCS += stub/session/session.c stub/session/run-attach.c \
 	stub/session/run-events.c stub/session/run-resume.c \
 	stub/session/run-livelock.c \
-	stub/session/points.c stub/session/monitor.c
+	stub/session/points.c stub/session/monitor.c \
+	stub/session/region.c

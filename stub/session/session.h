@@ -136,6 +136,20 @@ int session_read_mem(struct session *s, uint64_t tid, uint64_t addr,
 int session_write_mem(struct session *s, uint64_t tid, uint64_t addr,
 		      const void *buf, size_t len);
 
+/* One region of an address space (LLDB's qMemoryRegionInfo). */
+struct mem_region {
+	uint64_t start, size;
+	bool mapped;
+	bool readable, writable, executable;	/* effective permissions */
+	bool user;			/* reachable from user mode */
+};
+/* The region holding addr in thread tid's address space (physical in
+ * phys mode, or while paging is off): the page (or large page) that maps
+ * it, or the whole range the missing page-table entry leaves unmapped.
+ * Physical memory comes in 4 KiB frames. 0 or -errno. */
+int session_mem_region(struct session *s, uint64_t tid, uint64_t addr,
+		       struct mem_region *out);
+
 void session_set_phys_mode(struct session *s, bool on);
 bool session_phys_mode(const struct session *s);
 /* Overrides every thread's CR3 (on) or goes back to each thread's own. */
@@ -182,6 +196,8 @@ int session_command(struct session *s, uint64_t tid, const char *line,
 int session_recover(struct target *t, const char *journal_dir,
 		    struct strbuf *out);
 
+/* The guest OS's module name ("linux", "windows"), or NULL. */
+const char *session_os_name(const struct session *s);
 /* Why the OS was not recognised (for messages), or "". */
 const char *session_os_status(const struct session *s);
 

@@ -113,7 +113,7 @@ static void test_unknown_packets_get_empty_reply(void **state)
 		"vMustReplyEmpty", "qFooBar", "QFooBar", "J", "!", "_x", "b9600",
 		"vFile:open:6a7573742070726f62696e67,0,1c0", "qTStatus",
 		"QNonStop:1", "qXfer:nosuchobject:read::0,10",
-		"qXfer:features:write:target.xml:0:abc", "jThreadsInfo",
+		"qXfer:features:write:target.xml:0:abc", "jFooBar",
 		"QProgramSignals:0", "vContXYZ", "Z9,1000,1", "z7,1000,1",
 	};
 	size_t i;
@@ -328,6 +328,62 @@ static void test_run_control_on_a_dump(void **state)
 		assert_int_equal(wire_collect(w), 0);
 		assert_int_equal(w->packets, before);
 	}
+}
+
+/* ---- LLDB's packets ---- */
+
+static void expect_prefix(struct wire *w, const char *pkt, const char *want)
+{
+	const char *got = wire_request(w, pkt);
+
+	if (strncmp(got, want, strlen(want)))
+		fail_msg("'%s' answered '%.80s', expected '%s...'", pkt, got, want);
+}
+
+static void test_lldb_packets(void **state)
+{
+	struct wire *w = *state;
+	const char *r;
+
+	/* a thread suffix only once LLDB asked for them */
+	expect_then_good(w, "p1b;thread:1;", "E16");
+	expect(w, "QThreadSuffixSupported", "OK");
+	expect(w, "p1b;thread:1;", "0100000000000000");
+	expect(w, "p1b;thread:p1.1;", "0100000000000000");
+	expect_then_good(w, "p1b;thread:5;", "E03");
+	expect_then_good(w, "p1b;thread:1", "E16");
+	expect_then_good(w, "p1b;thread:;", "E16");
+	expect_then_good(w, "p1b;foo:1;", "E16");
+	/* g and the writes take the suffix too */
+	assert_int_equal(strlen(wire_request(w, "g;thread:1;")), 2 * 608);
+	expect_then_good(w, "P1b=0100000000000000;thread:1;", "E1e");
+	expect_then_good(w, "g;thread:7;", "E03");
+	/* an unavailable register is an error to LLDB (never "xx") */
+	expect(w, "p0;thread:1;", "E3d");
+	expect(w, "p0", "E3d");
+	/* stop information, names */
+	expect_prefix(w, "qThreadStopInfo1", "T05thread:1;");
+	r = wire_request(w, "qThreadStopInfo1");
+	assert_non_null(strstr(r, "hexname:764350552030;")); /* "vCPU 0" */
+	expect_then_good(w, "qThreadStopInfo9", "E03");
+	expect_then_good(w, "qThreadStopInfozz", "E16");
+	expect_prefix(w, "jThreadsInfo", "[{\"tid\":1,\"name\":\"vCPU 0\",\"core\":0,\"signal\":5");
+	r = wire_request(w, "jThreadsInfo");
+	assert_int_equal(r[strlen(r) - 1], ']');
+	r = wire_request(w, "qHostInfo");
+	assert_non_null(strstr(r, "triple:"));
+	assert_non_null(strstr(r, "ptrsize:8;endian:little;"));
+	expect_prefix(w, "qProcessInfo", "pid:1;");
+	/* regions: paging is off, physical frames */
+	expect(w, "qMemoryRegionInfo:5ffa", "start:5000;size:1000;permissions:rwx;");
+	expect(w, "qMemoryRegionInfo:100000", "start:100000;size:1000;");
+	expect_then_good(w, "qMemoryRegionInfo:zz", "E16");
+	/* a dump cannot run: LLDB gets the reason and a stop, not an error */
+	w->console.len = 0;
+	expect_prefix(w, "c", "T02thread:1;description:");
+	assert_true(w->console.len > 0);
+	expect_prefix(w, "vCont;s:1", "T02thread:1;description:");
+	expect_prefix(w, "?", "T05thread:1;");
 }
 
 /* ---- qRcmd ---- */
@@ -623,6 +679,7 @@ int main(void)
 		RAW(test_registers_of_a_raw_image),
 		RAW(test_malformed_Z_and_H),
 		RAW(test_run_control_on_a_dump),
+		RAW(test_lldb_packets),
 		RAW(test_qrcmd),
 		RAW(test_qcrc_and_qsearch),
 		RAW(test_malformed_qxfer),

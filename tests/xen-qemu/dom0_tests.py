@@ -265,9 +265,36 @@ class Guest:
                   sh(["xl", "list"])[1])
         t0 = self.last_tick()
         ok = self.wait(lambda: self.last_tick() >= t0 + extra_ticks, timeout)
+        details = self.console()[-1500:]
+        if not ok:
+            # the report first: the failure text keeps only a head and a tail
+            details = self.stall_report(t0) + "\n" + self.console()[-300:]
         res.check(ok, "%s: its console counter moves (%d -> %d)" %
-                  (what, t0, self.last_tick()), self.console()[-1500:])
+                  (what, t0, self.last_tick()), details)
         return ok
+
+    def stall_report(self, t0):
+        """What Xen says of a guest whose counter stands still: each vCPU's
+        registers, Xen's domain and event-channel dump, and whether the
+        counter moves again within two more minutes (a stall, or a guest
+        that is gone)."""
+        out = []
+        for v in range(self.vcpus):
+            rc, regs, text = self.xenctx(v, all_regs=False)
+            out.append("xenctx vCPU %d (exit %d):\n%s" % (v, rc, text.strip()))
+        # Xen's ring is read, not cleared: the triple-fault check reads it too
+        before = len(sh(["xl", "dmesg"])[1].splitlines())
+        sh(["xl", "debug-keys", "q"])
+        sh(["xl", "debug-keys", "e"])
+        dump = sh(["xl", "dmesg"])[1].splitlines()[before:]
+        out.append("xl debug-keys q e:\n" + "\n".join(
+            l for l in dump
+            if "d%d" % self.domid in l or "Dom%d" % self.domid in l
+            or "VCPU" in l or "pending" in l)[-2500:])
+        later = self.wait(lambda: self.last_tick() > t0, 120)
+        out.append("two minutes later the counter %s (%d)" %
+                   ("moved again" if later else "still stands", self.last_tick()))
+        return "\n".join(out)
 
 
 def gdb(scenario, timeout=240, **args):
