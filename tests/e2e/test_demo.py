@@ -4,11 +4,13 @@ with both vCPUs executing the demo's loop of real code, xenstub listening
 on TCP), then the user's own gdb attached with `target remote :PORT`:
 watch, rwatch and awatch on vCPU 0's counter, hbreak, break and stepi on
 the loop, each stop with the right thread, program counter and values;
-the guest runs on after detach. And the demo script itself, run without a
-terminal, shows its session and stops everything it started."""
+the guest runs on after detach; LLDB's write watchpoint too. And the demo
+script itself, run without a terminal, shows its session and stops
+everything it started."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -149,3 +151,56 @@ def test_demo_script(ctx):
               "its session shows the loop's code and a breakpoint hit", out[-3000:])
     ctx.check("target remote :" in out and "watch *(long*)0x%x" % C0 in out,
               "it tells how to attach one's own gdb and what to watch", out[-1500:])
+
+
+def test_user_lldb(ctx):
+    """LLDB (`process connect connect://127.0.0.1:PORT`), as a user would:
+    a write watchpoint on vCPU 0's counter stops after the store with the
+    value in memory and in rax."""
+    if shutil.which("lldb") is None:
+        ctx.skip("lldb is not installed (Debian: apt-get install lldb)")
+    fx = ctx.fixture()
+    d = demo.start(ctx.build, fx.memory, port=0, work=ctx.tmp, spawn=ctx.spawn)
+    try:
+        L.wait_running(d.sim, d.dom, 20)
+        cmds = ["watchpoint set expression -w write -s 8 -- 0x%x" % C0,
+                "continue",
+                "register read rip rax",
+                "memory read -f x -s 8 -c 1 0x%x" % C0,
+                "watchpoint delete 1",
+                "detach"]
+        argv = ["lldb", "--no-lldbinit", "--batch",
+                "-o", "settings set plugin.process.gdb-remote.packet-timeout 60",
+                "-o", "process connect connect://127.0.0.1:%d" % d.port]
+        for c in cmds:
+            argv += ["-o", c]
+        p = ctx.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                      stdin=subprocess.DEVNULL, text=True)
+        try:
+            out, _ = p.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+        # LLDB echoes each command as "(lldb) COMMAND"
+        parts = {}
+        for i, c in enumerate(cmds):
+            a = out.find("(lldb) " + c + "\n")
+            b = out.find("(lldb) " + cmds[i + 1] + "\n") if i + 1 < len(cmds) else len(out)
+            parts[i] = out[a:b] if a >= 0 and b >= a else None
+        ctx.check(parts[1] is not None and "stop reason = watchpoint 1" in parts[1] and
+                  "thread #1" in parts[1],
+                  "continue stops vCPU 0 (thread #1) at the watchpoint", out[-3000:])
+        rip = re.search(r"rip = 0x([0-9a-f]+)", parts[2] or "")
+        rax = re.search(r"rax = 0x([0-9a-f]+)", parts[2] or "")
+        mem = re.search(r"0x%x: (0x[0-9a-f]+)" % C0, parts[3] or "")
+        ctx.check(rip is not None and int(rip.group(1), 16) == demo.AFTER_STORE,
+                  "rip is after the store (0x%x)" % demo.AFTER_STORE, parts[2])
+        ctx.check(rax is not None and mem is not None and
+                  int(rax.group(1), 16) == int(mem.group(1), 16) != 0,
+                  "the counter holds the value stored, rax the same", (parts[2], parts[3]))
+        ctx.check(parts[5] is not None and p.returncode == 0, "LLDB detaches", out[-1500:])
+        st = d.sim.state(d.dom)
+        ctx.check(st["paused"] == 0 and st["ring"] is None,
+                  "after detach: not paused, no ring", {"paused": st["paused"], "ring": st["ring"]})
+    finally:
+        d.stop()
