@@ -28,6 +28,19 @@ def _hex(text, name):
     return int(m.group(1), 16) if m else None
 
 
+def _run(ctx, argv, timeout=900):
+    """Runs argv (tracked by the harness) to its end or the bound; returns
+    (exit status, stdout and stderr together)."""
+    p = ctx.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                  stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+    return p.returncode, out
+
+
 def _thread(text):
     m = re.search(r"Current thread is (\d+)", text or "")
     return int(m.group(1)) if m else None
@@ -132,16 +145,9 @@ def test_user_gdb(ctx):
 
 def test_demo_script(ctx):
     ctx.fixture()
-    p = ctx.spawn([sys.executable, os.path.join(L.REPO, "tests", "demo", "demo.py"),
-                   "--build", ctx.build, "--port", "0"],
-                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                  stderr=subprocess.STDOUT, text=True)
-    try:
-        out, _ = p.communicate(timeout=900)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, _ = p.communicate()
-    ctx.check(p.returncode == 0, "the demo ends by itself without a terminal, status 0",
+    rc, out = _run(ctx, [sys.executable, os.path.join(L.REPO, "tests", "demo", "demo.py"),
+                         "--build", ctx.build, "--port", "0"])
+    ctx.check(rc == 0, "the demo ends by itself without a terminal, status 0",
               out[-3000:])
     ctx.check(re.search(r"hit Hardware watchpoint 1: \*\(long\*\)0x%x\s+Old value = \d+\s+"
                         r"New value = \d+" % C0, out) is not None,
@@ -174,13 +180,7 @@ def test_user_lldb(ctx):
                 "-o", "process connect connect://127.0.0.1:%d" % d.port]
         for c in cmds:
             argv += ["-o", c]
-        p = ctx.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                      stdin=subprocess.DEVNULL, text=True)
-        try:
-            out, _ = p.communicate(timeout=600)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, _ = p.communicate()
+        rc, out = _run(ctx, argv, timeout=600)
         # LLDB echoes each command as "(lldb) COMMAND"
         parts = {}
         for i, c in enumerate(cmds):
@@ -198,7 +198,7 @@ def test_user_lldb(ctx):
         ctx.check(rax is not None and mem is not None and
                   int(rax.group(1), 16) == int(mem.group(1), 16) != 0,
                   "the counter holds the value stored, rax the same", (parts[2], parts[3]))
-        ctx.check(parts[5] is not None and p.returncode == 0, "LLDB detaches", out[-1500:])
+        ctx.check(parts[5] is not None and rc == 0, "LLDB detaches", out[-1500:])
         st = d.sim.state(d.dom)
         ctx.check(st["paused"] == 0 and st["ring"] is None,
                   "after detach: not paused, no ring", {"paused": st["paused"], "ring": st["ring"]})
