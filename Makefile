@@ -142,8 +142,9 @@ bench: all
 	$(PYTHON) tests/bench/run.py --build $(O)
 
 # xenstub on a simulated Xen guest, for a machine without Xen
+DEMO_PORT ?= 1234
 demo: all
-	$(PYTHON) tests/demo/demo.py --build $(O)
+	$(PYTHON) tests/demo/demo.py --build $(O) --port $(DEMO_PORT)
 
 clean:
 	rm -rf $(O) build-san

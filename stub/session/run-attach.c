@@ -240,6 +240,9 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 	if (r->st.stale_steps)
 		strbuf_addf(out, "single-step events of running vCPUs let go: %llu\n",
 			    (unsigned long long)r->st.stale_steps);
+	if (r->st.livelocks)
+		strbuf_addf(out, "stops of a vCPU that made no progress (the same event %d times): %llu\n",
+			    LIVELOCK_REPEATS, (unsigned long long)r->st.livelocks);
 	traps_describe(s->traps, out);
 	pa_describe(s, out);
 	trace_describe(s, out);

@@ -112,6 +112,8 @@ static int handle_event(struct session *s, const struct target_event *ev,
 		return 0;
 	}
 	hold(s, ev);
+	if (run_livelock_check(r, ev, st))
+		return 1;	/* the same event again and again: stop */
 	switch (ev->kind) {
 	case TEV_SWBP:
 		bp = bp_find(s->bps, run_event_gpa(ev));
@@ -483,6 +485,7 @@ void run_finish_stop(struct session *s, const struct stop_info *st)
 	r->phase = PH_STOPPED;
 	r->step_vcpu = -1;
 	r->st.stops++;
+	run_livelock_reset(r, s->t->nr_vcpus);
 	s->last_stop = *st;
 	session_refresh(s);
 }

@@ -28,6 +28,21 @@ enum run_phase {
 	PH_STEPPING,		/* one vCPU stepping, maybe others running */
 };
 
+/*
+ * The livelock guard (run-livelock.c): a held event that comes back this
+ * many times in a row with nothing changed (kind, address, general
+ * registers, RIP, RFLAGS, CR3) stops the guest as making no progress. A
+ * vCPU that executes the instruction moves on (a different RIP or
+ * register) before the next event; one that comes back unchanged
+ * thousands of times is stuck, or spins on a frame we trap with nothing
+ * else happening: either way the user is better told than left waiting.
+ * Large enough that a guest's own spin on a trapped frame rarely reaches
+ * it (each repeat is a full round trip through the hypervisor), small
+ * enough that a stuck vCPU is reported within a second or so.
+ */
+#define LIVELOCK_REPEATS 10000
+#define LIVELOCK_SIG_WORDS (5 + X86_GPR_NR + 4)
+
 struct vcpu_run {
 	bool held;			/* an event holds it */
 	struct target_event ev;		/* the event that holds it */
@@ -51,6 +66,8 @@ struct vcpu_run {
 					 * found after the step */
 	uint64_t delivery_rip;		/* where the guest was interrupted */
 	bool hit_delivery;		/* its pending stop is such a hit */
+	uint64_t ll_sig[LIVELOCK_SIG_WORDS];	/* its last held event */
+	unsigned ll_repeats;		/* ... and how many in a row */
 };
 
 struct run_stats {
@@ -63,6 +80,7 @@ struct run_stats {
 	uint64_t holds;
 	uint64_t unemulated;
 	uint64_t stale_steps;		/* single-steps of running vCPUs */
+	uint64_t livelocks;		/* stops for lack of progress */
 };
 
 struct run_state {
@@ -132,6 +150,17 @@ void run_finish_stop(struct session *s, const struct stop_info *st);
 void run_stop_world(struct session *s, const struct stop_info *st);
 /* The stop owed after a completed access (vr->then_reason). */
 void run_then_stop(struct run_state *r, unsigned v, struct stop_info *st);
+
+/* ---- run-livelock.c ---- */
+
+/* Notes a held event of its vCPU. True when it is the LIVELOCK_REPEATS-th
+ * identical one in a row: *st is then the stop to report (with a message
+ * for the user), the vCPU stays held with nothing of the event completed,
+ * and the count starts again. */
+bool run_livelock_check(struct run_state *r, const struct target_event *ev,
+			struct stop_info *st);
+/* Forgets the vCPUs' last events (a stop was reported). */
+void run_livelock_reset(struct run_state *r, unsigned nr_vcpus);
 
 /* ---- run-resume.c ---- */
 

@@ -4,15 +4,19 @@
 
 Starts xensim (the simulated Xen 4.17 of the tests) with a domain made
 from the Linux fixture (../shared/fixtures, or the one `make fixtures`
-builds), gives its two vCPUs a small workload, starts xenstub on it, runs a
-short gdb session (threads, registers, memory, a breakpoint hit, a step),
-then tells how to attach your own gdb and waits until Enter or Ctrl-C
-(when run without a terminal it stops at once). Everything it starts is
-stopped, by pid, on the way out.
+builds), loads a small loop of real x86-64 code into the guest that both
+vCPUs execute (xensim runs the instructions their bytes encode), starts
+xenstub on it, runs a short gdb session (threads, registers, the code, a
+watchpoint, a breakpoint, a step), then tells how to attach your own gdb
+and waits until Enter or Ctrl-C (when run without a terminal it stops at
+once). Everything it starts is stopped, by pid, on the way out.
+
+tests/e2e/test_demo.py starts the same thing through start().
 """
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,8 +29,31 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "xensim"))
 import xensim  # noqa: E402
 
-CODE = 0xffffffffa3459180      # kernel text of the fixture guest
-SCRATCH = 0xffff8d71c7000000   # a writable page of its direct map
+# Kernel text of the fixture guest (default_idle's, in an executable page)
+# that the demo's loop replaces, and a writable page of its direct map.
+CODE = 0xffffffffa3459180
+SCRATCH = 0xffff8d71c7000000
+BANNER = 0xffffffffa3b61900        # linux_banner
+
+# The loop both vCPUs run; rbx points at the vCPU's counter (vCPU 0:
+# SCRATCH, vCPU 1: SCRATCH + 64), so each pass reads its counter, adds
+# one, writes it back, and reads the word after it.
+LOOP = [
+    # (offset, bytes, what)
+    (0x00, "488b03", "mov rax, [rbx]       read the counter"),
+    (0x03, "488d4001", "lea rax, [rax + 1]"),
+    (0x07, "488903", "mov [rbx], rax       write it back"),
+    (0x0a, "488b4b08", "mov rcx, [rbx + 8]   read the next word"),
+    (0x0e, "f390", "pause"),
+    (0x10, "ebee", "jmp CODE"),
+]
+LOAD = CODE + 0x00       # the instruction that reads the counter
+STORE = CODE + 0x07      # ... that writes it
+AFTER_STORE = CODE + 0x0a
+
+
+def counter(vcpu):
+    return SCRATCH + 64 * vcpu
 
 
 def fixture_dir():
@@ -36,6 +63,76 @@ def fixture_dir():
         if base and os.path.exists(os.path.join(base, "linux-x86_64", "memory.elf.zst")):
             return os.path.join(base, "linux-x86_64")
     return None
+
+
+class Demo:
+    """What start() started: sim (xensim.Sim), dom, stub (the xenstub
+    process), port, log_path (xenstub's output)."""
+
+    def __init__(self):
+        self.sim = None
+        self.dom = None
+        self.stub = None
+        self.port = None
+        self.log_path = None
+
+    def stop(self):
+        """Stops xenstub (SIGTERM: it leaves the guest as found), then
+        xensim, by pid."""
+        p = self.stub
+        if p is not None and p.poll() is None:
+            try:
+                os.kill(p.pid, signal.SIGTERM)
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+            except ProcessLookupError:
+                pass
+        if self.sim:
+            self.sim.stop()
+            self.sim = None
+
+
+def start(build, memory, port=1234, work=None, spawn=None):
+    """Starts xensim with domain 'demo' from the dump `memory`, loads the
+    loop at CODE, points both vCPUs at it and starts them, then starts
+    xenstub listening on the loopback port (0: a free one). spawn starts
+    processes (subprocess.Popen by default). Returns a Demo; on an error
+    everything started is stopped and the error raised."""
+    spawn = spawn or subprocess.Popen
+    work = work or tempfile.mkdtemp(prefix="xenstub-demo-")
+    d = Demo()
+    try:
+        d.sim = xensim.Sim(build, spawn=spawn)
+        d.dom = d.sim.create("demo", "--from-dump", memory)
+        code = "".join(b for _, b, _ in LOOP)
+        d.sim.ctl("write", d.dom, "--va", hex(CODE), "--vcpu", "0", code)
+        for vcpu in (0, 1):
+            d.sim.ctl("set-reg", d.dom, vcpu, "rip=" + hex(CODE),
+                      "rbx=" + hex(counter(vcpu)), "rax=0", "rcx=0")
+            d.sim.workload(d.dom, vcpu, [{"op": "exec"}])
+        d.sim.ctl("start", d.dom)
+        d.log_path = os.path.join(work, "xenstub.log")
+        with open(d.log_path, "w") as log:
+            d.stub = spawn([os.path.join(os.path.abspath(build), "xenstub"),
+                            ":%d" % port, "xen:demo"],
+                           env=d.sim.env(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            with open(d.log_path) as f:
+                m = re.search(r"^Listening on port (\d+)", f.read(), re.M)
+            if m:
+                d.port = int(m.group(1))
+                break
+            if d.stub.poll() is not None or time.monotonic() > deadline:
+                with open(d.log_path) as f:
+                    raise RuntimeError("xenstub did not start:\n" + f.read())
+            time.sleep(0.05)
+        return d
+    except BaseException:
+        d.stop()
+        raise
 
 
 def say(text):
@@ -59,62 +156,56 @@ def main():
         if not fx:
             sys.exit("demo: no fixture could be built")
     work = tempfile.mkdtemp(prefix="xenstub-demo-")
-    procs = []
-    sim = None
+    demo = None
     try:
         memory = os.path.join(work, "memory.elf")
         subprocess.run(["zstd", "-q", "-d", "--long=27",
                         os.path.join(fx, "memory.elf.zst"), "-o", memory], check=True)
         say("Starting xensim, a simulated Xen 4.17, with domain 'demo' made from the "
-            "Linux guest dump in " + os.path.relpath(fx))
-        sim = xensim.Sim(build)
-        dom = sim.create("demo", "--from-dump", memory)
-        for vcpu in (0, 1):
-            sim.workload(dom, vcpu, [
-                {"rip": hex(CODE), "len": 3, "access": "none"},
-                {"rip": hex(CODE + 3), "len": 4, "access": "write",
-                 "va": hex(SCRATCH + 64 * vcpu), "size": 8, "value": hex(vcpu + 1)},
-                {"rip": hex(CODE + 7), "len": 4, "access": "read",
-                 "va": hex(SCRATCH + 8), "size": 8},
-                {"op": "loop"},
-            ])
-        sim.ctl("start", dom)
-
+            "Linux guest dump in " + os.path.relpath(fx) + ";\n"
+            "both vCPUs run this loop, loaded at 0x%x (xensim executes its bytes):\n" % CODE +
+            "\n".join("    0x%x  %-10s %s" % (CODE + o, b, w) for o, b, w in LOOP) +
+            "\nwith rbx = 0x%x on vCPU 0 and 0x%x on vCPU 1 (their counters)"
+            % (counter(0), counter(1)))
         say("Starting xenstub :%d xen:demo  (the libraries of xensim stand in for Xen's)"
             % args.port)
-        log = open(os.path.join(work, "xenstub.log"), "w")
-        stub = subprocess.Popen([os.path.join(build, "xenstub"), ":%d" % args.port, "xen:demo"],
-                                env=sim.env(), stdout=log, stderr=subprocess.STDOUT)
-        procs.append(stub)
-        deadline = time.monotonic() + 30
-        while "Listening on port" not in open(log.name).read():
-            if stub.poll() is not None or time.monotonic() > deadline:
-                sys.exit("demo: xenstub did not start:\n" + open(log.name).read())
-            time.sleep(0.05)
+        try:
+            demo = start(build, memory, args.port, work)
+        except RuntimeError as e:
+            sys.exit("demo: %s" % e)
 
         say("A short gdb session")
         cmds = ["info threads 1-6",
-                "info registers rip rsp cr3 efer",
-                "x/s linux_banner_addr".replace("linux_banner_addr", "0xffffffffa3b61900"),
+                "info registers rip rbx rax",
+                "x/6i 0x%x" % CODE,
+                "x/s 0x%x" % BANNER,
                 "monitor ps",
-                "break *0x%x" % (CODE + 3),
+                "watch *(long*)0x%x" % counter(0),
                 "continue",
-                "info registers rip",
+                "delete",
+                "break *0x%x" % STORE,
+                "continue",
                 "delete",
                 "stepi",
-                "info registers rip",
+                "info registers rip rax",
+                "x/gx 0x%x" % counter(0),
                 "monitor stats",
                 "detach"]
         argv = ["gdb", "-q", "-n", "-batch", "-ex", "set pagination off",
-                "-ex", "target remote :%d" % args.port]
+                "-ex", "target remote :%d" % demo.port]
         for c in cmds:
             argv += ["-ex", "echo \\n(gdb) %s\\n" % c, "-ex", c]
         subprocess.run(argv, stdin=subprocess.DEVNULL, timeout=300)
 
         say("xenstub still serves the guest. Attach your own gdb with:\n"
             "    gdb -ex 'target remote :%d'\n"
-            "(On a Xen host it is one line: 'xenstub :%d xen:YOUR-DOMAIN' in dom0.)"
-            % (args.port, args.port))
+            "and try, for instance (vCPU 0's counter is at 0x%x):\n"
+            "    watch *(long*)0x%x       then continue\n"
+            "    rwatch *(long*)0x%x      awatch *(long*)0x%x\n"
+            "    hbreak *0x%x   break *0x%x   stepi   x/6i 0x%x\n"
+            "(On a Xen host it is one line: 'xenstub :1234 xen:YOUR-DOMAIN' in dom0.)"
+            % (demo.port, counter(0), counter(0), counter(0), counter(0),
+               STORE, LOAD, CODE))
         if sys.stdin.isatty():
             try:
                 input("Press Enter to stop the demo. ")
@@ -122,15 +213,8 @@ def main():
                 pass
         return 0
     finally:
-        if sim:
-            sim.stop()
-        for p in reversed(procs):
-            if p.poll() is None:
-                try:
-                    os.kill(p.pid, signal.SIGTERM)
-                    p.wait(timeout=15)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    os.kill(p.pid, signal.SIGKILL)
+        if demo:
+            demo.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

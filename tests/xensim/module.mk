@@ -16,7 +16,7 @@ XSIM_BASE_OBJS := $(XSIM_BASE_SRCS:%.c=$(O)/%.o)
 XSIM_DAEMON_SRCS := $(XSIM_DIR)/simd-main.c $(XSIM_DIR)/simd-domain.c \
 	$(XSIM_DIR)/simd-hyp.c $(XSIM_DIR)/simd-hvmctx.c \
 	$(XSIM_DIR)/simd-event.c $(XSIM_DIR)/simd-access.c \
-	$(XSIM_DIR)/simd-cpu.c $(XSIM_DIR)/simd-walk.c \
+	$(XSIM_DIR)/simd-cpu.c $(XSIM_DIR)/simd-insn.c $(XSIM_DIR)/simd-walk.c \
 	$(XSIM_DIR)/simd-load.c $(XSIM_DIR)/simd-ctl.c $(XSIM_DIR)/proto.c
 XSIM_DAEMON_OBJS := $(XSIM_DAEMON_SRCS:%.c=$(O)/%.o)
 

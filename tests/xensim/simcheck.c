@@ -848,6 +848,97 @@ static void sc_mem_access(struct check *c)
 	destroy(d);
 }
 
+/* exec steps: the guest's own bytes, executed as they say. */
+static const char exec_code[] =
+	"48bb0020000000000000"		/* 1000 movabs rbx, 0x2000 */
+	"48c7c044332211"		/* 100a mov rax, 0x11223344 */
+	"48894308"			/* 1011 mov [rbx + 8], rax */
+	"b902000000"			/* 1015 mov ecx, 2 */
+	"488b54cbf8"			/* 101a mov rdx, [rbx + rcx*8 - 8] */
+	"8d740a01"			/* 101f lea esi, [rdx + rcx + 1] */
+	"48c705d20f0000ffffffff"	/* 1023 mov qword [rip + 0xfd2], -1 */
+	"0f1f440000"			/* 102e nop dword [rax + rax] */
+	"e900000000"			/* 1033 jmp 1038 */
+	"8b3b"				/* 1038 mov edi, [rbx] */
+	"0f0b";				/* 103a ud2: not modelled */
+
+static void exec_setup(uint32_t d)
+{
+	poke(d, 0x1000, exec_code);
+	poke(d, 0x2000, "0000000000000000aaaaaaaaaaaaaaaa");
+	ctl_ok("{\"cmd\":\"set-reg\",\"dom\":%u,\"vcpu\":0,\"regs\":{\"rip\":\"0x1000\","
+	       "\"rsi\":\"0xffffffffffffffff\",\"rdi\":\"0xdeadbeefdeadbeef\"}}", d);
+	workload(d, 0, "{\"op\":\"exec\"}");
+}
+
+static void sc_exec(struct check *c)
+{
+	uint32_t d = create("sc-exec", ZERO);
+	vm_event_request_t req = { .version = 0 }, again = { .version = 0 };
+	struct mon m;
+	char buf[256];
+
+	exec_setup(d);
+	start(d, 0, -1);
+	CHECK(c, wait_str(d, "vcpus.0.state", "faulted") &&
+	      state_int(d, "vcpus.0.regs.rip") == 0x103a &&
+	      state_int(d, "vcpus.0.counters.steps") == 10 &&
+	      strstr(state_str(d, "vcpus.0.workload.fault", buf, sizeof(buf)),
+		     "0x103a (bytes 0f 0b") != NULL,
+	      "exec runs ten instructions, then stops at ud2 naming its bytes",
+	      "%s", buf);
+	CHECK(c, state_int(d, "vcpus.0.regs.rax") == 0x11223344 &&
+	      state_int(d, "vcpus.0.regs.rdx") == 0x11223344 &&
+	      state_int(d, "vcpus.0.regs.rsi") == 0x11223347 &&
+	      state_int(d, "vcpus.0.regs.rdi") == 0xffffffff &&
+	      peek64(d, 0x2008) == 0x11223344 &&
+	      peek64(d, 0x2000) == UINT64_MAX &&
+	      state_int(d, "vcpus.0.counters.writes") == 2 &&
+	      state_int(d, "vcpus.0.counters.reads") == 2,
+	      "immediates, SIB, RIP-relative, lea, 32-bit results zero-extended",
+	      NULL);
+
+	/* The store faults on an rx frame before anything changes; EMULATE
+	 * completes it; with the no-progress quirk the same event comes
+	 * back instead. */
+	exec_setup(d);
+	mon_open(c, &m, d);
+	xc_set_mem_access(c->xch, d, XENMEM_access_rx, 2, 1);
+	ctl_ok("{\"cmd\":\"quirk\",\"dom\":%u,\"quirk\":\"no-progress\",\"value\":\"on\"}", d);
+	start(d, 0, -1);
+	CHECK(c, mon_get(&m, &req, WAIT_MS) &&
+	      req.reason == VM_EVENT_REASON_MEM_ACCESS &&
+	      req.u.mem_access.gla == 0x2008 && req.data.regs.x86.rip == 0x1011 &&
+	      peek64(d, 0x2008) == 0xaaaaaaaaaaaaaaaaull,
+	      "the store faults at its rip with its address, memory unchanged",
+	      "rip 0x%" PRIx64 " gla 0x%" PRIx64, req.data.regs.x86.rip,
+	      req.u.mem_access.gla);
+	answer(&m, &req, VM_EVENT_FLAG_EMULATE);
+	CHECK(c, mon_get(&m, &again, WAIT_MS) &&
+	      again.reason == VM_EVENT_REASON_MEM_ACCESS &&
+	      again.u.mem_access.gla == 0x2008 &&
+	      !memcmp(&again.data.regs.x86, &req.data.regs.x86,
+		      sizeof(req.data.regs.x86)) &&
+	      peek64(d, 0x2008) == 0xaaaaaaaaaaaaaaaaull,
+	      "quirk no-progress: EMULATE ignored, the same event again", NULL);
+	ctl_ok("{\"cmd\":\"quirk\",\"dom\":%u,\"quirk\":\"no-progress\",\"value\":\"off\"}", d);
+	answer(&m, &again, VM_EVENT_FLAG_EMULATE);
+	CHECK(c, mon_get(&m, &req, WAIT_MS) &&
+	      req.u.mem_access.gla == 0x2000 && req.data.regs.x86.rip == 0x1023 &&
+	      peek64(d, 0x2008) == 0x11223344 &&
+	      state_int(d, "vcpus.0.counters.emulated") == 1,
+	      "quirk off: EMULATE completes the store; the RIP-relative one faults next",
+	      "rip 0x%" PRIx64 " gla 0x%" PRIx64, req.data.regs.x86.rip,
+	      req.u.mem_access.gla);
+	xc_set_mem_access(c->xch, d, XENMEM_access_rwx, 2, 1);
+	answer(&m, &req, 0);
+	CHECK(c, wait_str(d, "vcpus.0.state", "faulted") &&
+	      peek64(d, 0x2000) == UINT64_MAX,
+	      "restriction lifted: re-executed, on to the ud2", NULL);
+	mon_close(c, &m);
+	destroy(d);
+}
+
 static void sc_no_listener(struct check *c)
 {
 	uint32_t d = create("sc-nolistener", ZERO);
@@ -1295,6 +1386,7 @@ static const struct {
 	{ "monitor", sc_monitor },
 	{ "ring-full", sc_ring_full },
 	{ "mem-access", sc_mem_access },
+	{ "exec", sc_exec },
 	{ "no-listener", sc_no_listener },
 	{ "singlestep", sc_singlestep },
 	{ "amd", sc_amd },

@@ -552,6 +552,21 @@ struct chunk {
 	unsigned len;
 };
 
+/* Moves the script past one retired instruction: an exec step stays
+ * the current step until it has run its count. */
+static void next_pc(struct sim_vcpu *v)
+{
+	const struct sim_step *st = v->pc < v->wl.n ? &v->wl.steps[v->pc] : NULL;
+
+	if (st && st->kind == STEP_EXEC) {
+		v->exec_done++;
+		if (!st->count || v->exec_done < st->count)
+			return;
+		v->exec_done = 0;
+	}
+	v->pc++;
+}
+
 static void retire(struct sim_vcpu *v, uint64_t next_rip,
 		   uint64_t rflags_before, unsigned dr_hits, enum run_mode mode)
 {
@@ -559,7 +574,7 @@ static void retire(struct sim_vcpu *v, uint64_t next_rip,
 
 	v->r.rip = next_rip;
 	v->r.rflags &= ~RFLAGS_RF;
-	v->pc++;
+	next_pc(v);
 	v->c.steps++;
 	if (emulated)
 		v->c.emulated++;
@@ -708,6 +723,129 @@ static void completing_event(struct sim_vcpu *v, vm_event_request_t *req,
 		v->resync = false;	/* the step retires below */
 }
 
+/* The general registers in encoding order (SDM vol. 2, table 2-2). */
+static uint64_t *gpr_ptr(struct hvm_hw_cpu *r, int n)
+{
+	uint64_t *const p[16] = {
+		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
+		&r->rsi, &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11,
+		&r->r12, &r->r13, &r->r14, &r->r15,
+	};
+
+	return p[n & 15];
+}
+
+/* A register write of width bytes: 32-bit results zero-extend. */
+static void set_gpr(struct hvm_hw_cpu *r, int n, unsigned width,
+		    uint64_t value)
+{
+	*gpr_ptr(r, n) = width == 8 ? value : (uint32_t)value;
+}
+
+/*
+ * Fetches and decodes the instruction at RIP (the code bytes of its
+ * first frame, code_gpa, and the next page's when it crosses; a fetch
+ * checks the first frame only). In Xen's emulator with
+ * SET_EMUL_INSN_DATA, the bytes the monitor gave. 0, or -1 when the
+ * vCPU stops (the bytes are not an instruction xensim executes).
+ */
+static int fetch_decode(struct sim_vcpu *v, uint64_t code_gpa, bool given,
+			struct sim_insn *in)
+{
+	struct hvm_hw_cpu *r = &v->r;
+	uint8_t bytes[16];
+	uint64_t gpr[16], gfn;
+	size_t have;
+	char *why = NULL;
+	int i;
+
+	if (given) {
+		memcpy(bytes, v->emul_insn, sizeof(bytes));
+		have = sizeof(bytes);
+	} else {
+		size_t off = code_gpa & (SIM_PAGE_SIZE - 1);
+
+		have = SIM_PAGE_SIZE - off;
+		if (have > sizeof(bytes))
+			have = sizeof(bytes);
+		memcpy(bytes, sim_gfn_ptr(v->d, code_gpa >> SIM_PAGE_SHIFT) + off,
+		       have);
+		if (have < sizeof(bytes) &&
+		    sim_gva_to_gfn(v, r->rip + have, &gfn) == 0 &&
+		    sim_gfn_populated(v->d, gfn)) {
+			memcpy(bytes + have, sim_gfn_ptr(v->d, gfn),
+			       sizeof(bytes) - have);
+			have = sizeof(bytes);
+		}
+	}
+	for (i = 0; i < 16; i++)
+		gpr[i] = *gpr_ptr(r, i);
+	if (sim_insn_decode(bytes, have, r->rip, gpr, in, &why)) {
+		stop_fault(v, "%s", why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Executes a decoded instruction: its data access through the page
+ * tables and the p2m (which may raise an event: then nothing changes),
+ * then its register results. 0 with *next_rip and *hits, or -1.
+ */
+static int exec_insn(struct sim_vcpu *v, const struct sim_insn *in,
+		     enum run_mode mode, bool nowrite, bool *nogpt,
+		     uint64_t *next_rip, unsigned *hits)
+{
+	struct hvm_hw_cpu *r = &v->r;
+	struct chunk ch[2];
+	uint64_t value = 0;
+	int nch;
+
+	switch (in->op) {
+	case SIM_OP_LOAD:
+		nch = data_access(v, in->ea, in->width, ACC_READ, mode, nogpt,
+				  ch, 2);
+		if (nch < 0)
+			return -1;
+		if (mode != MODE_EMULATE)
+			*hits = dr_match_data(r, in->ea, in->width, false);
+		read_bytes(v, ch, (unsigned)nch, (uint8_t *)&value);
+		v->c.reads++;
+		set_gpr(r, in->reg, in->width, value);
+		break;
+	case SIM_OP_STORE:
+	case SIM_OP_STORE_IMM:
+		value = in->op == SIM_OP_STORE ? *gpr_ptr(r, in->rm) : in->imm;
+		nch = data_access(v, in->ea, in->width, ACC_WRITE, mode, nogpt,
+				  ch, 2);
+		if (nch < 0)
+			return -1;
+		if (mode != MODE_EMULATE)
+			*hits = dr_match_data(r, in->ea, in->width, true);
+		if (!(mode == MODE_EMULATE && nowrite))
+			write_bytes(v, ch, (unsigned)nch, value);
+		v->c.writes++;
+		break;
+	case SIM_OP_MOV_RR:
+		set_gpr(r, in->reg, in->width, *gpr_ptr(r, in->rm));
+		break;
+	case SIM_OP_MOV_IMM:
+		set_gpr(r, in->reg, in->width, in->imm);
+		break;
+	case SIM_OP_LEA:
+		set_gpr(r, in->reg, in->width, in->ea);
+		break;
+	case SIM_OP_JMP:
+		*next_rip = in->target;
+		return 0;
+	case SIM_OP_NOP:
+		break;
+	}
+	*next_rip = r->rip + in->len;
+	return 0;
+}
+
 static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 {
 	struct sim_domain *d = v->d;
@@ -720,8 +858,17 @@ static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 	struct chunk ch[64];
 	int nch = 0;
 	uint8_t *code;
-	uint64_t next_rip = st->rip + st->len;
+	uint64_t next_rip;
+	struct sim_step here;
 
+	if (st->kind == STEP_EXEC) {
+		/* the guest's own code: the instruction is the one at RIP */
+		here = *st;
+		here.rip = r->rip;
+		here.len = 1;
+		st = &here;
+	}
+	next_rip = st->rip + st->len;
 	r->rip = st->rip;
 	if (mode != MODE_EMULATE && !(r->rflags & RFLAGS_RF)) {
 		unsigned x = dr_match_exec(r, st->rip);
@@ -759,6 +906,16 @@ static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 	}
 
 	switch (st->kind) {
+	case STEP_EXEC: {
+		struct sim_insn in;
+
+		if (fetch_decode(v, code_gpa, mode == MODE_EMULATE &&
+				 (v->emulate_flags & VM_EVENT_FLAG_SET_EMUL_INSN_DATA),
+				 &in) ||
+		    exec_insn(v, &in, mode, nowrite, &nogpt, &next_rip, &hits))
+			return;
+		break;
+	}
 	case STEP_INSN:
 		if (st->access == ACC_NONE)
 			break;
@@ -1037,6 +1194,14 @@ static void deliver_injection(struct sim_vcpu *v)
 		/* The guest's handler returns after the instruction: an
 		 * int3 at the current step is done. */
 		if (after && current_is_insn(v) &&
+		    v->wl.steps[v->pc].kind == STEP_EXEC) {
+			/* the guest's own code: on after the int3 */
+			v->r.rip += ev.insn_len;
+			next_pc(v);
+			v->c.steps++;
+			if (v->budget != UINT64_MAX)
+				v->budget--;
+		} else if (after && current_is_insn(v) &&
 		    v->r.rip == v->wl.steps[v->pc].rip) {
 			struct sim_step one = v->wl.steps[v->pc];
 
@@ -1169,7 +1334,11 @@ void sim_vcpu_step(struct sim_vcpu *v)
 		return;
 	}
 	st = &v->wl.steps[v->pc];
-	if (v->resync) {
+	if (v->resync && st->kind == STEP_EXEC) {
+		/* the guest's own code: whatever RIP the monitor left, the
+		 * CPU executes what is there */
+		v->resync = false;
+	} else if (v->resync) {
 		/* Held by a synchronous event at this step: a monitor that
 		 * moved RIP past it (SET_REGISTERS) completed it. */
 		v->resync = false;

@@ -176,6 +176,8 @@ static int parse_step(json_object *j, struct sim_step *st, size_t i,
 		st->kind = STEP_WRITE_CR, st->len = 3;
 	else if (!strcmp(op, "vmcall"))
 		st->kind = STEP_VMCALL, st->len = 3;
+	else if (!strcmp(op, "exec"))
+		st->kind = STEP_EXEC, need_rip = false;
 	else if (!strcmp(op, "sleep"))
 		st->kind = STEP_SLEEP, need_rip = false;
 	else if (!strcmp(op, "loop"))
@@ -191,7 +193,7 @@ static int parse_step(json_object *j, struct sim_step *st, size_t i,
 	else if (!strcmp(op, "sti"))
 		st->kind = STEP_STI;
 	else {
-		*msg = xstrfmt("step %zu: unknown op \"%s\" (insn, pushf, set_reg, cpuid, write_cr, vmcall, interrupt, iret, cli, sti, sleep, loop, halt)",
+		*msg = xstrfmt("step %zu: unknown op \"%s\" (insn, exec, pushf, set_reg, cpuid, write_cr, vmcall, interrupt, iret, cli, sti, sleep, loop, halt)",
 			       i, op);
 		return -EINVAL;
 	}
@@ -268,6 +270,16 @@ static int parse_step(json_object *j, struct sim_step *st, size_t i,
 	if (st->kind == STEP_SLEEP &&
 	    (get_u64(j, "ticks", &st->count, &have) || !have)) {
 		*msg = xstrfmt("step %zu: a sleep needs \"ticks\"", i);
+		return -EINVAL;
+	}
+	if (st->kind == STEP_EXEC && (json_object_object_get_ex(j, "rip", NULL) ||
+				      json_object_object_get_ex(j, "access", NULL))) {
+		*msg = xstrfmt("step %zu: an exec step runs the code at the vCPU's RIP (set it with set-reg); it has no \"rip\" or \"access\" of its own",
+			       i);
+		return -EINVAL;
+	}
+	if (st->kind == STEP_EXEC && get_u64(j, "count", &st->count, &have)) {
+		*msg = xstrfmt("step %zu: bad \"count\"", i);
 		return -EINVAL;
 	}
 	if (st->kind == STEP_LOOP && get_u64(j, "times", &st->count, &have)) {
@@ -925,6 +937,7 @@ static void do_workload(struct sim *s, json_object *req, struct reply *r)
 	v->wl_running = false;
 	v->intr.pending = false;
 	v->done_once = 0;
+	v->exec_done = 0;
 	free(v->fault);
 	v->fault = NULL;
 	sim_update_timer(s);
@@ -967,6 +980,7 @@ static void do_start_stop(struct sim *s, json_object *req, struct reply *r,
 		if (v->halted || v->fault) {
 			v->pc = 0;
 			v->loops_done = 0;
+			v->exec_done = 0;
 			v->halted = false;
 			free(v->fault);
 			v->fault = NULL;
@@ -1030,6 +1044,30 @@ static void do_shutdown(struct sim *s, json_object *req, struct reply *r)
 		return;
 	}
 	sim_domain_shutdown(d, i, "injected by the control command");
+}
+
+/* Faults injected into the simulated Xen, for tests of how a debugger
+ * copes with a hypervisor that misbehaves (see struct sim_domain). */
+static void do_quirk(struct sim *s, json_object *req, struct reply *r)
+{
+	struct sim_domain *d = get_dom(s, req, r);
+	const char *name = get_str(req, "quirk");
+	const char *val = get_str(req, "value");
+	bool on;
+
+	if (!d)
+		return;
+	if (!val || (strcmp(val, "on") && strcmp(val, "off"))) {
+		fail(r, EINVAL, "a quirk is on or off");
+		return;
+	}
+	on = !strcmp(val, "on");
+	if (name && !strcmp(name, "no-progress")) {
+		d->quirk_no_progress = on;
+		log_info(LC_MAIN, "d%u: quirk no-progress %s", d->domid, val);
+	} else {
+		fail(r, EINVAL, "quirk \"%s\": no-progress", name ? name : "");
+	}
 }
 
 static void do_list(struct sim *s, struct reply *r)
@@ -1101,6 +1139,8 @@ void sim_ctl(struct sim *s, const char *request, struct strbuf *out)
 		do_set_reg(s, req, &r);
 	} else if (!strcmp(cmd, "shutdown")) {
 		do_shutdown(s, req, &r);
+	} else if (!strcmp(cmd, "quirk")) {
+		do_quirk(s, req, &r);
 	} else if (!strcmp(cmd, "quit")) {
 		s->quit = true;
 	} else {

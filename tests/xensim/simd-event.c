@@ -457,12 +457,22 @@ static void emulate_check(struct sim_vcpu *v, const vm_event_response_t *rsp)
 	}
 	switch (rsp->reason) {
 	case VM_EVENT_REASON_MEM_ACCESS:
+		if (v->d->quirk_no_progress) {
+			/* injected fault: the vCPU retries, faults again */
+			log_dbg(LC_TRAP, "d%uv%u: EMULATE ignored (quirk no-progress)",
+				v->d->domid, v->id);
+			v->emulate_flags = 0;
+			break;
+		}
 		if (sim_mem_access_emulate_check(v, rsp))
 			v->emulate_flags = rsp->flags;
 		break;
 	case VM_EVENT_REASON_SOFTWARE_BREAKPOINT:
-		if (rsp->flags & VM_EVENT_FLAG_SET_EMUL_INSN_DATA)
+		if (rsp->flags & VM_EVENT_FLAG_SET_EMUL_INSN_DATA) {
 			v->emulate_flags = rsp->flags;
+			memcpy(v->emul_insn, rsp->data.emul.insn.data,
+			       sizeof(v->emul_insn));
+		}
 		break;
 	case VM_EVENT_REASON_DESCRIPTOR_ACCESS:
 		v->emulate_flags = rsp->flags;

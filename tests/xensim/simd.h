@@ -76,6 +76,9 @@ enum sim_step_kind {
 	STEP_IRET,	/* iretq: pops RIP, CS, RFLAGS, RSP, SS */
 	STEP_CLI,	/* cli */
 	STEP_STI,	/* sti */
+	STEP_EXEC,	/* the guest's own instruction at RIP, executed as
+			 * its bytes say (simd-insn.c); count of them, 0 =
+			 * forever */
 	STEP_SLEEP,	/* blocked like HLT for count ticks (not an insn) */
 	STEP_LOOP,	/* back to step 0, count times (0 = forever) */
 	STEP_HALT,	/* the workload ends; the vCPU idles */
@@ -169,6 +172,8 @@ struct sim_vcpu {
 		bool reinject;
 		unsigned vector;
 	} intr;
+	uint64_t exec_done;		/* instructions an exec step ran */
+	uint8_t emul_insn[16];		/* SET_EMUL_INSN_DATA's bytes */
 	size_t done_once;		/* 1 + a step Xen's emulator already
 					 * executed out of order, or 0 */
 
@@ -297,6 +302,11 @@ struct sim_domain {
 	struct sim_view view[SIM_MAX_ALTP2M];
 
 	uint64_t unmodelled_flags;	/* response flags xensim ignores */
+	/* A fault injected by the control command ("quirk no-progress"):
+	 * EMULATE answers to mem_access events are ignored, so the vCPU
+	 * executes the instruction again and raises the same event again,
+	 * without ever getting past it (a Xen that never makes progress). */
+	bool quirk_no_progress;
 };
 
 /* ---- connections and the daemon ---- */
@@ -612,6 +622,43 @@ int sim_reg_index(const char *name);
 uint64_t *sim_reg_ptr(struct hvm_hw_cpu *r, int index);
 const char *sim_reg_name(int index);
 int sim_reg_count(void);
+
+/* ---- simd-insn.c: decoding the guest's own instructions ---- */
+
+enum sim_op {
+	SIM_OP_NOP,		/* nop, pause, nop r/m */
+	SIM_OP_LOAD,		/* mov reg, [ea] */
+	SIM_OP_STORE,		/* mov [ea], rm (rm: the source register) */
+	SIM_OP_STORE_IMM,	/* mov [ea], imm */
+	SIM_OP_MOV_RR,		/* mov reg, rm */
+	SIM_OP_MOV_IMM,		/* mov reg, imm */
+	SIM_OP_LEA,		/* lea reg, [ea] */
+	SIM_OP_JMP,		/* jmp target */
+};
+
+/* One decoded instruction. Registers are numbered as the encoding does
+ * (0 rax, 1 rcx, 2 rdx, 3 rbx, 4 rsp, 5 rbp, 6 rsi, 7 rdi, 8-15 r8-r15). */
+struct sim_insn {
+	enum sim_op op;
+	unsigned len;
+	unsigned width;		/* operand size: 4 or 8 bytes */
+	int reg;		/* ModRM.reg: the destination or source */
+	int rm;			/* the r/m register when !mem */
+	bool mem;		/* the r/m operand is memory at ea */
+	bool rip_relative;
+	uint64_t ea;
+	uint64_t imm;
+	uint64_t target;	/* JMP */
+};
+
+/*
+ * Decodes the instruction in b[0..n) at rip with the general registers
+ * gpr (encoding order). Returns 0 with *in, or -EINVAL with *why
+ * (malloc'd) naming the bytes when the instruction is not one xensim
+ * executes (or is cut short by n).
+ */
+int sim_insn_decode(const uint8_t *b, size_t n, uint64_t rip,
+		    const uint64_t gpr[16], struct sim_insn *in, char **why);
 
 /* ---- simd-ctl.c: the control command's requests ---- */
 

@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"  write DOM (--gpa ADDR | --va ADDR --vcpu N) HEX\n"
 	"  set-reg DOM VCPU REG=VALUE...\n"
 	"  shutdown DOM poweroff|reboot|suspend|crash|watchdog\n"
+	"  quirk DOM no-progress on|off    (EMULATE answers to mem_access events\n"
+	"                                   are ignored: the same event again)\n"
 	"  quit\n";
 
 static void die_usage(const char *why)
@@ -223,6 +225,12 @@ static json_object *build(int argc, char **argv, int i)
 					       json_object_new_string(eq + 1));
 		}
 		json_object_object_add(req, "regs", regs);
+	} else if (!strcmp(cmd, "quirk")) {
+		parse_opts(argc, argv, i, req, NULL, NULL, pos, 2, &npos);
+		if (npos != 2)
+			die_usage("quirk DOM NAME on|off");
+		json_object_object_add(req, "quirk", json_object_new_string(pos[0]));
+		json_object_object_add(req, "value", json_object_new_string(pos[1]));
 	} else if (!strcmp(cmd, "shutdown")) {
 		parse_opts(argc, argv, i, req, NULL, NULL, pos, 1, &npos);
 		if (npos != 1)
