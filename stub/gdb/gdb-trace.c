@@ -29,8 +29,8 @@ int gdb_trace(struct server *sv, const char *pkt, size_t len)
 {
 	(void)len;
 	if (pkt[1] != 'T' || (pkt[0] != 'Q' && pkt[0] != 'q') ||
-	    !strncmp(pkt, "qThread", 7))
-		return -1;
+	    !strncmp(pkt + 1, "Thread", 6))
+		return -1;	/* qThreadExtraInfo, QThreadSuffixSupported... */
 	if (session_trace_packet(sv->s, sv->g_tid, pkt, &sv->reply) < 0)
 		strbuf_reset(&sv->reply); /* not offered: the empty reply */
 	return H_REPLY;
