@@ -17,6 +17,7 @@
 #include "arch/x86/paging.h"
 #include "os-awareness/btf.h"
 #include "os-awareness/isf.h"
+#include "os-awareness/kallsyms.h"
 #include "os-awareness/linux-infer.h"
 #include "os-awareness/linux-internal.h"
 #include "os-awareness/sysmap.h"
@@ -423,33 +424,19 @@ found:
 	return 0;
 }
 
-struct isf_add_ctx {
-	struct symtab *st;
-};
-
-static int isf_add_sym(void *ctx, const char *name, uint64_t addr)
-{
-	struct isf_add_ctx *c = ctx;
-
-	symtab_add(c->st, addr, '?', name, strlen(name));
-	return 0;
-}
-
 static int symbols_from_isf(struct finder *f, struct isf *isf, const char *path)
 {
 	struct lx *lx = f->lx;
-	struct isf_add_ctx c = { &lx->syms };
 
-	isf_foreach_symbol(isf, isf_add_sym, &c);
-	symtab_finish(&lx->syms);
-	if (!lx->syms.nsyms) {
+	isf_symbols(isf, &lx->syms);
+	if (!symtab_count(&lx->syms)) {
 		why_add(f, "%s has no symbols", path);
 		return -EINVAL;
 	}
 	if (find_slide(f, &lx->syms))
 		return -EINVAL;
 	strbuf_addf(&lx->sym_src, "ISF profile %s (%zu symbols)", path,
-		    lx->syms.nsyms);
+		    symtab_count(&lx->syms));
 	f->user_symbols = true;
 	return 0;
 }
@@ -573,7 +560,7 @@ static int symbols_from_memory(struct finder *f)
 		if (rc == 0) {
 			strbuf_addf(&lx->sym_src, "kallsyms via VMCOREINFO (physical 0x%llx): %zu symbols, %s",
 				    (unsigned long long)f->vmci_pa,
-				    lx->syms.nsyms, ks_encoding_name(enc));
+				    symtab_count(&lx->syms), ks_encoding_name(enc));
 			goto out;
 		}
 		log_info(LC_OS, "linux: the kallsyms tables VMCOREINFO names do not decode: %s",
@@ -589,7 +576,7 @@ static int symbols_from_memory(struct finder *f)
 		if (rc == 0) {
 			strbuf_addf(&lx->sym_src, "kallsyms found by signature (token table at 0x%llx): %zu symbols, %s",
 				    (unsigned long long)l.token_table,
-				    lx->syms.nsyms, ks_encoding_name(enc));
+				    symtab_count(&lx->syms), ks_encoding_name(enc));
 			goto out;
 		}
 		symtab_release(&lx->syms);
@@ -624,7 +611,7 @@ static int find_symbols(struct finder *f)
 		if (find_slide(f, &lx->syms))
 			return -EINVAL;
 		strbuf_addf(&lx->sym_src, "System.map %s (%zu symbols)",
-			    env->symbols_path, lx->syms.nsyms);
+			    env->symbols_path, symtab_count(&lx->syms));
 		f->user_symbols = true;
 		return 0;
 	}
@@ -861,7 +848,7 @@ static int kernel_data(struct finder *f)
 	S->stop_btf = sym(lx, "__stop_BTF");
 	if (!S->init_task) {
 		why_add(f, "init_task is not among the %zu kernel symbols (kallsyms without CONFIG_KALLSYMS_ALL?): give --symbols System.map",
-			lx->syms.nsyms);
+			symtab_count(&lx->syms));
 		return -ENOENT;
 	}
 	if (lx->bits == 32)

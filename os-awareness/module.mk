@@ -3,7 +3,8 @@
 # the symbol and type sources they share (kallsyms, System.map, BTF,
 # Volatility 3 ISF, PE/RSDS).
 LIB_SRCS += os-awareness/os.c os-awareness/walk.c \
-	os-awareness/kallsyms.c os-awareness/sysmap.c os-awareness/btf.c \
+	os-awareness/symtab.c os-awareness/kallsyms.c \
+	os-awareness/kallsyms-scan.c os-awareness/sysmap.c os-awareness/btf.c \
 	os-awareness/isf.c os-awareness/pe.c \
 	os-awareness/linux.c os-awareness/linux-find.c \
 	os-awareness/linux-types.c os-awareness/linux-tasks.c \
