@@ -259,31 +259,35 @@ static void from_vmcoreinfo(struct inf *in)
 
 /* ---- functions ---- */
 
-/* Reads the first of the '|'-separated functions that kallsyms has. */
+/* The longest function name fn_load() looks for, with its NUL. */
+#define FN_NAME_MAX 64
+
+/* Reads the first of the '|'-separated functions that kallsyms has into
+ * *fn, its name into the caller's name[FN_NAME_MAX]: 0, or -ENOENT when
+ * none could be read. */
 static int fn_load(struct inf *in, const char *names, struct kc_fn *fn,
-		   const char **which)
+		   char *name)
 {
 	struct lx *lx = in->lx;
 	const char *p = names;
-	static char name[64];
 
 	while (*p) {
 		size_t l = strcspn(p, "|");
 		const struct ksym *s;
 
-		if (l < sizeof(name)) {
+		if (l < FN_NAME_MAX) {
 			memcpy(name, p, l);
 			name[l] = 0;
 			s = symtab_find(&lx->syms, name);
 			if (s) {
-				const struct ksym *e = s, *end = lx->syms.syms + lx->syms.nsyms;
+				const struct ksym *e = symtab_next(&lx->syms, s);
 				uint64_t len = KC_MAX_CODE;
 				uint8_t *code;
 				int rc;
 
-				while (e < end && e->addr <= s->addr)
-					e++;
-				if (e < end && e->addr - s->addr < len)
+				while (e && e->addr <= s->addr)
+					e = symtab_next(&lx->syms, e);
+				if (e && e->addr - s->addr < len)
 					len = e->addr - s->addr;
 				code = xmalloc(len);
 				/* the function may end near an unmapped page */
@@ -292,16 +296,15 @@ static int fn_load(struct inf *in, const char *names, struct kc_fn *fn,
 				rc = len > 16 || !lx_read(lx, s->addr, code, len) ?
 				     kc_read(fn, code, len, s->addr, lx->bits) : -EFAULT;
 				free(code);
-				if (rc == 0) {
-					*which = name;
+				if (rc == 0)
 					return 0;
-				}
 			}
 		}
 		p += l;
 		if (*p)
 			p++;
 	}
+	name[0] = 0;
 	return -ENOENT;
 }
 
@@ -315,11 +318,11 @@ static bool is_arg(const struct kc_val *v, int arg)
 static void rule_get_task_mm(struct inf *in)
 {
 	struct kc_fn fn;
-	const char *name;
+	char name[FN_NAME_MAX];
 	size_t i;
 	bool have_mm = in->L->mm.size != 0, have_flags = in->L->flags.size != 0;
 
-	if (fn_load(in, "get_task_mm", &fn, &name))
+	if (fn_load(in, "get_task_mm", &fn, name))
 		return;
 	for (i = 0; i < fn.nacc; i++) {
 		const struct kc_acc *a = &fn.acc[i];
@@ -375,9 +378,9 @@ static void rule_comm(struct inf *in, const char **from)
 
 	for (k = 0; k < sizeof(r) / sizeof(r[0]) && !in->ncomm; k++) {
 		struct kc_fn fn;
-		const char *name;
+		char name[FN_NAME_MAX];
 
-		if (fn_load(in, r[k].fn, &fn, &name))
+		if (fn_load(in, r[k].fn, &fn, name))
 			continue;
 		for (i = 0; i < fn.nacc; i++) {
 			const struct kc_acc *a = &fn.acc[i];
@@ -397,11 +400,11 @@ static void rule_switch(struct inf *in)
 {
 	struct lx_layout *L = in->L;
 	struct kc_fn fn;
-	const char *name;
+	char name[FN_NAME_MAX];
 	int prev = kc_arg_reg(in->lx->bits, 0), pushed[16];
 	unsigned n = 0, i, k;
 
-	if (fn_load(in, "__switch_to_asm", &fn, &name))
+	if (fn_load(in, "__switch_to_asm", &fn, name))
 		return;
 	for (i = 0; i < fn.nins && i < 24; i++) {
 		const struct kc_ins *x = &fn.ins[i];
@@ -449,11 +452,11 @@ static void rule_switch(struct inf *in)
 static void rule_getppid(struct inf *in)
 {
 	struct kc_fn fn;
-	const char *name;
+	char name[FN_NAME_MAX];
 	size_t i;
 
 	if (fn_load(in, "__do_sys_getppid|__x64_sys_getppid|__ia32_sys_getppid|sys_getppid|SyS_getppid",
-		    &fn, &name))
+		    &fn, name))
 		return;
 	for (i = 0; i < fn.nacc; i++) {
 		const struct kc_acc *a = &fn.acc[i];
@@ -479,11 +482,11 @@ static void rule_getppid(struct inf *in)
 static void rule_kick(struct inf *in)
 {
 	struct kc_fn fn;
-	const char *name;
+	char name[FN_NAME_MAX];
 	size_t i;
 	uint64_t rq = 0;
 
-	if (fn_load(in, "kick_process", &fn, &name))
+	if (fn_load(in, "kick_process", &fn, name))
 		return;
 	for (i = 0; i < fn.nacc; i++) {
 		const struct kc_acc *a = &fn.acc[i];
@@ -551,13 +554,13 @@ static uint64_t reg_const(const struct kc_fn *fn, size_t i, int reg)
 static void rule_setpriority(struct inf *in)
 {
 	struct kc_fn fn;
-	const char *name;
+	char name[FN_NAME_MAX];
 	size_t i, j;
 	uint64_t best_t = 0, best_init = 0;
 	unsigned votes = 0;
 
 	if (fn_load(in, "__do_sys_setpriority|__x64_sys_setpriority|__ia32_sys_setpriority|sys_setpriority|SyS_setpriority",
-		    &fn, &name))
+		    &fn, name))
 		return;
 	for (i = 0; i + 1 < fn.nins; i++) {
 		const struct kc_ins *x = &fn.ins[i];
@@ -609,10 +612,10 @@ static void rule_setpriority(struct inf *in)
 static void rule_global_init(struct inf *in)
 {
 	struct kc_fn fn;
-	const char *name;
+	char name[FN_NAME_MAX];
 	size_t i;
 
-	if (fn_load(in, "unhandled_signal", &fn, &name))
+	if (fn_load(in, "unhandled_signal", &fn, name))
 		return;
 	for (i = 0; i < fn.nacc; i++) {
 		const struct kc_acc *a = &fn.acc[i];
