@@ -7,6 +7,7 @@ LIB_SRCS += os-awareness/os.c os-awareness/walk.c \
 	os-awareness/kallsyms-scan.c os-awareness/sysmap.c os-awareness/btf.c \
 	os-awareness/isf.c os-awareness/pe.c \
 	os-awareness/linux.c os-awareness/linux-find.c \
+	os-awareness/linux-sources.c \
 	os-awareness/linux-types.c os-awareness/linux-tasks.c \
 	os-awareness/linux-code.c os-awareness/linux-infer.c \
 	os-awareness/linux-infer-code.c os-awareness/linux-infer-data.c \
