@@ -280,6 +280,21 @@ int isf_foreach_symbol(const struct isf *isf,
 	return 0;
 }
 
+static int add_symbol(void *ctx, const char *name, uint64_t addr)
+{
+	symtab_add(ctx, addr, '?', name, strlen(name));
+	return 0;
+}
+
+size_t isf_symbols(const struct isf *isf, struct symtab *st)
+{
+	size_t before = symtab_count(st);
+
+	isf_foreach_symbol(isf, add_symbol, st);
+	symtab_finish(st);
+	return symtab_count(st) - before;
+}
+
 static int b64(int c)
 {
 	if (c >= 'A' && c <= 'Z') return c - 'A';

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "os-awareness/symtab.h"
 #include "stub/base/strbuf.h"
 
 struct isf;
@@ -42,6 +43,9 @@ int isf_symbol(const struct isf *isf, const char *name, uint64_t *addr);
 int isf_foreach_symbol(const struct isf *isf,
 		       int (*fn)(void *ctx, const char *name, uint64_t addr),
 		       void *ctx);
+/* Adds every symbol with an address to st (type '?', addresses as
+ * stored) and sorts it (symtab_finish()): the number added. */
+size_t isf_symbols(const struct isf *isf, struct symtab *st);
 /* A symbol's constant_data (base64 in the file), decoded into a malloc'd
  * buffer: 0 or -ENOENT / -EINVAL. */
 int isf_symbol_data(const struct isf *isf, const char *name, uint8_t **data,

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Kernel symbol tables: the table every symbol source fills (kallsyms read
- * from guest memory, System.map files, ISF profiles), and the decoder of the
- * Linux kernel's compressed kallsyms tables, found through VMCOREINFO or by
- * their signature. Guest memory is read through a callback only.
+ * The Linux kernel's compressed kallsyms tables: their decoder into a
+ * symbol table (symtab.h), and the finder of the tables by their signature
+ * when VMCOREINFO does not say where they are. Guest memory is read through
+ * a callback only.
  */
 #ifndef XENSTUB_KALLSYMS_H
 #define XENSTUB_KALLSYMS_H
@@ -12,54 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "os-awareness/symtab.h"
 #include "stub/base/strbuf.h"
-
-/* One symbol: its address, its nm-style type letter and its name. */
-struct ksym {
-	uint64_t addr;
-	uint32_t name;		/* offset of the name in the table's pool */
-	char type;		/* 'T', 't', 'D', 'A', ... or '?' */
-};
-
-/*
- * A symbol table. Invariant after symtab_finish(): syms is sorted by
- * address (ties keep insertion order) and every name is indexed; the
- * table owns all its memory.
- */
-struct symtab {
-	struct ksym *syms;
-	size_t nsyms, alloc;
-	struct strbuf pool;	/* NUL-separated names */
-	uint32_t *index;	/* open addressing: 1 + position in syms */
-	size_t nindex;		/* a power of two, 0 before finish */
-};
-
-void symtab_init(struct symtab *st);
-void symtab_release(struct symtab *st);
-/* Adds a symbol (name of len bytes, need not be NUL-terminated). */
-void symtab_add(struct symtab *st, uint64_t addr, char type, const char *name,
-		size_t len);
-/* Sorts by address and indexes the names; call once after the adds. */
-void symtab_finish(struct symtab *st);
-/* Adds delta to every address not below min (a KASLR slide applied to
- * link-time addresses; per-CPU offsets below min stay as they are). */
-void symtab_shift(struct symtab *st, uint64_t min, int64_t delta);
-
-static inline const char *symtab_name(const struct symtab *st,
-				      const struct ksym *s)
-{
-	return st->pool.buf + s->name;
-}
-
-/*
- * The symbol called name: a global one (upper-case type) when there are
- * several, else the first by address. NULL when absent.
- */
-const struct ksym *symtab_find(const struct symtab *st, const char *name);
-/* True with *addr when name is in the table. */
-bool symtab_lookup(const struct symtab *st, const char *name, uint64_t *addr);
-/* The symbol with the greatest address <= addr, or NULL. */
-const struct ksym *symtab_at(const struct symtab *st, uint64_t addr);
 
 /* Reads len bytes of guest memory at a kernel virtual address: 0 or
  * -errno. */

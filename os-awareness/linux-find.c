@@ -2,9 +2,8 @@
 /*
  * Finding a Linux kernel with no configuration: the kernel's page tables
  * and image from the vCPUs' registers, VMCOREINFO by a bounded scan of
- * guest-physical memory, the symbol table (System.map or an ISF profile
- * the user gave, kallsyms through VMCOREINFO, or kallsyms by signature),
- * the KASLR slide, and the types (an ISF profile, or BTF in memory).
+ * guest-physical memory, then its symbols and types (linux-sources.c),
+ * then the kernel's data (init_task, the per-CPU offsets, the release).
  * Each step records where its answer came from, for "monitor os".
  */
 #include <dirent.h>
@@ -17,47 +16,12 @@
 #include "arch/x86/paging.h"
 #include "os-awareness/btf.h"
 #include "os-awareness/isf.h"
+#include "os-awareness/linux-find-internal.h"
 #include "os-awareness/linux-infer.h"
-#include "os-awareness/linux-internal.h"
-#include "os-awareness/sysmap.h"
 #include "stub/base/log.h"
 #include "stub/guest/vmem.h"
 
-#define KMAP_64 0xffffffff80000000ull	/* __START_KERNEL_map */
-#define KLINK_64 0xffffffff81000000ull	/* default link address of _text */
-#define KMAP_32 0xc0000000ull
-#define KLINK_32 0xc1000000ull
-#define ALIGN_2M (2ull << 20)
-#define IMAGE_SPAN (1ull << 30)		/* KERNEL_IMAGE_SIZE with KASLR */
-#define MAX_PTRS 16
-#define BTF_MAX (64u << 20)
-
-struct finder {
-	struct lx *lx;
-	const struct os_env *env;
-	struct x86_regs *vregs;
-	bool *vok;
-	struct strbuf vmci;		/* VMCOREINFO text, or empty */
-	uint64_t vmci_pa;
-	uint64_t ptrs[MAX_PTRS];	/* addresses in kernel code */
-	unsigned nptrs;
-	uint64_t img_lo, img_hi;	/* mapped kernel image */
-	uint64_t kimg;			/* lowest address of the image map */
-	struct strbuf *why;
-	const char *profile;		/* the ISF profile's path, or NULL */
-	const char *vmlinux;		/* a vmlinux given as the profile */
-	bool user_symbols;		/* symbols from a file the user gave */
-};
-
-static int read_cb(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	return lx_read(ctx, addr, buf, len);
-}
-
-static void why_add(struct finder *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void why_add(struct finder *f, const char *fmt, ...)
+void lxf_why_add(struct finder *f, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -71,8 +35,8 @@ static void why_add(struct finder *f, const char *fmt, ...)
 /* ---- VMCOREINFO ---- */
 
 /* The value of "KEY=value" in the text, into val: true when found. */
-static bool vmci_get(const struct strbuf *t, const char *key, char *val,
-		     size_t vlen)
+bool lxf_vmci_get(const struct strbuf *t, const char *key, char *val,
+		  size_t vlen)
 {
 	size_t kl = strlen(key);
 	const char *p = t->buf;
@@ -95,22 +59,22 @@ static bool vmci_get(const struct strbuf *t, const char *key, char *val,
 	return false;
 }
 
-static bool vmci_hex(const struct strbuf *t, const char *key, uint64_t *v)
+bool lxf_vmci_hex(const struct strbuf *t, const char *key, uint64_t *v)
 {
 	char val[40], *end;
 
-	if (!vmci_get(t, key, val, sizeof(val)))
+	if (!lxf_vmci_get(t, key, val, sizeof(val)))
 		return false;
 	*v = strtoull(val, &end, 16);
 	return end != val && !*end;
 }
 
-static bool vmci_sym(const struct strbuf *t, const char *name, uint64_t *v)
+bool lxf_vmci_sym(const struct strbuf *t, const char *name, uint64_t *v)
 {
 	char key[96];
 
 	snprintf(key, sizeof(key), "SYMBOL(%s)", name);
-	return vmci_hex(t, key, v);
+	return lxf_vmci_hex(t, key, v);
 }
 
 static bool vmci_num(const struct strbuf *t, const char *name, int64_t *v)
@@ -118,7 +82,7 @@ static bool vmci_num(const struct strbuf *t, const char *name, int64_t *v)
 	char key[96], val[40], *end;
 
 	snprintf(key, sizeof(key), "NUMBER(%s)", name);
-	if (!vmci_get(t, key, val, sizeof(val)))
+	if (!lxf_vmci_get(t, key, val, sizeof(val)))
 		return false;
 	*v = strtoll(val, &end, 10);
 	return end != val && !*end;
@@ -157,7 +121,7 @@ static void scan_vmcoreinfo(struct finder *f)
 
 /* ---- the kernel's page tables and image ---- */
 
-static bool mapped(struct finder *f, const struct aspace *as, uint64_t va)
+bool lxf_mapped(struct finder *f, const struct aspace *as, uint64_t va)
 {
 	struct x86_walk w;
 
@@ -220,9 +184,9 @@ static void image_around(struct finder *f, uint64_t p)
 	uint64_t top = f->kimg + IMAGE_SPAN;
 
 	while (lo - ALIGN_2M >= f->kimg && lo > ALIGN_2M &&
-	       mapped(f, &f->lx->kas, lo - ALIGN_2M))
+	       lxf_mapped(f, &f->lx->kas, lo - ALIGN_2M))
 		lo -= ALIGN_2M;
-	while (hi < top && hi != 0 && mapped(f, &f->lx->kas, hi))
+	while (hi < top && hi != 0 && lxf_mapped(f, &f->lx->kas, hi))
 		hi += ALIGN_2M;
 	f->img_lo = lo;
 	f->img_hi = hi;
@@ -239,7 +203,7 @@ static void pick_image(struct finder *f)
 	for (i = 0; i < f->nptrs; i++) {
 		if (f->ptrs[i] >= best_lo && f->ptrs[i] < best_hi)
 			continue;
-		if (!mapped(f, &f->lx->kas, f->ptrs[i]))
+		if (!lxf_mapped(f, &f->lx->kas, f->ptrs[i]))
 			continue;
 		image_around(f, f->ptrs[i]);
 		if (f->img_hi - f->img_lo > best_hi - best_lo) {
@@ -265,7 +229,7 @@ static void image_by_probe(struct finder *f)
 
 	for (a = f->kimg; a < f->kimg + IMAGE_SPAN && a >= f->kimg;
 	     a += ALIGN_2M) {
-		if (mapped(f, &f->lx->kas, a)) {
+		if (lxf_mapped(f, &f->lx->kas, a)) {
 			if (!run)
 				lo = a;
 			run += ALIGN_2M;
@@ -300,19 +264,19 @@ static int find_kernel_aspace(struct finder *f)
 			break;
 		}
 	if (mode == X86_PAGING_NONE) {
-		why_add(f, "no vCPU has paging on: the kernel has not set up its page tables");
+		lxf_why_add(f, "no vCPU has paging on: the kernel has not set up its page tables");
 		return -ENOENT;
 	}
 	if (lx->bits == 64 && mode != X86_PAGING_4LEVEL &&
 	    mode != X86_PAGING_5LEVEL) {
-		why_add(f, "a 64-bit guest in %s paging is not a running 64-bit kernel",
+		lxf_why_add(f, "a 64-bit guest in %s paging is not a running 64-bit kernel",
 			x86_paging_mode_name(mode));
 		return -ENOENT;
 	}
 	/* VMCOREINFO names the kernel's own page tables */
 	if (f->vmci.len && lx->bits == 64 &&
-	    (vmci_sym(&f->vmci, "init_top_pgt", &sym) ||
-	     vmci_sym(&f->vmci, "swapper_pg_dir", &sym)) &&
+	    (lxf_vmci_sym(&f->vmci, "init_top_pgt", &sym) ||
+	     lxf_vmci_sym(&f->vmci, "swapper_pg_dir", &sym)) &&
 	    vmci_num(&f->vmci, "phys_base", &pb) && sym >= KMAP_64) {
 		c[nc].phys = false;
 		c[nc].mode = mode;
@@ -338,12 +302,12 @@ static int find_kernel_aspace(struct finder *f)
 		}
 	}
 	if (f->vmci.len)
-		vmci_sym(&f->vmci, "_stext", &probe);
+		lxf_vmci_sym(&f->vmci, "_stext", &probe);
 	for (i = 0; i < nc; i++) {
 		lx->kas = c[i];
 		collect_pointers(f, &c[i]);
-		if (probe ? mapped(f, &c[i], probe) :
-		    f->nptrs && mapped(f, &c[i], f->ptrs[0]))
+		if (probe ? lxf_mapped(f, &c[i], probe) :
+		    f->nptrs && lxf_mapped(f, &c[i], f->ptrs[0]))
 			break;
 		if (!probe && !f->nptrs) {
 			image_by_probe(f);
@@ -352,7 +316,7 @@ static int find_kernel_aspace(struct finder *f)
 		}
 	}
 	if (i == nc) {
-		why_add(f, "no vCPU's page tables map kernel code");
+		lxf_why_add(f, "no vCPU's page tables map kernel code");
 		return -ENOENT;
 	}
 	strbuf_addf(&lx->kas_src, "%s paging, root 0x%llx (%s)",
@@ -368,428 +332,6 @@ static int find_kernel_aspace(struct finder *f)
 		image_by_probe(f);
 	log_dbg(LC_OS, "linux: kernel image mapped at 0x%llx..0x%llx",
 		(unsigned long long)f->img_lo, (unsigned long long)f->img_hi);
-	return 0;
-}
-
-/* ---- symbols ---- */
-
-static bool banner_at(struct lx *lx, uint64_t va)
-{
-	char b[14];
-
-	return lx_read(lx, va, b, sizeof(b)) == 0 &&
-	       !memcmp(b, "Linux version ", sizeof(b));
-}
-
-/* The KASLR slide of a link-time table: the one that puts linux_banner on
- * "Linux version " (or, without that symbol, _text on the image). */
-static int find_slide(struct finder *f, struct symtab *st)
-{
-	struct lx *lx = f->lx;
-	uint64_t banner = 0, text = 0, off;
-	int64_t k;
-	bool have_banner = symtab_lookup(st, "linux_banner", &banner);
-
-	symtab_lookup(st, "_text", &text);
-	if (f->vmci.len && vmci_hex(&f->vmci, "KERNELOFFSET", &off) &&
-	    (!have_banner || banner_at(lx, banner + off))) {
-		lx->slide = (int64_t)off;
-		strbuf_addstr(&lx->slide_src, "VMCOREINFO KERNELOFFSET");
-		goto found;
-	}
-	if (text && f->img_hi > f->img_lo &&
-	    (!have_banner || banner_at(lx, banner + (f->img_lo - text)))) {
-		lx->slide = (int64_t)(f->img_lo - text);
-		strbuf_addstr(&lx->slide_src, have_banner ?
-			      "the mapped image, checked on linux_banner" :
-			      "the mapped image (not checked: no linux_banner)");
-		goto found;
-	}
-	if (have_banner) {
-		for (k = 0; k < (int64_t)(IMAGE_SPAN / ALIGN_2M); k++) {
-			if (banner_at(lx, banner + (uint64_t)k * ALIGN_2M)) {
-				lx->slide = k * (int64_t)ALIGN_2M;
-				strbuf_addstr(&lx->slide_src,
-					      "a search for linux_banner");
-				goto found;
-			}
-		}
-	}
-	why_add(f, "the symbols given do not match the kernel in memory: linux_banner is not at any KASLR slide");
-	return -ENOENT;
-found:
-	lx->have_slide = true;
-	symtab_shift(st, f->kimg, lx->slide);
-	return 0;
-}
-
-struct isf_add_ctx {
-	struct symtab *st;
-};
-
-static int isf_add_sym(void *ctx, const char *name, uint64_t addr)
-{
-	struct isf_add_ctx *c = ctx;
-
-	symtab_add(c->st, addr, '?', name, strlen(name));
-	return 0;
-}
-
-static int symbols_from_isf(struct finder *f, struct isf *isf, const char *path)
-{
-	struct lx *lx = f->lx;
-	struct isf_add_ctx c = { &lx->syms };
-
-	isf_foreach_symbol(isf, isf_add_sym, &c);
-	symtab_finish(&lx->syms);
-	if (!lx->syms.nsyms) {
-		why_add(f, "%s has no symbols", path);
-		return -EINVAL;
-	}
-	if (find_slide(f, &lx->syms))
-		return -EINVAL;
-	strbuf_addf(&lx->sym_src, "ISF profile %s (%zu symbols)", path,
-		    lx->syms.nsyms);
-	f->user_symbols = true;
-	return 0;
-}
-
-/* The release string of the kernel in memory, for --profile-dir. */
-static void guess_release(struct finder *f, char *rel, size_t len)
-{
-	char buf[4096], *p;
-	uint64_t a;
-
-	rel[0] = 0;
-	if (f->vmci.len && vmci_get(&f->vmci, "OSRELEASE", rel, len))
-		return;
-	for (a = f->img_lo; a < f->img_hi; a += sizeof(buf) - 64) {
-		if (lx_read(f->lx, a, buf, sizeof(buf)))
-			continue;
-		p = memmem(buf, sizeof(buf) - 64, "Linux version ", 14);
-		if (p) {
-			size_t n = strcspn(p + 14, " ");
-
-			if (n >= len)
-				n = len - 1;
-			memcpy(rel, p + 14, n);
-			rel[n] = 0;
-			return;
-		}
-	}
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/* In DIR or DIR/linux: a .json[.xz] whose name holds the release. */
-static char *profile_in_dir(struct finder *f, const char *dir)
-{
-	static const char *const subs[] = { "", "/linux" };
-	char rel[72], shown[96];
-	size_t i;
-
-	guess_release(f, rel, sizeof(rel));
-	if (!rel[0])
-		return NULL;
-	for (i = 0; i < 2; i++) {
-		char *d = xstrfmt("%s%s", dir, subs[i]);
-		DIR *dp = opendir(d);
-		struct dirent *de;
-		char *found = NULL;
-
-		while (dp && (de = readdir(dp)) && !found)
-			if (strstr(de->d_name, rel) &&
-			    (ends_with(de->d_name, ".json") ||
-			     ends_with(de->d_name, ".json.xz")))
-				found = xstrfmt("%s/%s", d, de->d_name);
-		if (dp)
-			closedir(dp);
-		free(d);
-		if (found)
-			return found;
-	}
-	guest_text(shown, sizeof(shown), rel, strlen(rel), false, false);
-	why_add(f, "no profile for Linux %s in %s", shown, dir);
-	return NULL;
-}
-
-static int load_profile(struct finder *f, const char *path)
-{
-	struct lx *lx = f->lx;
-	struct strbuf msg = STRBUF_INIT;
-	int rc = isf_load(path, &lx->isf, &msg);
-
-	if (rc) {
-		why_add(f, "%s", msg.buf);
-		strbuf_release(&msg);
-		return rc;
-	}
-	strbuf_release(&msg);
-	if (isf_os(lx->isf)[0] && strcmp(isf_os(lx->isf), "linux")) {
-		why_add(f, "%s is a %s profile, not a Linux one", path,
-			isf_os(lx->isf));
-		isf_free(lx->isf);
-		lx->isf = NULL;
-		return -EINVAL;
-	}
-	f->profile = path;
-	return 0;
-}
-
-static void ks_layout_from_vmci(struct finder *f, struct ks_layout *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->ptr_size = f->lx->ptr;
-	vmci_sym(&f->vmci, "kallsyms_names", &l->names);
-	vmci_sym(&f->vmci, "kallsyms_num_syms", &l->num_syms);
-	vmci_sym(&f->vmci, "kallsyms_token_table", &l->token_table);
-	vmci_sym(&f->vmci, "kallsyms_token_index", &l->token_index);
-	if (vmci_sym(&f->vmci, "kallsyms_addresses", &l->addresses)) {
-		l->enc = KS_ABSOLUTE;
-	} else if (vmci_sym(&f->vmci, "kallsyms_offsets", &l->addresses)) {
-		if (!vmci_sym(&f->vmci, "kallsyms_relative_base",
-			      &l->relative_base))
-			l->enc = KS_PLACE_RELATIVE;
-	}
-}
-
-/* The kernel's own table, when it is in memory; else -ENOENT. */
-static int symbols_from_memory(struct finder *f)
-{
-	struct lx *lx = f->lx;
-	struct ks_layout l;
-	enum ks_encoding enc;
-	struct strbuf msg = STRBUF_INIT;
-	int rc = -ENOENT;
-
-	if (f->vmci.len && vmci_sym(&f->vmci, "kallsyms_names", &l.names)) {
-		ks_layout_from_vmci(f, &l);
-		rc = ks_decode(&l, read_cb, lx, &lx->syms, &enc, &msg);
-		if (rc == 0) {
-			strbuf_addf(&lx->sym_src, "kallsyms via VMCOREINFO (physical 0x%llx): %zu symbols, %s",
-				    (unsigned long long)f->vmci_pa,
-				    lx->syms.nsyms, ks_encoding_name(enc));
-			goto out;
-		}
-		log_info(LC_OS, "linux: the kallsyms tables VMCOREINFO names do not decode: %s",
-			 msg.buf);
-		symtab_release(&lx->syms);
-		strbuf_reset(&msg);
-	}
-	if (f->img_hi > f->img_lo) {
-		rc = ks_scan(read_cb, lx, f->img_lo, f->img_hi, lx->ptr,
-			     f->nptrs ? f->ptrs[0] : 0, &l, &msg);
-		if (rc == 0)
-			rc = ks_decode(&l, read_cb, lx, &lx->syms, &enc, &msg);
-		if (rc == 0) {
-			strbuf_addf(&lx->sym_src, "kallsyms found by signature (token table at 0x%llx): %zu symbols, %s",
-				    (unsigned long long)l.token_table,
-				    lx->syms.nsyms, ks_encoding_name(enc));
-			goto out;
-		}
-		symtab_release(&lx->syms);
-		why_add(f, "no kallsyms in the kernel image at 0x%llx..0x%llx (%s): give --symbols System.map",
-			(unsigned long long)f->img_lo,
-			(unsigned long long)f->img_hi, msg.buf);
-	} else {
-		why_add(f, "the kernel image was not found in the vCPUs' page tables");
-	}
-out:
-	strbuf_release(&msg);
-	return rc;
-}
-
-static int find_symbols(struct finder *f)
-{
-	struct lx *lx = f->lx;
-	const struct os_env *env = f->env;
-	struct strbuf msg = STRBUF_INIT;
-	uint64_t text;
-	int rc;
-
-	symtab_init(&lx->syms);
-	if (env->symbols_path) {
-		rc = sysmap_load(env->symbols_path, &lx->syms, &msg);
-		if (rc < 0) {
-			why_add(f, "%s", msg.buf);
-			strbuf_release(&msg);
-			return rc;
-		}
-		strbuf_release(&msg);
-		if (find_slide(f, &lx->syms))
-			return -EINVAL;
-		strbuf_addf(&lx->sym_src, "System.map %s (%zu symbols)",
-			    env->symbols_path, lx->syms.nsyms);
-		f->user_symbols = true;
-		return 0;
-	}
-	strbuf_release(&msg);
-	if (lx->isf)
-		return symbols_from_isf(f, lx->isf, f->profile);
-	rc = symbols_from_memory(f);
-	if (rc)
-		return rc;
-	/* the slide, for the record: exact from VMCOREINFO, else against the
-	 * default link address */
-	if (f->vmci.len && vmci_hex(&f->vmci, "KERNELOFFSET", &text)) {
-		lx->slide = (int64_t)text;
-		lx->have_slide = true;
-		strbuf_addstr(&lx->slide_src, "VMCOREINFO KERNELOFFSET");
-	} else if (symtab_lookup(&lx->syms, "_text", &text)) {
-		lx->slide = (int64_t)(text - (lx->bits == 64 ? KLINK_64 : KLINK_32));
-		lx->have_slide = true;
-		strbuf_addf(&lx->slide_src, "_text against the default link address 0x%llx",
-			    (unsigned long long)(lx->bits == 64 ? KLINK_64 : KLINK_32));
-	}
-	return 0;
-}
-
-/* ---- types ---- */
-
-static const uint8_t btf_sig[12] = { 0x9f, 0xeb, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0 };
-
-static int btf_at(struct finder *f, uint64_t va, uint64_t limit)
-{
-	struct lx *lx = f->lx;
-	uint8_t hdr[24], *blob;
-	struct strbuf msg = STRBUF_INIT;
-	size_t size;
-	int rc;
-
-	if (lx_read(lx, va, hdr, sizeof(hdr)))
-		return -EFAULT;
-	size = btf_blob_size(hdr, sizeof(hdr));
-	if (!size || size > BTF_MAX || (limit && size > limit))
-		return -EINVAL;
-	blob = xmalloc(size);
-	rc = lx_read(lx, va, blob, size);
-	if (rc == 0)
-		rc = btf_parse(blob, size, &lx->btf, &msg);
-	free(blob);
-	if (rc == 0) {
-		lx->btf_addr = va;
-		lx->btf_len = size;
-	} else if (msg.len) {
-		log_info(LC_OS, "linux: BTF at 0x%llx: %s", (unsigned long long)va,
-			 msg.buf);
-	}
-	strbuf_release(&msg);
-	return rc;
-}
-
-static int find_btf(struct finder *f)
-{
-	struct lx *lx = f->lx;
-	uint64_t start = 0, stop = 0, a, lo, hi, etext, sinit;
-	uint8_t *buf;
-	const size_t chunk = 1u << 20;
-	int rc = -ENOENT;
-
-	if (symtab_lookup(&lx->syms, "__start_BTF", &start) &&
-	    symtab_lookup(&lx->syms, "__stop_BTF", &stop) && stop > start &&
-	    btf_at(f, start, stop - start) == 0) {
-		strbuf_addstr(&lx->type_src, "BTF in memory at __start_BTF");
-		return 0;
-	}
-	/* by its header: .BTF is read-only data, which every x86 kernel
-	 * places between the end of its text and the start of its init
-	 * text (both in every kallsyms); else anywhere in the image */
-	lo = f->img_lo;
-	hi = f->img_hi;
-	if (symtab_lookup(&lx->syms, "_etext", &etext) &&
-	    symtab_lookup(&lx->syms, "_sinittext", &sinit) &&
-	    etext >= lo && etext < sinit && sinit <= hi) {
-		lo = etext;
-		hi = sinit;
-	}
-	buf = xmalloc(chunk + sizeof(btf_sig));
-	for (a = lo; a < hi && rc; a += chunk) {
-		size_t len = hi - a < chunk + sizeof(btf_sig) ?
-			     (size_t)(hi - a) : chunk + sizeof(btf_sig);
-		const uint8_t *p = buf;
-
-		if (lx_read(lx, a, buf, len))
-			continue;
-		while (rc && (p = memmem(p, len - (size_t)(p - buf), btf_sig,
-					 sizeof(btf_sig)))) {
-			rc = btf_at(f, a + (uint64_t)(p - buf), 0);
-			p++;
-		}
-	}
-	free(buf);
-	if (rc == 0)
-		strbuf_addstr(&lx->type_src, "BTF in memory found by its header");
-	return rc;
-}
-
-static int find_types(struct finder *f)
-{
-	struct lx *lx = f->lx;
-	struct strbuf msg = STRBUF_INIT;
-	int rc;
-
-	if (f->vmlinux) {
-		rc = lx_layout_from_dwarf(&lx->L, f->vmlinux, &msg);
-		if (rc) {
-			why_add(f, "%s: %s", f->vmlinux, msg.buf);
-			strbuf_release(&msg);
-			return -EINVAL;
-		}
-		strbuf_addf(&lx->type_src, "DWARF of vmlinux %s", f->vmlinux);
-		rc = lx_vmlinux_symbols(lx, f->vmlinux, &msg);
-		if (rc == -ESRCH) {
-			/* another kernel's types would misread this one */
-			why_add(f, "%s: %s", f->vmlinux, msg.buf);
-			strbuf_release(&msg);
-			return -ENOENT;
-		}
-		if (rc || msg.len)
-			log_warn(LC_OS, "linux: %s: %s", f->vmlinux, msg.buf);
-		strbuf_release(&msg);
-		return 0;
-	}
-	if (lx->isf) {
-		rc = lx_layout_from_isf(&lx->L, lx->isf, &msg);
-		if (rc) {
-			why_add(f, "%s: %s", f->profile, msg.buf);
-			strbuf_release(&msg);
-			return -EINVAL;
-		}
-		strbuf_addf(&lx->type_src, "ISF profile %s (%s)", f->profile,
-			    isf_producer(lx->isf)[0] ? isf_producer(lx->isf) :
-			    "unknown producer");
-		strbuf_release(&msg);
-		return 0;
-	}
-	rc = find_btf(f);
-	if (rc) {
-		/* no BTF: the offsets from the kernel's own code and data */
-		rc = lx_infer_layout(lx, f->vmci.len ? f->vmci.buf : NULL, &msg);
-		if (rc) {
-			why_add(f, "no BTF in guest memory (a kernel without CONFIG_DEBUG_INFO_BTF?), and %s",
-				msg.buf);
-			strbuf_release(&msg);
-			return -ENOENT;
-		}
-		strbuf_addstr(&lx->type_src, "the kernel's code and data (no BTF in memory): see monitor offsets");
-		strbuf_release(&msg);
-		return 0;
-	}
-	strbuf_addf(&lx->type_src, " 0x%llx, %llu bytes, %u types",
-		    (unsigned long long)lx->btf_addr,
-		    (unsigned long long)lx->btf_len, btf_nr_types(lx->btf));
-	rc = lx_layout_from_btf(&lx->L, lx->btf, &msg);
-	if (rc) {
-		why_add(f, "BTF in memory: %s", msg.buf);
-		strbuf_release(&msg);
-		return -ENOENT;
-	}
-	strbuf_release(&msg);
 	return 0;
 }
 
@@ -860,8 +402,8 @@ static int kernel_data(struct finder *f)
 	S->start_btf = sym(lx, "__start_BTF");
 	S->stop_btf = sym(lx, "__stop_BTF");
 	if (!S->init_task) {
-		why_add(f, "init_task is not among the %zu kernel symbols (kallsyms without CONFIG_KALLSYMS_ALL?): give --symbols System.map",
-			lx->syms.nsyms);
+		lxf_why_add(f, "init_task is not among the %zu kernel symbols (kallsyms without CONFIG_KALLSYMS_ALL?): give --symbols System.map",
+			symtab_count(&lx->syms));
 		return -ENOENT;
 	}
 	if (lx->bits == 32)
@@ -885,7 +427,7 @@ static int kernel_data(struct finder *f)
 		struct aspace as = lx->kas;
 
 		as.cr3 = pa;
-		if (mapped(f, &as, S->init_task)) {
+		if (lxf_mapped(f, &as, S->init_task)) {
 			if (as.cr3 != lx->kas.cr3) {
 				strbuf_reset(&lx->kas_src);
 				strbuf_addf(&lx->kas_src, "%s paging, root 0x%llx (init_top_pgt)",
@@ -898,7 +440,7 @@ static int kernel_data(struct finder *f)
 	/* init_task must look like it: pid 0, comm "swapper" */
 	if (lx_read(lx, S->init_task + lx->L.comm.off, comm, 16) ||
 	    lx_read(lx, S->init_task + lx->L.pid.off, pid, 4)) {
-		why_add(f, "init_task at 0x%llx cannot be read",
+		lxf_why_add(f, "init_task at 0x%llx cannot be read",
 			(unsigned long long)S->init_task);
 		return -EFAULT;
 	}
@@ -908,7 +450,7 @@ static int kernel_data(struct finder *f)
 	 * ring of tasks linked back to it */
 	if ((pid[0] | pid[1] | pid[2] | pid[3]) ||
 	    (strncmp(comm, "swapper", 7) && !init_links_ok(lx, S->init_task))) {
-		why_add(f, "init_task at 0x%llx does not look like it (comm '%s', pid %u): the %s do not match this kernel",
+		lxf_why_add(f, "init_task at 0x%llx does not look like it (comm '%s', pid %u): the %s do not match this kernel",
 			(unsigned long long)S->init_task, shown,
 			pid[0] | pid[1] << 8 | pid[2] << 16 | (uint32_t)pid[3] << 24,
 			lx->type_src.len && lx->isf ? "profile and symbols" :
@@ -1066,7 +608,7 @@ int lx_detect(const struct os_env *env, struct os **out, struct strbuf *why)
 	if (f.vmci.len) {
 		char rel[72] = "";
 
-		vmci_get(&f.vmci, "OSRELEASE", rel, sizeof(rel));
+		lxf_vmci_get(&f.vmci, "OSRELEASE", rel, sizeof(rel));
 		strbuf_addf(&lx->notes, "VMCOREINFO at physical 0x%llx (OSRELEASE=",
 			    (unsigned long long)f.vmci_pa);
 		strbuf_add_guest(&lx->notes, rel, strlen(rel));
@@ -1078,22 +620,22 @@ int lx_detect(const struct os_env *env, struct os **out, struct strbuf *why)
 	if (env->profile_path && lx_is_elf(env->profile_path)) {
 		f.vmlinux = env->profile_path;	/* --vmlinux, or --profile vmlinux */
 	} else if (env->profile_path) {
-		rc = load_profile(&f, env->profile_path);
+		rc = lxf_load_profile(&f, env->profile_path);
 		if (rc)
 			goto free_state;
 	} else if (env->profile_dir && !env->symbols_path) {
-		dir_profile = profile_in_dir(&f, env->profile_dir);
-		if (dir_profile && load_profile(&f, dir_profile)) {
+		dir_profile = lxf_profile_in_dir(&f, env->profile_dir);
+		if (dir_profile && lxf_load_profile(&f, dir_profile)) {
 			free(dir_profile);
 			dir_profile = NULL;
 		}
 	}
-	rc = find_symbols(&f);
+	rc = lxf_find_symbols(&f);
 	if (rc == -ENOENT && !f.user_symbols && !env->symbols_path && !lx->isf)
 		goto not_found;
 	if (rc)
 		goto free_state;
-	rc = find_types(&f);
+	rc = lxf_find_types(&f);
 	if (rc == -ENOENT)
 		goto not_found;
 	if (rc)

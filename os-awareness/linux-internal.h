@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "os-awareness/kallsyms.h"
+#include "os-awareness/symtab.h"
 #include "os-awareness/os.h"
 #include "os-awareness/walk.h"
 #include "stub/base/strbuf.h"

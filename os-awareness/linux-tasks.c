@@ -146,7 +146,8 @@ static int read_task(struct walk *w, uint64_t addr, struct trec *t)
 	const struct lx_layout *L = &w->lx->L;
 	size_t cl;
 
-	if (lx_read(w->lx, addr + w->span.lo, w->span.buf, w->span.len))
+	if (os_span_read(&w->span, w->lx->base.env.mem, &w->lx->kas, addr,
+			 &w->lx->reads))
 		return -EFAULT;
 	memset(t, 0, sizeof(*t));
 	t->addr = addr;

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "os-awareness/kallsyms.h"
+#include "os-awareness/symtab.h"
 #include "stub/base/strbuf.h"
 
 /*

@@ -12,6 +12,7 @@
 #include "os-awareness/os.h"
 #include "stub/base/num.h"
 #include "stub/base/strbuf.h"
+#include "stub/guest/vmem.h"
 
 static size_t slot(const struct addrmap *m, uint64_t k)
 {
@@ -117,6 +118,14 @@ void os_span_free(struct os_span *s)
 {
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
+}
+
+int os_span_read(struct os_span *s, struct vmem *mem, const struct aspace *as,
+		 uint64_t addr, uint64_t *reads)
+{
+	if (reads)
+		(*reads)++;
+	return vmem_read(mem, as, addr + s->lo, s->buf, s->len, NULL);
 }
 
 uint64_t os_span_get(const struct os_span *s, struct os_field f)

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct aspace;
+struct vmem;
+
 struct addrmap {
 	uint64_t *key;
 	uint32_t *val;
@@ -67,6 +70,11 @@ struct os_span {
 void os_span_init(struct os_span *s, const struct os_field *const *f,
 		  size_t n);
 void os_span_free(struct os_span *s);
+/* Reads the span of the structure at addr (its bytes [lo, lo + len)) in
+ * one read of mem through as; *reads (may be NULL) counts the read. 0 or
+ * -errno. */
+int os_span_read(struct os_span *s, struct vmem *mem, const struct aspace *as,
+		 uint64_t addr, uint64_t *reads);
 /* A field's value (little-endian, its first 8 bytes at most), 0 when
  * the field is absent. */
 uint64_t os_span_get(const struct os_span *s, struct os_field f);

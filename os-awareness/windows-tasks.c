@@ -277,7 +277,8 @@ static void warn(struct walk *k, const char *what, uint64_t addr)
 
 static int read_ethread(struct walk *k, uint64_t ethread)
 {
-	return win_read(k->w, ethread + k->et.lo, k->et.buf, k->et.len);
+	return os_span_read(&k->et, k->w->base.env.mem, &k->w->kas, ethread,
+			    &k->w->reads);
 }
 
 static void thread_name(struct walk *k, struct os_task *o)
@@ -532,7 +533,8 @@ static void processes(struct walk *k)
 			warn(k, "a loop in the process list", node);
 			return;
 		}
-		if (win_read(w, eprocess + k->ep.lo, k->ep.buf, k->ep.len)) {
+		if (os_span_read(&k->ep, w->base.env.mem, &w->kas, eprocess,
+				 &w->reads)) {
 			warn(k, "an unreadable process", eprocess);
 			return;
 		}
@@ -784,7 +786,8 @@ void win_list_modules(struct win *w, struct strbuf *out)
 			bad = "a bad pointer in the driver list";
 		else if (addrmap_get(&seen, node))
 			bad = "a loop in the driver list";
-		else if (win_read(w, entry + s.lo, s.buf, s.len))
+		else if (os_span_read(&s, w->base.env.mem, &w->kas, entry,
+				      &w->reads))
 			bad = "an unreadable driver entry";
 		else if (sget_blink(&s, L->ldr_links) != prev)
 			bad = "a broken back-link in the driver list";

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Unit tests of the kallsyms decoder and finder (os-awareness/kallsyms.c)
- * on tables built here the way scripts/kallsyms lays them out: every
- * address encoding (absolute, base-relative, absolute per-CPU, place-
- * relative), the old and new table orders, kallsyms_seqs_of_names between
- * the markers and the token table, token compression, "big" two-byte name
- * lengths; then truncated and corrupt tables. Also the symbol table.
+ * Unit tests of the kallsyms decoder and finder (os-awareness/kallsyms.c,
+ * kallsyms-scan.c) on tables built here the way scripts/kallsyms lays them
+ * out: every address encoding (absolute, base-relative, absolute per-CPU,
+ * place-relative), the old and new table orders, kallsyms_seqs_of_names
+ * between the markers and the token table, token compression, "big"
+ * two-byte name lengths; then truncated and corrupt tables. The symbol
+ * table they fill has its own tests (test-symtab.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -569,40 +570,6 @@ static void test_scan_nothing(void **s)
 	drop(g);
 }
 
-static void test_symtab(void **s)
-{
-	struct symtab st;
-	const struct ksym *k;
-	uint64_t a;
-
-	(void)s;
-	symtab_init(&st);
-	symtab_add(&st, 0x3000, 't', "dup", 3);
-	symtab_add(&st, 0x1000, 'T', "first", 5);
-	symtab_add(&st, 0x2000, 'T', "dup", 3);
-	symtab_add(&st, 0x2000, 'd', "same_addr", 9);
-	symtab_add(&st, 0x10, 'A', "percpu", 6);
-	symtab_finish(&st);
-	assert_int_equal(st.nsyms, 5);
-	/* the global one wins */
-	assert_true(symtab_lookup(&st, "dup", &a));
-	assert_true(a == 0x2000);
-	assert_false(symtab_lookup(&st, "absent", &a));
-	assert_null(symtab_at(&st, 0x5));
-	k = symtab_at(&st, 0x1fff);
-	assert_string_equal(symtab_name(&st, k), "first");
-	k = symtab_at(&st, 0x2004);
-	assert_string_equal(symtab_name(&st, k), "same_addr");
-	k = symtab_at(&st, 0xffffffff);
-	assert_true(k->addr == 0x3000);
-	/* a slide moves what is above min only */
-	symtab_shift(&st, 0x1000, 0x200000);
-	assert_true(symtab_lookup(&st, "first", &a) && a == 0x201000);
-	assert_true(symtab_lookup(&st, "percpu", &a) && a == 0x10);
-	symtab_release(&st);
-	symtab_release(&st);	/* twice is harmless */
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,7 +587,6 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_scan_nothing),
-		cmocka_unit_test(test_symtab),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
