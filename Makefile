@@ -56,12 +56,22 @@ NOXEN_OBJS := $(NOXEN_SRCS:%.c=$(O)/%.o)
 # libxenstub.so, make install, make uninstall
 include install.mk
 
-.PHONY: all test check check-tests check-layers unit-test e2e-test bench clean distclean \
+.PHONY: FORCE all test check check-tests check-layers unit-test e2e-test bench clean distclean \
 	fixtures demo xen-tests xen-prepare
 
 all: $(O)/xenstub $(O)/libxenstub.a $(UNIT_TESTS:%=$(O)/tests/unit/%) $(EXTRA_TARGETS)
 
-$(O)/%.o: %.c
+# Objects are built again when the compiler or its flags change (O=build
+# built once by gcc, then CC=clang or SAN=1 into the same folder): the
+# stamp's text is rewritten only when it differs.
+CFLAGS_STAMP_TEXT = $(CC) $(ALL_CFLAGS)
+$(O)/.cflags: FORCE
+	@mkdir -p $(O)
+	@echo '$(CFLAGS_STAMP_TEXT)' | cmp -s - $@ || echo '$(CFLAGS_STAMP_TEXT)' > $@
+
+FORCE:
+
+$(O)/%.o: %.c $(O)/.cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

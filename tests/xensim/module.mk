@@ -60,11 +60,11 @@ $(XSIM_OUT)/walkcheck: $(XSIM_WALKCHECK_OBJS) $(XSIM_BASE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(XSIM_WALKCHECK_OBJS) $(XSIM_BASE_OBJS)
 
-$(XSIM_PIC)/%.o: $(XSIM_DIR)/%.c
+$(XSIM_PIC)/%.o: $(XSIM_DIR)/%.c $(O)/.cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(XSIM_PIC_CFLAGS) -c $< -o $@
 
-$(XSIM_PIC)/stub/%.o: stub/%.c
+$(XSIM_PIC)/stub/%.o: stub/%.c $(O)/.cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(XSIM_PIC_CFLAGS) -c $< -o $@
 
@@ -94,7 +94,7 @@ $(XSIM_OUT)/simcheck: $(O)/$(XSIM_DIR)/simcheck.o $(XSIM_PIC)/proto.o $(XSIM_LIB
 		$(XSIM_LIB)/libxendevicemodel.so.1 $(XSIM_LIB)/libxenstore.so.4 \
 		-ljson-c
 
-$(O)/$(XSIM_DIR)/simcheck.o: $(XSIM_DIR)/simcheck.c
+$(O)/$(XSIM_DIR)/simcheck.o: $(XSIM_DIR)/simcheck.c $(O)/.cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(STD) $(WARN) $(CFLAGS) -I. -D_GNU_SOURCE -MMD -MP -c $< -o $@
 
