@@ -19,6 +19,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,11 +60,26 @@ def run_module(ctx, path, only):
     sys.stdout.flush()
 
 
+def timing_line(path, seconds, passed, failed, skipped):
+    """The line after each module's output: what it counted and how long it
+    took (what a run's time budget is spent on); nothing for a module
+    --only left out."""
+    if not passed + failed + skipped:
+        return ""
+    return "-- %s: %d passed, %d failed, %d skipped in %.1f s\n" % (
+        os.path.splitext(os.path.basename(path))[0], passed, failed, skipped, seconds)
+
+
 def run_serial(args, paths):
     ctx = harness.Context(args.build, args.verbose)
     try:
         for path in paths:
+            before = (ctx.passed, ctx.failed, ctx.skipped)
+            t0 = time.monotonic()
             run_module(ctx, path, args.only)
+            sys.stdout.write(timing_line(path, time.monotonic() - t0, ctx.passed - before[0],
+                                         ctx.failed - before[1], ctx.skipped - before[2]))
+            sys.stdout.flush()
     finally:
         ctx.cleanup()
     return ctx.passed, ctx.failed, ctx.skipped
@@ -93,11 +109,14 @@ def worker(conn, out_path, build, verbose, only):
             if path is None:
                 break
             before = (ctx.passed, ctx.failed, ctx.skipped)
+            t0 = time.monotonic()
             run_module(ctx, path, only)
             sys.stdout.flush()
             sys.stderr.flush()
             out.seek(0)
             text = out.read().decode(errors="replace")
+            text += timing_line(path, time.monotonic() - t0, ctx.passed - before[0],
+                                ctx.failed - before[1], ctx.skipped - before[2])
             out.seek(0)
             out.truncate()
             conn.send((path, text, ctx.passed - before[0], ctx.failed - before[1],
