@@ -191,7 +191,7 @@ def test_vmlinux_loaded_by_gdb_mode(ctx):
             ctx.check(got is not None and str(n) in running and got.group(1) == running[str(n)],
                       "%s: CPU %d's current_task (per-CPU offset + __per_cpu_offset[%d]) is the task "
                       "xenstub shows on vCPU %d, %r" % (fx.name, n, n, n, running.get(str(n))),
-                      (out[6 + n], out[0]))
+                      (out[6 + n], running))
 
 
 def test_vmlinux_of_another_kernel_gdb_mode(ctx):
