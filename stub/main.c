@@ -1022,8 +1022,6 @@ static int start_gdb(const struct options *o, struct session *s,
 	sigset_t intr;
 	int lfd, rc;
 
-	if (o->vmlinux)
-		vmlinux_command(o, s, &load);
 	if (gdb_launch_prepare(gl, &why) < 0) {
 		fprintf(stderr, "xenstub: --gdb: %s\n", why.buf);
 		strbuf_release(&why);
@@ -1043,6 +1041,8 @@ static int start_gdb(const struct options *o, struct session *s,
 	}
 	signal(SIGINT, SIG_IGN);
 	sigprocmask(SIG_UNBLOCK, &intr, NULL);
+	if (o->vmlinux)
+		vmlinux_command(o, s, &load);
 	rc = gdb_launch_start(gl, o->gdb_program, load.len ? load.buf : NULL,
 			      o->gdb_args, o->ngdb_args, &why);
 	strbuf_release(&load);
