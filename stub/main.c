@@ -41,6 +41,7 @@ struct options {
 	const char *gdb_program; /* --gdb: the gdb to start */
 	char **gdb_args;	/* --gdb: what follows "--" */
 	int ngdb_args;
+	const char *vmlinux;	/* --vmlinux: loaded into the gdb --gdb starts */
 	bool once;
 	bool once_set;
 	bool recover;
@@ -93,7 +94,10 @@ static void usage(FILE *f)
 "  --symbols FILE     a System.map for the guest kernel\n"
 "  --profile FILE     a Volatility 3 symbol table (ISF JSON, .json or .json.xz)\n"
 "  --vmlinux FILE     the Linux kernel's debug image: types from its DWARF,\n"
-"                     and its KASLR slide told to gdb (qOffsets)\n"
+"                     and its KASLR slide told to gdb (qOffsets); with --gdb,\n"
+"                     xenstub loads FILE into gdb itself, each section where\n"
+"                     the guest has it, per-CPU data included (then FILE must\n"
+"                     not be among gdb's arguments)\n"
 "  --profile-dir DIR  a folder of symbol tables laid out as Volatility 3 does\n"
 "  --cr3 VALUE        raw images: the vCPU's page-table root\n"
 "  --paging 32|pae|4|5|none\n"
@@ -113,7 +117,7 @@ static void usage(FILE *f)
 "\n"
 "Examples:\n"
 "  xenstub --gdb core:guest.elf\n"
-"  xenstub --vmlinux vmlinux --gdb core:guest.elf -- vmlinux -ex 'info threads'\n"
+"  xenstub --vmlinux vmlinux --gdb core:guest.elf -- -ex 'p init_task.comm'\n"
 "  gdb -ex 'target remote | xenstub - core:guest.elf'   (any gdb front end; slower)\n"
 "  xenstub :1234 xen:web01      then in gdb: target remote :1234\n"
 "\n"
@@ -171,6 +175,30 @@ static int gdb_args_start(int argc, char **argv)
 		if (!strcmp(argv[i], "--gdb") || !strncmp(argv[i], "--gdb=", 6))
 			gdb = true;
 	return gdb ? i : argc;
+}
+
+/*
+ * --vmlinux FILE --gdb: true when FILE is among gdb's arguments too (its
+ * program, or the value of an option such as --se=FILE): gdb would load
+ * it twice, the second time moved by qOffsets' single slide, per-CPU data
+ * included. Compared as files, whatever the path's spelling.
+ */
+static bool gdb_args_name(const struct options *o, const char *path)
+{
+	struct stat want, st;
+	int i;
+
+	if (stat(path, &want) < 0)
+		return false;
+	for (i = 0; i < o->ngdb_args; i++) {
+		const char *a = o->gdb_args[i], *eq = strchr(a, '=');
+
+		if (*a == '-' && eq)
+			a = eq + 1;
+		if (stat(a, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+			return true;
+	}
+	return false;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -238,8 +266,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_RECOVER: o->recover = true; break;
 		case OPT_JOURNAL_DIR: o->so.journal_dir = optarg; break;
 		case OPT_EXIT_SIGNAL: o->exit_signal = atoi(optarg); break;
-		case OPT_PROFILE:
 		case OPT_VMLINUX:
+			o->vmlinux = optarg;
+			/* fall through */
+		case OPT_PROFILE:
 			/* a vmlinux is a profile the Linux module reads as ELF */
 			if (o->so.profile_path) {
 				fprintf(stderr, "xenstub: --profile and --vmlinux each give the types: give one\n");
@@ -327,6 +357,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		o->target = argv[optind];
 		o->gdb_args = argv + (dd < full_argc ? dd + 1 : full_argc);
 		o->ngdb_args = dd < full_argc ? full_argc - dd - 1 : 0;
+		if (o->vmlinux && gdb_args_name(o, o->vmlinux))
+			return usage_error("--vmlinux with --gdb: xenstub loads %s into gdb itself, each "
+					   "section where the guest has it: do not name it among gdb's arguments too",
+					   o->vmlinux);
 		return 0;
 	}
 	if (argc - optind < 2)
@@ -947,16 +981,46 @@ static void stdio_linger(const struct options *o)
 }
 
 /*
+ * --vmlinux FILE --gdb: the command that loads FILE into gdb, each section
+ * at its address in the guest, in load; left empty, after a warning, when
+ * the file was not placed in the guest (another kernel, no Linux found):
+ * gdb then gets no file rather than one at wrong addresses.
+ */
+static void vmlinux_command(const struct options *o, struct session *s,
+			    struct strbuf *load)
+{
+	struct strbuf off = STRBUF_INIT, why = STRBUF_INIT;
+	unsigned long long seg;
+	char *end;
+
+	/* the qOffsets reply, "TextSeg=HEX": the image's first segment */
+	if (session_image_offsets(s, &off) < 0 || strncmp(off.buf, "TextSeg=", 8) ||
+	    (errno = 0, seg = strtoull(off.buf + 8, &end, 16), errno) ||
+	    end == off.buf + 8 || *end) {
+		log_warn(LC_MAIN, "--vmlinux %s: not loaded into gdb: it was not found to be the "
+			 "guest's kernel ('monitor os' says why)", o->vmlinux);
+		goto out;
+	}
+	if (gdb_image_command(o->vmlinux, seg, load, &why) < 0)
+		log_warn(LC_MAIN, "--vmlinux: not loaded into gdb: %s", why.buf);
+	else
+		log_info(LC_MAIN, "gdb loads the kernel image: %s", load->buf);
+out:
+	strbuf_release(&off);
+	strbuf_release(&why);
+}
+
+/*
  * --gdb: the private folder, the socket in it, then gdb. Ctrl-C from then
  * on is gdb's alone (gdb sends it to xenstub as an interrupt). The
  * listening socket, or -1 after saying why.
  */
-static int start_gdb(const struct options *o, struct gdb_launch *gl,
-		     struct unix_listener *ul)
+static int start_gdb(const struct options *o, struct session *s,
+		     struct gdb_launch *gl, struct unix_listener *ul)
 {
-	struct strbuf why = STRBUF_INIT;
+	struct strbuf why = STRBUF_INIT, load = STRBUF_INIT;
 	sigset_t intr;
-	int lfd;
+	int lfd, rc;
 
 	if (gdb_launch_prepare(gl, &why) < 0) {
 		fprintf(stderr, "xenstub: --gdb: %s\n", why.buf);
@@ -977,7 +1041,12 @@ static int start_gdb(const struct options *o, struct gdb_launch *gl,
 	}
 	signal(SIGINT, SIG_IGN);
 	sigprocmask(SIG_UNBLOCK, &intr, NULL);
-	if (gdb_launch_start(gl, o->gdb_program, o->gdb_args, o->ngdb_args, &why) < 0) {
+	if (o->vmlinux)
+		vmlinux_command(o, s, &load);
+	rc = gdb_launch_start(gl, o->gdb_program, load.len ? load.buf : NULL,
+			      o->gdb_args, o->ngdb_args, &why);
+	strbuf_release(&load);
+	if (rc < 0) {
 		fprintf(stderr, "xenstub: --gdb: %s\n", why.buf);
 		strbuf_release(&why);
 		close(lfd);
@@ -1074,7 +1143,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.gdb_program)
-		lfd = start_gdb(&o, &gl, &ul);
+		lfd = start_gdb(&o, s, &gl, &ul);
 	else if (!strncmp(o.comm, "unix:", 5))
 		lfd = listen_unix(o.comm + 5, &ul, true);
 	else

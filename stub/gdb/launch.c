@@ -71,26 +71,32 @@ int gdb_launch_prepare(struct gdb_launch *gl, struct strbuf *why)
 }
 
 int gdb_launch_start(struct gdb_launch *gl, const char *program,
-		     char *const *args, int nargs, struct strbuf *why)
+		     const char *load, char *const *args, int nargs,
+		     struct strbuf *why)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
 	char **argv, *target;
-	int i, rc;
+	int i, n = 0, rc;
 
-	argv = xcalloc((size_t)nargs + 4, sizeof(*argv));
+	argv = xcalloc((size_t)nargs + 6, sizeof(*argv));
 	if (asprintf(&target, "target remote %s", gl->sock) < 0) {
 		free(argv);
 		return -ENOMEM;
 	}
-	/* the connection first: gdb runs -ex commands in order, after the
-	 * files named on its command line are loaded */
-	argv[0] = (char *)program;
-	argv[1] = (char *)"-ex";
-	argv[2] = target;
+	/* gdb runs -ex commands in order, after the files named on its
+	 * command line are loaded: the kernel image, then the connection
+	 * (whose first stop then shows with symbols), then the user's */
+	argv[n++] = (char *)program;
+	if (load) {
+		argv[n++] = (char *)"-ex";
+		argv[n++] = (char *)load;
+	}
+	argv[n++] = (char *)"-ex";
+	argv[n++] = target;
 	for (i = 0; i < nargs; i++)
-		argv[3 + i] = args[i];
+		argv[n++] = args[i];
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawnattr_init(&attr);

@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "stub/base/strbuf.h"
@@ -29,12 +30,25 @@ void gdb_launch_init(struct gdb_launch *gl);
  */
 int gdb_launch_prepare(struct gdb_launch *gl, struct strbuf *why);
 /*
- * Starts `program -ex 'target remote SOCK' args...` (program looked up
- * in PATH) with every signal at its default action and none blocked.
- * 0, or -errno with the reason in why (the program cannot be run).
+ * Starts `program [-ex LOAD] -ex 'target remote SOCK' args...` (program
+ * looked up in PATH; LOAD when load is not NULL) with every signal at its
+ * default action and none blocked. 0, or -errno with the reason in why
+ * (the program cannot be run).
  */
 int gdb_launch_start(struct gdb_launch *gl, const char *program,
-		     char *const *args, int nargs, struct strbuf *why);
+		     const char *load, char *const *args, int nargs,
+		     struct strbuf *why);
+/*
+ * Appends to cmd the gdb command that loads the kernel image at path
+ * whose first loadable segment runs at seg (what qOffsets' TextSeg
+ * says): `add-symbol-file PATH -o SLIDE` (the slide: seg less that
+ * segment's link address) with `-s NAME ADDR` for each allocated section
+ * linked below that segment (x86_64's per-CPU data at 0, which no slide
+ * moves), asking no confirmation. 0, or -errno with the reason in why
+ * (cmd untouched): the file cannot be read, is not ELF or loads nothing.
+ */
+int gdb_image_command(const char *path, uint64_t seg, struct strbuf *cmd,
+		      struct strbuf *why);
 /* True when a connection's peer (SO_PEERCRED) is the gdb we started. */
 bool gdb_launch_is_peer(const struct gdb_launch *gl, int fd);
 /* Waits for gdb to end; its status as a shell gives it (128+N after

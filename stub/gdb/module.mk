@@ -3,4 +3,4 @@
 # part of libxenstub.a: it talks to the engine through session.h only.
 GDB_SRCS += stub/gdb/rsp.c stub/gdb/server.c stub/gdb/gdb-query.c \
 	stub/gdb/gdb-data.c stub/gdb/gdb-run.c stub/gdb/gdb-lldb.c stub/gdb/refuse.c \
-	stub/gdb/launch.c stub/gdb/gdb-trace.c
+	stub/gdb/launch.c stub/gdb/launch-image.c stub/gdb/gdb-trace.c

@@ -2,6 +2,7 @@
 """xenstub's command line: --help and --version, and command line errors,
 each reported in one line on stderr with exit status 2."""
 
+import os
 import re
 
 
@@ -54,3 +55,32 @@ def test_usage_errors(ctx):
     usage_error(ctx, ["tcp-please", target], "a COMM of no known form", ["tcp-please"])
     usage_error(ctx, ["unix:", target], "unix: without a path", ["unix:"])
     usage_error(ctx, [":12ab", target], "a port that is not a number", [":12ab"])
+
+
+def test_vmlinux_named_to_gdb_too(ctx):
+    """--vmlinux FILE --gdb loads FILE into gdb itself: FILE among gdb's
+    arguments too (as its program, or an option's value, however spelt)
+    is refused before anything starts."""
+    d = ctx.tmpfile("vmlx")
+    os.makedirs(d, exist_ok=True)
+    image = os.path.join(d, "vmlinux")
+    with open(image, "wb") as f:
+        f.write(b"\x7fELF")
+    mark = os.path.join(d, "gdb-ran")
+    gdb = os.path.join(d, "fake-gdb")
+    with open(gdb, "w") as f:
+        f.write("#!/bin/sh\ntouch %s\n" % mark)
+    os.chmod(gdb, 0o755)
+    target = "core:" + os.path.join(d, "no-such-dump")
+    for what, args in (("as gdb's program", [image]),
+                       ("as --se=FILE, by another path", ["-q", "--se=" + d + "/./vmlinux"])):
+        usage_error(ctx, ["--vmlinux", image, "--gdb=" + gdb, target, "--"] + args,
+                    "--vmlinux FILE --gdb with FILE %s" % what,
+                    ["--vmlinux", "--gdb", image, "gdb's arguments"])
+    ctx.check(not os.path.exists(mark), "gdb is not started when its arguments are refused",
+              os.listdir(d))
+    # another file among gdb's arguments is gdb's business
+    r = ctx.run_xenstub(["--vmlinux", image, "--gdb=" + gdb, target, "--", gdb])
+    ctx.check(r.rc == 1 and "gdb's arguments" not in r.err and "no-such-dump" in r.err,
+              "a file other than the vmlinux among gdb's arguments is not refused "
+              "(the missing dump is what stops xenstub)", r)

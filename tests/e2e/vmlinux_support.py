@@ -78,3 +78,12 @@ def gdb_file(path):
     os.makedirs(index, exist_ok=True)
     return ["set index-cache directory " + index, "set index-cache enabled on",
             "file " + path]
+
+
+def gdb_index_early():
+    """gdb arguments that turn on the index cache of gdb_file() before any
+    file is loaded (-iex runs before the -ex commands xenstub --gdb puts
+    first)."""
+    index = os.path.join(CACHE, "gdb-index")
+    os.makedirs(index, exist_ok=True)
+    return ["-iex", "set index-cache directory " + index, "-iex", "set index-cache enabled on"]
