@@ -28,7 +28,7 @@ LAYERS = [
     ("agent", ["stub/agent/"]),
     ("session", ["stub/session/"]),
     ("gdb", ["stub/gdb/"]),
-    ("main", ["stub/main.c"]),
+    ("main", ["stub/main.c", "stub/cli.c", "stub/cli.h", "stub/listen.c", "stub/listen.h"]),
     ("xensim", ["tests/xensim/"]),
     ("tests", ["tests/"]),
 ]
