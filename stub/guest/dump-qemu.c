@@ -211,23 +211,18 @@ static void apply_qemu_note(struct x86_regs *r, const uint8_t *d, size_t n)
 	}
 }
 
-static void apply_prstatus64(struct x86_regs *r, const uint8_t *d)
+/*
+ * The general registers of an NT_PRSTATUS note: n words of width bytes
+ * at g, in the kernel's order[] (an x86 GPR index; -2 rip, -3 rflags,
+ * -4 fs base, -5 gs base, -(10 + seg) a selector; -1 orig_ax, unused).
+ */
+static void apply_prstatus_words(struct x86_regs *r, const uint8_t *g,
+				 const int *order, unsigned n, unsigned width)
 {
-	/* user_regs_struct: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx
-	 * rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds es
-	 * fs gs */
-	static const int order[27] = {
-		X86_R15, X86_R14, X86_R13, X86_R12, X86_RBP, X86_RBX, X86_R11,
-		X86_R10, X86_R9, X86_R8, X86_RAX, X86_RCX, X86_RDX, X86_RSI,
-		X86_RDI, -1, -2, -(10 + X86_CS), -3, X86_RSP, -(10 + X86_SS),
-		-4, -5, -(10 + X86_DS), -(10 + X86_ES), -(10 + X86_FS),
-		-(10 + X86_GS),
-	};
-	const uint8_t *g = d + PR64_REG;
 	unsigned i;
 
-	for (i = 0; i < 27; i++) {
-		uint64_t v = get_le(g + 8 * i, 8);
+	for (i = 0; i < n; i++) {
+		uint64_t v = get_le(g + width * i, width);
 		int o = order[i];
 
 		if (o >= 0) {
@@ -250,6 +245,22 @@ static void apply_prstatus64(struct x86_regs *r, const uint8_t *d)
 	}
 }
 
+static void apply_prstatus64(struct x86_regs *r, const uint8_t *d)
+{
+	/* user_regs_struct: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx
+	 * rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds es
+	 * fs gs */
+	static const int order[27] = {
+		X86_R15, X86_R14, X86_R13, X86_R12, X86_RBP, X86_RBX, X86_R11,
+		X86_R10, X86_R9, X86_R8, X86_RAX, X86_RCX, X86_RDX, X86_RSI,
+		X86_RDI, -1, -2, -(10 + X86_CS), -3, X86_RSP, -(10 + X86_SS),
+		-4, -5, -(10 + X86_DS), -(10 + X86_ES), -(10 + X86_FS),
+		-(10 + X86_GS),
+	};
+
+	apply_prstatus_words(r, d + PR64_REG, order, 27, 8);
+}
+
 static void apply_prstatus32(struct x86_regs *r, const uint8_t *d)
 {
 	/* ebx ecx edx esi edi ebp eax ds es fs gs orig_eax eip cs eflags
@@ -259,27 +270,8 @@ static void apply_prstatus32(struct x86_regs *r, const uint8_t *d)
 		-(10 + X86_DS), -(10 + X86_ES), -(10 + X86_FS), -(10 + X86_GS),
 		-1, -2, -(10 + X86_CS), -3, X86_RSP, -(10 + X86_SS),
 	};
-	const uint8_t *g = d + PR32_REG;
-	unsigned i;
 
-	for (i = 0; i < 17; i++) {
-		uint64_t v = get_le(g + 4 * i, 4);
-		int o = order[i];
-
-		if (o >= 0) {
-			r->gpr[o] = v;
-			x86_set_valid(r, XF_GPR0 + o);
-		} else if (o == -2) {
-			r->rip = v;
-			x86_set_valid(r, XF_RIP);
-		} else if (o == -3) {
-			r->rflags = v;
-			x86_set_valid(r, XF_RFLAGS);
-		} else if (o <= -10) {
-			r->seg[-o - 10].sel = (uint16_t)v;
-			x86_set_valid(r, XF_SEL0 + (-o - 10));
-		}
-	}
+	apply_prstatus_words(r, d + PR32_REG, order, 17, 4);
 }
 
 #define MAX_VCPUS 4096
