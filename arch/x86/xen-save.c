@@ -309,3 +309,39 @@ void xen_regs_to_hvm_cpu(const struct x86_regs *r, struct hvm_hw_cpu *c)
 	if (x86_valid(r, XF_FPU))
 		memcpy(c->fpu_regs, r->fxsave, sizeof(c->fpu_regs));
 }
+
+/* Copies what a vm_event response's SET_REGISTERS sets from one CPU record
+ * to another. */
+static void copy_event_regs(struct hvm_hw_cpu *to, const struct hvm_hw_cpu *from)
+{
+	to->rax = from->rax; to->rbx = from->rbx; to->rcx = from->rcx;
+	to->rdx = from->rdx; to->rbp = from->rbp; to->rsi = from->rsi;
+	to->rdi = from->rdi; to->rsp = from->rsp;
+	to->r8 = from->r8; to->r9 = from->r9; to->r10 = from->r10;
+	to->r11 = from->r11; to->r12 = from->r12; to->r13 = from->r13;
+	to->r14 = from->r14; to->r15 = from->r15;
+	to->rip = from->rip;
+	to->rflags = from->rflags;
+}
+
+enum xen_cpu_change xen_hvm_cpu_change(const struct hvm_hw_cpu *c,
+				       const struct x86_regs *r)
+{
+	struct hvm_hw_cpu n = *c;
+
+	xen_regs_to_hvm_cpu(r, &n);
+	n.rflags |= XEN_RFLAGS_MBS;
+	if (!memcmp(&n, c, sizeof(n)))
+		return XEN_CPU_SAME;
+	copy_event_regs(&n, c);
+	return memcmp(&n, c, sizeof(n)) ? XEN_CPU_OTHER : XEN_CPU_EVENT_REGS;
+}
+
+void xen_event_regs_to_hvm_cpu(const struct x86_regs *r, struct hvm_hw_cpu *c)
+{
+	struct hvm_hw_cpu n = *c;
+
+	xen_regs_to_hvm_cpu(r, &n);
+	n.rflags |= XEN_RFLAGS_MBS;
+	copy_event_regs(c, &n);
+}

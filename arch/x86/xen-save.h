@@ -79,4 +79,28 @@ void xen_hvm_cpu_to_regs(const struct hvm_hw_cpu *c, struct x86_regs *r);
  * only when r holds one. */
 void xen_regs_to_hvm_cpu(const struct x86_regs *r, struct hvm_hw_cpu *c);
 
+/* RFLAGS bit 1, which is always set: Xen sets it in every RFLAGS it loads
+ * (hvm_load_cpu_ctxt, and at each VM entry). */
+#define XEN_RFLAGS_MBS 2ull
+
+/* What loading registers into a CPU record would change. */
+enum xen_cpu_change {
+	XEN_CPU_SAME,		/* nothing */
+	XEN_CPU_EVENT_REGS,	/* only what a vm_event response's
+				 * VM_EVENT_FLAG_SET_REGISTERS sets (Xen 4.17
+				 * hvm_vm_event_set_registers): rax..r15, rip
+				 * and rflags */
+	XEN_CPU_OTHER,		/* something else too (segments, control or
+				 * debug registers, MSRs, the FPU...) */
+};
+
+/* What xen_regs_to_hvm_cpu(r, c), with RFLAGS bit 1 set as Xen sets it,
+ * would change in the CPU record c. */
+enum xen_cpu_change xen_hvm_cpu_change(const struct hvm_hw_cpu *c,
+				       const struct x86_regs *r);
+
+/* Puts into the CPU record c only what SET_REGISTERS sets, from r:
+ * rax..r15, rip, and rflags with bit 1 set. */
+void xen_event_regs_to_hvm_cpu(const struct x86_regs *r, struct hvm_hw_cpu *c);
+
 #endif

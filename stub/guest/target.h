@@ -103,7 +103,8 @@ struct target_response {
 	bool emulate_nowrite;
 	const uint8_t *insn;	/* emulate these bytes instead (int3) */
 	unsigned insn_len;
-	const struct x86_regs *regs;	/* set these registers */
+	const struct x86_regs *regs;	/* set these registers (a whole
+					 * register file, as set_regs) */
 	bool keep_held;		/* answer without releasing the vCPU */
 };
 
@@ -212,7 +213,9 @@ struct target_ops {
 
 	/* Registers of a vCPU. Fields not recorded stay invalid. */
 	int (*get_regs)(struct target *t, unsigned vcpu, struct x86_regs *r);
-	/* NULL: registers cannot be written. */
+	/* NULL: registers cannot be written. A write to a vCPU held by an
+	 * event may reach the hypervisor only with the vCPU's release
+	 * (event respond, or disable); get_regs returns it meanwhile. */
 	int (*set_regs)(struct target *t, unsigned vcpu,
 			const struct x86_regs *r);
 

@@ -71,6 +71,18 @@ int run_attach(struct session *s, char **msg)
 	return 0;
 }
 
+/* Journals that vCPU v's trap flag is given back, once the hypervisor has
+ * it: registers written while a vCPU is held may reach it only with the
+ * vCPU's release (target.h), and --recover after a kill -9 must still
+ * find a TF that is there. */
+static void tf_off_done(struct session *s, unsigned v)
+{
+	if (!s->run->v[v].tf_off_owed)
+		return;
+	s->run->v[v].tf_off_owed = false;
+	journal_note(s->t->journal, "tf-off %u", v);
+}
+
 int run_release(struct session *s, unsigned v,
 		const struct target_response *how)
 {
@@ -91,6 +103,7 @@ int run_release(struct session *s, unsigned v,
 		return rc;
 	}
 	r->v[v].held = false;
+	tf_off_done(s, v);
 	return 0;
 }
 
@@ -107,11 +120,14 @@ void run_tf_restore(struct session *s, unsigned v)
 			regs.rflags |= X86_RFLAGS_TF;
 		else
 			regs.rflags &= ~X86_RFLAGS_TF;
-		if (target_set_regs(s->t, v, &regs) < 0)
+		if (target_set_regs(s->t, v, &regs) < 0) {
 			log_warn(LC_TRAP, "could not clear the trap flag of vCPU %u: %s",
 				 v, target_strerror(s->t));
-		else
-			journal_note(s->t->journal, "tf-off %u", v);
+		} else {
+			vr->tf_off_owed = true;
+			if (!vr->held)
+				tf_off_done(s, v);
+		}
 	}
 	vr->tf_set_by_us = false;
 	session_invalidate_regs(s);
@@ -141,6 +157,7 @@ void run_detach(struct session *s)
 		target_ev_disable(s->t); /* answers what is held, in Xen's order */
 	r->events_ready = false;
 	for (v = 0; v < s->t->nr_vcpus; v++) {
+		tf_off_done(s, v);	/* the teardown wrote what was pending */
 		r->v[v].held = false;
 		r->v[v].pending = false;
 		r->v[v].stepping = false;

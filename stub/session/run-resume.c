@@ -25,12 +25,18 @@ int run_release_continue(struct session *s, unsigned v)
 	struct target_response how;
 	uint8_t insn[16];
 	size_t got = 0;
+	/* gdb's register writes go through the cache: without one, the
+	 * vCPU is where its event left it */
+	uint64_t rip = s->vcpu_cached[v] ? s->vcpu_regs[v].rip : vr->ev.regs.rip;
 
 	memset(&how, 0, sizeof(how));
-	if (vr->ev.kind == TEV_SWBP && bp_find(s->bps, run_event_gpa(&vr->ev))) {
-		/* sitting on one of our int3s: execute the guest's
-		 * instruction in its place, in Xen's emulator, so no other
-		 * vCPU can pass the breakpoint meanwhile */
+
+	if (vr->ev.kind == TEV_SWBP && bp_find(s->bps, run_event_gpa(&vr->ev)) &&
+	    rip == vr->ev.regs.rip) {
+		/* sitting on one of our int3s (gdb did not move it on):
+		 * execute the guest's instruction in its place, in Xen's
+		 * emulator, so no other vCPU can pass the breakpoint
+		 * meanwhile */
 		bp_read_code(s->bps, &vr->ev.regs, insn, sizeof(insn), &got);
 		if (got) {
 			how.emulate = true;
@@ -149,9 +155,14 @@ int run_start(struct session *s, const struct resume_plan *plan, int step,
 				regs.rflags |= X86_RFLAGS_TF;
 				journal_note(s->t->journal, "tf %d %d", step,
 					     vr->tf_was_set ? 1 : 0);
+				/* held: TF goes with the release, and a TF
+				 * given back at the last stop but still
+				 * pending never reaches the guest */
 				rc = target_set_regs(s->t, (unsigned)step, &regs);
-				if (rc == 0)
+				if (rc == 0) {
 					vr->tf_set_by_us = true;
+					vr->tf_off_owed = false;
+				}
 			}
 		}
 		if (rc == 0)

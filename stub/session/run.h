@@ -49,6 +49,8 @@ struct vcpu_run {
 	bool stepping;			/* we asked it to step */
 	bool tf_set_by_us;		/* STEP_TF: we set EFLAGS.TF */
 	bool tf_was_set;		/* ... and the guest had it already */
+	bool tf_off_owed;		/* TF given back while held: journaled
+					 * once its release took it to Xen */
 	uint8_t step_opcode[16];	/* bytes of the stepped instruction */
 	bool pending;			/* a stop of this vCPU not reported */
 	struct stop_info pending_stop;

@@ -330,6 +330,82 @@ static void test_hvm_cpu_both_ways(void **state)
 	assert_int_equal(back.fpu_regs[0], 0x5a);
 }
 
+/* What a register write changes in a CPU record: nothing, only what a
+ * vm_event response's SET_REGISTERS carries, or more. */
+static void test_hvm_cpu_change(void **state)
+{
+	struct hvm_hw_cpu c, c2;
+	struct x86_regs r, w;
+	unsigned i;
+
+	(void)state;
+	fill(&c, sizeof(c), 3);
+	c.flags = XEN_X86_FPU_INITIALISED;
+	c.rflags = 0x246;
+	c.cs_arbytes = 0x09b; c.ds_arbytes = 0x093; c.es_arbytes = 0x093;
+	c.fs_arbytes = 0x093; c.gs_arbytes = 0x093; c.ss_arbytes = 0x093;
+	c.tr_arbytes = 0x08b; c.ldtr_arbytes = 0x082;
+	/* as Xen saves them: 16-bit selectors, 16-bit table limits */
+	c.cs_sel = 0x10; c.ds_sel = 0x18; c.es_sel = 0x18; c.fs_sel = 0;
+	c.gs_sel = 0; c.ss_sel = 0x18; c.tr_sel = 0x40; c.ldtr_sel = 0;
+	c.gdtr_limit = 0x7f; c.idtr_limit = 0xfff;
+	xen_hvm_cpu_to_regs(&c, &r);
+	assert_int_equal(xen_hvm_cpu_change(&c, &r), XEN_CPU_SAME);
+	/* RFLAGS without bit 1 is what Xen loads with it: no change */
+	w = r;
+	w.rflags &= ~XEN_RFLAGS_MBS;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_SAME);
+	/* each general register, rip, rflags: SET_REGISTERS carries them */
+	for (i = 0; i < X86_GPR_NR; i++) {
+		w = r;
+		w.gpr[i] ^= 0x100;
+		assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_EVENT_REGS);
+	}
+	w = r;
+	w.rip += 3;
+	w.rflags |= X86_RFLAGS_TF | X86_RFLAGS_RF;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_EVENT_REGS);
+	/* anything else is more */
+	w = r; w.seg[X86_FS].base ^= 1;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	w = r; w.seg[X86_CS].sel ^= 8;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	w = r; w.cr4 ^= X86_CR4_PCIDE;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	w = r; w.dr[7] ^= 1;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	w = r; w.efer ^= X86_EFER_NXE;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	w = r; w.k_gs_base ^= 1;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	w = r; w.fxsave[24] ^= 1;	/* MXCSR */
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	/* ... even along with general registers */
+	w.gpr[X86_RAX] ^= 1;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	/* an FPU image the registers do not hold changes nothing */
+	w = r;
+	x86_clear_valid(&w, XF_FPU);
+	w.fxsave[24] ^= 1;
+	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_SAME);
+
+	/* only the carried registers go into a record, RFLAGS with bit 1 */
+	w = r;
+	w.gpr[X86_R12] = 0x1212;
+	w.rip = 0xffffffff81000000ull;
+	w.rflags = X86_RFLAGS_TF;
+	w.seg[X86_FS].base = 0x5555;
+	w.cr3 = 0x1000;
+	c2 = c;
+	xen_event_regs_to_hvm_cpu(&w, &c2);
+	assert_int_equal(c2.r12, 0x1212);
+	assert_int_equal(c2.rip, 0xffffffff81000000ull);
+	assert_int_equal(c2.rflags, X86_RFLAGS_TF | XEN_RFLAGS_MBS);
+	assert_int_equal(c2.fs_base, c.fs_base);
+	assert_int_equal(c2.cr3, c.cr3);
+	assert_int_equal(c2.rax, c.rax);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_pv_write_back),
 		cmocka_unit_test(test_pv_fixed_mode),
 		cmocka_unit_test(test_hvm_cpu_both_ways),
+		cmocka_unit_test(test_hvm_cpu_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

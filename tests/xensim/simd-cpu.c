@@ -1054,13 +1054,32 @@ static void apply_gprs(struct sim_vcpu *v)
 	v->set_gprs = false;
 }
 
+/*
+ * hvm_do_resume -> hvm_vm_event_do_resume: the registers a response set
+ * (SET_REGISTERS) are loaded first thing on the vCPU's way back into the
+ * guest, before the emulation the response asked for. Until then Xen's
+ * state (getcontext) shows the old ones, a context load does not replace
+ * them, and removing the ring drops them (vm_event_cleanup_domain). A vCPU
+ * goes back into the guest once nothing pauses it, whatever its workload.
+ */
+static void enter_guest(struct sim_vcpu *v)
+{
+	if (v->set_gprs && v->online && !sim_domain_paused(v->d) && !held(v))
+		apply_gprs(v);
+}
+
 void sim_vcpu_released(struct sim_vcpu *v)
 {
-	/* hvm_vm_event_set_registers runs first thing on the way back
-	 * into the guest; doing it now is the same as seen from outside. */
-	if (v->set_gprs)
-		apply_gprs(v);
+	enter_guest(v);
 	sim_update_timer(v->d->sim);
+}
+
+void sim_domain_unpaused(struct sim_domain *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nr_vcpus; i++)
+		enter_guest(&d->vcpu[i]);
 }
 
 static bool current_is_insn(const struct sim_vcpu *v)
@@ -1295,6 +1314,7 @@ void sim_vcpu_step(struct sim_vcpu *v)
 {
 	const struct sim_step *st;
 
+	enter_guest(v);
 	if (!sim_vcpu_runnable(v))
 		return;
 	/* Traps owed by an instruction whose event held the vCPU. */

@@ -657,6 +657,8 @@ static json_object *state_json(struct sim_domain *d, bool digest)
 	set(o, "dying", json_object_new_boolean(d->dying));
 	set(o, "access_required", json_object_new_boolean(d->access_required));
 	set(o, "unmodelled_flags", hex(d->unmodelled_flags));
+	set(o, "hvm_loads", u64(d->hvm_loads));
+	set(o, "hvm_loads_ok", u64(d->hvm_loads_ok));
 	set(o, "monitor", monitor_json(d));
 	set(o, "ring", ring_json(d));
 	set(ma, "default", json_object_new_string(sim_access_name(d->default_access)));

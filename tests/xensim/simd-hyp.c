@@ -202,6 +202,7 @@ static int do_unpause(struct sim_domain *d)
 	if (d->controller_pause == 0)
 		return -EINVAL;
 	d->controller_pause--;
+	sim_domain_unpaused(d);
 	sim_update_timer(d->sim);
 	return 0;
 }
@@ -369,7 +370,10 @@ int sim_do_domctl(struct sim *s, struct sim_conn *c, uint8_t *body,
 			break;
 		}
 		d->controller_pause++;
+		d->hvm_loads++;
 		rc = sim_hvm_load(d, in, dc.u.hvmcontext.size);
+		if (rc == 0)
+			d->hvm_loads_ok++;
 		d->controller_pause--;
 		sim_update_timer(s);
 		break;

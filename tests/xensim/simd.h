@@ -302,6 +302,9 @@ struct sim_domain {
 	struct sim_view view[SIM_MAX_ALTP2M];
 
 	uint64_t unmodelled_flags;	/* response flags xensim ignores */
+	/* XEN_DOMCTL_sethvmcontext calls (whole-context loads), and those
+	 * that loaded (the others were refused) */
+	uint64_t hvm_loads, hvm_loads_ok;
 	/* A fault injected by the control command ("quirk no-progress"):
 	 * EMULATE answers to mem_access events are ignored, so the vCPU
 	 * executes the instruction again and raises the same event again,
@@ -610,6 +613,9 @@ bool sim_vcpu_runnable(const struct sim_vcpu *v);
 void sim_vcpu_step(struct sim_vcpu *v);
 /* Called by vm_event_resume when a response releases a vCPU. */
 void sim_vcpu_released(struct sim_vcpu *v);
+/* Called when the toolstack's pause of a domain ends: its vCPUs that
+ * nothing else pauses go back into the guest. */
+void sim_domain_unpaused(struct sim_domain *d);
 /* The guest takes a #DB (vmx_propagate_intr / hvm_inject_exception). */
 void sim_deliver_guest_db(struct sim_vcpu *v);
 /* Sets the host p2m's access of gfn, propagating to altp2m views that

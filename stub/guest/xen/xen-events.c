@@ -300,11 +300,33 @@ int xen_ev_respond(struct target *t, const struct target_event *ev,
 	struct xen_target *x = to_xen(t);
 	const vm_event_request_t *q;
 	vm_event_response_t rsp;
+	unsigned v = ev->vcpu;
+	bool carry;
 	int rc;
 
-	if (ev->vcpu >= t->nr_vcpus || !x->held[ev->vcpu])
+	if (v >= t->nr_vcpus || !x->held[v])
 		return -EINVAL;
-	q = &x->held_req[ev->vcpu];
+	q = &x->held_req[v];
+	if (r->regs) {
+		/* kept pending, or loaded now if they change more */
+		rc = xen_set_regs(t, v, r->regs);
+		if (rc)
+			return rc;
+	}
+	/*
+	 * Xen 4.17 applies SET_REGISTERS when the vCPU next runs, before
+	 * the emulation the response asks for. The registers share a union
+	 * with the instruction bytes to emulate (SET_EMUL_INSN_DATA), and a
+	 * response that keeps the vCPU held would leave them waiting in Xen,
+	 * where a later HVM context load would not replace them: those
+	 * releases cannot carry them, which go first through the context.
+	 */
+	carry = !r->keep_held && !(r->emulate && r->insn && r->insn_len);
+	if (x->regs_pending[v] && !carry) {
+		rc = xen_regs_flush(t, v);
+		if (rc)
+			return rc;
+	}
 	memset(&rsp, 0, sizeof(rsp));
 	rsp.version = VM_EVENT_INTERFACE_VERSION;
 	rsp.vcpu_id = q->vcpu_id;
@@ -330,20 +352,28 @@ int xen_ev_respond(struct target *t, const struct target_event *ev,
 			rsp.flags |= VM_EVENT_FLAG_SET_EMUL_INSN_DATA;
 			memcpy(rsp.data.emul.insn.data, r->insn, n);
 		}
-	} else if (r->regs) {
+	}
+	if (x->regs_pending[v] && carry) {
 		rsp.flags |= VM_EVENT_FLAG_SET_REGISTERS;
 		rsp.data.regs.x86 = q->data.regs.x86;
-		regs_to_event(r->regs, &rsp.data.regs.x86);
+		regs_to_event(&x->pending_regs[v], &rsp.data.regs.x86);
 	}
 	rc = xen_put_response(x, &rsp);
 	if (rc)
 		return rc;
+	/* Xen took the response in the notification: it has them */
+	if (rsp.flags & VM_EVENT_FLAG_SET_REGISTERS) {
+		x->regs_pending[v] = false;
+		log_dbg(LC_TRAP, "vCPU %u released with its new registers (rip 0x%llx rflags 0x%llx)",
+			v, (unsigned long long)rsp.data.regs.x86.rip,
+			(unsigned long long)rsp.data.regs.x86.rflags);
+	}
 	if (!r->keep_held)
-		x->held[ev->vcpu] = false;
+		x->held[v] = false;
 	if (r->toggle_singlestep) {
-		x->ss_armed[ev->vcpu] = !x->ss_armed[ev->vcpu];
-		journal_note(t->journal, "ss %u %s", ev->vcpu,
-			     x->ss_armed[ev->vcpu] ? "on" : "off");
+		x->ss_armed[v] = !x->ss_armed[v];
+		journal_note(t->journal, "ss %u %s", v,
+			     x->ss_armed[v] ? "on" : "off");
 	}
 	return 0;
 }
@@ -537,6 +567,16 @@ void xen_ev_disable(struct target *t)
 	for (v = 0; v < t->nr_vcpus; v++)
 		if (x->ss_armed[v] && !x->held[v])
 			xen_ev_singlestep(t, v, false);
+	/* a release would not carry them: Xen drops what its responses left
+	 * for vCPUs that have not run yet when the ring goes
+	 * (vm_event_cleanup_domain), and the domain is paused until then */
+	for (v = 0; v < t->nr_vcpus; v++) {
+		if (!x->regs_pending[v] || !xen_regs_flush(t, v))
+			continue;
+		log_err(LC_TRAP, "teardown: vCPU %u's new registers could not be written: %s",
+			v, target_strerror(t));
+		x->regs_pending[v] = false;
+	}
 	for (i = 0; i <= TMON_INGUEST_PF; i++)
 		if (x->mon[i] && xen_ev_monitor(t, (enum target_monitor)i, false))
 			log_warn(LC_TRAP, "teardown: %s", target_strerror(t));

@@ -53,6 +53,16 @@ struct xen_target {
 	bool *ss_armed;		/* per vCPU: debug_control single-step on */
 	bool *held;		/* per vCPU: a request waits for our answer */
 	vm_event_request_t *held_req;
+	/*
+	 * Per vCPU: registers written while it was held that Xen does not
+	 * have yet. They differ from its CPU record only in what a response's
+	 * VM_EVENT_FLAG_SET_REGISTERS sets (rax..r15, rip, rflags), and go to
+	 * Xen with its release (xen_ev_respond), or through the whole HVM
+	 * context (xen_regs_flush) when the release cannot carry them.
+	 * xen_get_regs() returns them meanwhile.
+	 */
+	bool *regs_pending;
+	struct x86_regs *pending_regs;
 	/* requests read from the ring but not handed out yet */
 	vm_event_request_t *queue;
 	unsigned nqueue, qcap;
@@ -83,7 +93,14 @@ void xen_unmap(struct target *t, void *handle, unsigned count);
 
 /* ---- xen-regs.c: target_ops.get_regs and .set_regs ---- */
 int xen_get_regs(struct target *t, unsigned vcpu, struct x86_regs *r);
+/* A write to an HVM vCPU held by an event that changes only what
+ * SET_REGISTERS sets is kept pending (see struct xen_target); a write that
+ * changes nothing does nothing. */
 int xen_set_regs(struct target *t, unsigned vcpu, const struct x86_regs *r);
+/* Loads a held vCPU's pending registers through the whole HVM context,
+ * for a release that cannot carry them. 0 (also when nothing is pending)
+ * or -errno with the reason; they stay pending on failure. */
+int xen_regs_flush(struct target *t, unsigned vcpu);
 /* xen.c: one pause of the domain by us (journalled), and its undoing */
 int xen_pause(struct target *t);
 int xen_unpause(struct target *t);

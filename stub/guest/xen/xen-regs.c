@@ -15,6 +15,30 @@
 
 #include "arch/x86/xen-save.h"
 #include "stub/base/alloc.h"
+#include "stub/base/log.h"
+
+/* Xen's CPU record of an HVM vCPU. 0 or -errno with the reason. */
+static int read_cpu_record(struct target *t, unsigned vcpu,
+			   struct hvm_hw_cpu *cpu)
+{
+	struct xen_target *x = to_xen(t);
+
+	memset(cpu, 0, sizeof(*cpu));
+	if (xc_domain_hvm_getcontext_partial(x->xch, x->domid, HVM_SAVE_CODE(CPU),
+					     (uint16_t)vcpu, cpu, sizeof(*cpu)) < 0) {
+		int e = errno ? errno : EIO;
+
+		target_set_error(t, "reading vCPU %u's HVM context: %s", vcpu,
+				 strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+static bool has_pending(const struct xen_target *x, unsigned vcpu)
+{
+	return x->regs_pending && vcpu < x->base.nr_vcpus && x->regs_pending[vcpu];
+}
 
 int xen_get_regs(struct target *t, unsigned vcpu, struct x86_regs *r)
 {
@@ -35,17 +59,13 @@ int xen_get_regs(struct target *t, unsigned vcpu, struct x86_regs *r)
 		return 0;
 	} else {
 		struct hvm_hw_cpu cpu;
+		int rc = read_cpu_record(t, vcpu, &cpu);
 
-		memset(&cpu, 0, sizeof(cpu));
-		if (xc_domain_hvm_getcontext_partial(x->xch, x->domid,
-						     HVM_SAVE_CODE(CPU), (uint16_t)vcpu,
-						     &cpu, sizeof(cpu)) < 0) {
-			int e = errno ? errno : EIO;
-
-			target_set_error(t, "reading vCPU %u's HVM context: %s",
-					 vcpu, strerror(e));
-			return -e;
-		}
+		if (rc)
+			return rc;
+		/* what its release will give it */
+		if (has_pending(x, vcpu))
+			xen_event_regs_to_hvm_cpu(&x->pending_regs[vcpu], &cpu);
 		xen_hvm_cpu_to_regs(&cpu, r);
 		return 0;
 	}
@@ -166,11 +186,41 @@ static void advance_tsc(uint8_t *ctx, uint32_t size, uint64_t ns)
 
 static int set_hvm_regs(struct target *t, unsigned vcpu, const struct x86_regs *r);
 
+/* Loads r into vCPU vcpu through the whole HVM context, the domain paused
+ * around it; what was pending for the vCPU is then in Xen. */
+static int load_hvm_regs(struct target *t, unsigned vcpu,
+			 const struct x86_regs *r)
+{
+	struct xen_target *x = to_xen(t);
+	int rc, urc;
+
+	/*
+	 * Xen loads an HVM context whole: every vCPU's CPU record. A vCPU
+	 * that ran between our read and our write would be put back where
+	 * it was at the read, its registers older than its memory, and the
+	 * guest would crash later, far from here. Every caller writes
+	 * registers with the domain paused today; pausing here makes that
+	 * a property of this function, not of its callers.
+	 */
+	rc = xen_pause(t);
+	if (rc)
+		return rc;
+	rc = set_hvm_regs(t, vcpu, r);
+	urc = xen_unpause(t);
+	if (rc == 0 && has_pending(x, vcpu)) {
+		x->regs_pending[vcpu] = false;
+		log_dbg(LC_TRAP, "vCPU %u: its pending registers went with the whole HVM context",
+			vcpu);
+	}
+	return rc ? rc : urc;
+}
+
 int xen_set_regs(struct target *t, unsigned vcpu,
 			const struct x86_regs *r)
 {
 	struct xen_target *x = to_xen(t);
-	int rc, urc;
+	struct hvm_hw_cpu cpu;
+	int rc;
 
 	if (x->pv) {
 		vcpu_guest_context_any_t any;
@@ -188,19 +238,47 @@ int xen_set_regs(struct target *t, unsigned vcpu,
 		return 0;
 	}
 	/*
-	 * Xen loads an HVM context whole: every vCPU's CPU record. A vCPU
-	 * that ran between our read and our write would be put back where
-	 * it was at the read, its registers older than its memory, and the
-	 * guest would crash later, far from here. Every caller writes
-	 * registers with the domain paused today; pausing here makes that
-	 * a property of this function, not of its callers.
+	 * Loading the whole HVM context downs and wakes every vCPU and
+	 * resets more than registers (see set_hvm_regs()): avoided when the
+	 * write changes nothing, and, for a vCPU held by an event, when it
+	 * changes only what the event's response can set
+	 * (VM_EVENT_FLAG_SET_REGISTERS).
 	 */
-	rc = xen_pause(t);
+	rc = read_cpu_record(t, vcpu, &cpu);
 	if (rc)
 		return rc;
-	rc = set_hvm_regs(t, vcpu, r);
-	urc = xen_unpause(t);
-	return rc ? rc : urc;
+	if (has_pending(x, vcpu))
+		xen_event_regs_to_hvm_cpu(&x->pending_regs[vcpu], &cpu);
+	switch (xen_hvm_cpu_change(&cpu, r)) {
+	case XEN_CPU_SAME:
+		return 0;
+	case XEN_CPU_EVENT_REGS:
+		if (!x->ring_page || !x->held[vcpu])
+			break;
+		x->pending_regs[vcpu] = *r;
+		x->pending_regs[vcpu].rflags |= XEN_RFLAGS_MBS;
+		x->regs_pending[vcpu] = true;
+		log_dbg(LC_TRAP, "vCPU %u: new registers kept for its release (rip 0x%llx rflags 0x%llx)",
+			vcpu, (unsigned long long)r->rip,
+			(unsigned long long)x->pending_regs[vcpu].rflags);
+		return 0;
+	case XEN_CPU_OTHER:
+		break;
+	}
+	return load_hvm_regs(t, vcpu, r);
+}
+
+int xen_regs_flush(struct target *t, unsigned vcpu)
+{
+	struct x86_regs r;
+	int rc;
+
+	if (!has_pending(to_xen(t), vcpu))
+		return 0;
+	rc = xen_get_regs(t, vcpu, &r);
+	if (rc == 0)
+		rc = load_hvm_regs(t, vcpu, &r);
+	return rc;
 }
 
 static int set_hvm_regs(struct target *t, unsigned vcpu, const struct x86_regs *r)

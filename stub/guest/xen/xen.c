@@ -203,6 +203,8 @@ static int xen_open(const char *spec, const struct target_params *p,
 	x->ss_armed = xcalloc(x->base.nr_vcpus, sizeof(bool));
 	x->held = xcalloc(x->base.nr_vcpus, sizeof(bool));
 	x->held_req = xcalloc(x->base.nr_vcpus, sizeof(*x->held_req));
+	x->regs_pending = xcalloc(x->base.nr_vcpus, sizeof(bool));
+	x->pending_regs = xcalloc(x->base.nr_vcpus, sizeof(*x->pending_regs));
 
 	x->base.caps = TCAP_RUN | TCAP_EVENTS;
 	if (!p->read_only)
@@ -344,6 +346,8 @@ static void xen_close(struct target *t)
 	free(x->ss_armed);
 	free(x->held);
 	free(x->held_req);
+	free(x->regs_pending);
+	free(x->pending_regs);
 	free(x->queue);
 	free(x->ctx);
 	free(t->description);
