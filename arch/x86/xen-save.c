@@ -327,14 +327,21 @@ static void copy_event_regs(struct hvm_hw_cpu *to, const struct hvm_hw_cpu *from
 enum xen_cpu_change xen_hvm_cpu_change(const struct hvm_hw_cpu *c,
 				       const struct x86_regs *r)
 {
-	struct hvm_hw_cpu n = *c;
+	struct hvm_hw_cpu n = *c, same = *c;
+	struct x86_regs cur;
 
+	/* against the record as its own registers would write it back, so
+	 * that what the register file does not keep (segment attribute bits
+	 * above the 12 Xen saves) counts as no change */
+	xen_hvm_cpu_to_regs(c, &cur);
+	xen_regs_to_hvm_cpu(&cur, &same);
+	same.rflags |= XEN_RFLAGS_MBS;
 	xen_regs_to_hvm_cpu(r, &n);
 	n.rflags |= XEN_RFLAGS_MBS;
-	if (!memcmp(&n, c, sizeof(n)))
+	if (!memcmp(&n, &same, sizeof(n)))
 		return XEN_CPU_SAME;
-	copy_event_regs(&n, c);
-	return memcmp(&n, c, sizeof(n)) ? XEN_CPU_OTHER : XEN_CPU_EVENT_REGS;
+	copy_event_regs(&n, &same);
+	return memcmp(&n, &same, sizeof(n)) ? XEN_CPU_OTHER : XEN_CPU_EVENT_REGS;
 }
 
 void xen_event_regs_to_hvm_cpu(const struct x86_regs *r, struct hvm_hw_cpu *c)

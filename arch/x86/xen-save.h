@@ -95,7 +95,9 @@ enum xen_cpu_change {
 };
 
 /* What xen_regs_to_hvm_cpu(r, c), with RFLAGS bit 1 set as Xen sets it,
- * would change in the CPU record c. */
+ * would change in the CPU record c, compared with writing back c's own
+ * registers (xen_hvm_cpu_to_regs(c)): what the register file cannot hold
+ * (segment attribute bits above 12, a CPU record's TSC...) is no change. */
 enum xen_cpu_change xen_hvm_cpu_change(const struct hvm_hw_cpu *c,
 				       const struct x86_regs *r);
 

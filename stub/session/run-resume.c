@@ -23,16 +23,13 @@ int run_release_continue(struct session *s, unsigned v)
 	struct run_state *r = s->run;
 	struct vcpu_run *vr = &r->v[v];
 	struct target_response how;
+	struct x86_regs regs;
 	uint8_t insn[16];
 	size_t got = 0;
-	/* gdb's register writes go through the cache: without one, the
-	 * vCPU is where its event left it */
-	uint64_t rip = s->vcpu_cached[v] ? s->vcpu_regs[v].rip : vr->ev.regs.rip;
 
 	memset(&how, 0, sizeof(how));
-
 	if (vr->ev.kind == TEV_SWBP && bp_find(s->bps, run_event_gpa(&vr->ev)) &&
-	    rip == vr->ev.regs.rip) {
+	    target_get_regs(s->t, v, &regs) == 0 && regs.rip == vr->ev.regs.rip) {
 		/* sitting on one of our int3s (gdb did not move it on):
 		 * execute the guest's instruction in its place, in Xen's
 		 * emulator, so no other vCPU can pass the breakpoint

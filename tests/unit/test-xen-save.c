@@ -383,6 +383,15 @@ static void test_hvm_cpu_change(void **state)
 	/* ... even along with general registers */
 	w.gpr[X86_RAX] ^= 1;
 	assert_int_equal(xen_hvm_cpu_change(&c, &w), XEN_CPU_OTHER);
+	/* bits the register file does not keep are no change: 32-bit
+	 * selectors, attributes above 12 bits (VMX's "unusable") */
+	c2 = c;
+	c2.fs_arbytes = 0x10000;
+	c2.gs_sel = 0x10000;
+	xen_hvm_cpu_to_regs(&c2, &w);
+	assert_int_equal(xen_hvm_cpu_change(&c2, &w), XEN_CPU_SAME);
+	w.gpr[X86_RBX] ^= 1;
+	assert_int_equal(xen_hvm_cpu_change(&c2, &w), XEN_CPU_EVENT_REGS);
 	/* an FPU image the registers do not hold changes nothing */
 	w = r;
 	x86_clear_valid(&w, XF_FPU);
