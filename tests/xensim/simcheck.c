@@ -1376,6 +1376,90 @@ static void sc_unmodelled(struct check *c)
 	destroy(d);
 }
 
+/* Sets vCPU 0's rbx in the domain's HVM context and loads it. */
+static bool load_rbx(struct check *c, uint32_t d, uint64_t rbx)
+{
+	int size = xc_domain_hvm_getcontext(c->xch, d, NULL, 0);
+	uint8_t *buf = malloc(size > 0 ? (size_t)size : 1);
+	struct hvm_save_descriptor *desc;
+	int len = buf ? xc_domain_hvm_getcontext(c->xch, d, buf, (uint32_t)size) : -1;
+	size_t off;
+	bool ok;
+
+	for (off = 0; len > 0 && off + sizeof(*desc) <= (size_t)len;
+	     off += sizeof(*desc) + desc->length) {
+		desc = (struct hvm_save_descriptor *)(buf + off);
+		if (desc->typecode == HVM_SAVE_CODE(CPU) && desc->instance == 0)
+			((struct hvm_hw_cpu *)(desc + 1))->rbx = rbx;
+		if (desc->typecode == 0)
+			break;
+	}
+	ok = len > 0 && xc_domain_hvm_setcontext(c->xch, d, buf, (uint32_t)len) == 0;
+	free(buf);
+	return ok;
+}
+
+/* SET_REGISTERS: loaded when the vCPU next runs (hvm_do_resume), not when
+ * the response is consumed; a context load meanwhile does not replace
+ * them; disabling the ring drops them. */
+static void sc_set_registers(struct check *c)
+{
+	uint32_t d = create("sc-setregs", ZERO);
+	int64_t loads = 0;
+	struct mon m;
+	vm_event_request_t req = { .version = 0 };
+	vm_event_response_t rsp;
+
+	mon_open(c, &m, d);
+	CHECK(c, xc_monitor_cpuid(c->xch, d, 1) == 0, "cpuid monitored", NULL);
+	workload(d, 0, "{\"op\":\"cpuid\",\"rip\":\"0x1000\"},"
+		       "{\"op\":\"cpuid\",\"rip\":\"0x1002\"},{\"op\":\"halt\"}");
+	start(d, 0, -1);
+	CHECK(c, mon_get(&m, &req, WAIT_MS) && req.reason == VM_EVENT_REASON_CPUID &&
+	      req.data.regs.x86.rip == 0x1000, "CPUID event", "reason %u", req.reason);
+	CHECK(c, xc_domain_pause(c->xch, d) == 0, "domain paused", NULL);
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.version = VM_EVENT_INTERFACE_VERSION;
+	rsp.vcpu_id = req.vcpu_id;
+	rsp.reason = req.reason;
+	rsp.flags = VM_EVENT_FLAG_VCPU_PAUSED | VM_EVENT_FLAG_SET_REGISTERS;
+	rsp.data = req.data;
+	rsp.data.regs.x86.rip += 2;
+	rsp.data.regs.x86.rbx = 0xb0b;
+	mon_put(&m, &rsp);
+	CHECK(c, wait_int(d, "vcpus.0.vm_event_pause", 0) &&
+	      state_int(d, "vcpus.0.set_registers_pending") == 1 &&
+	      state_int(d, "vcpus.0.regs.rbx") != 0xb0b &&
+	      state_int(d, "vcpus.0.regs.rip") == 0x1000,
+	      "released in a paused domain: Xen still shows the old registers", NULL);
+	loads = state_int(d, "hvm_loads");
+	CHECK(c, load_rbx(c, d, 0x5555) && state_int(d, "vcpus.0.regs.rbx") == 0x5555 &&
+	      state_int(d, "hvm_loads") == loads + 1 && state_int(d, "hvm_loads_ok") >= 1,
+	      "a context load meanwhile is loaded (and counted)", NULL);
+	CHECK(c, xc_domain_unpause(c->xch, d) == 0, "domain unpaused", NULL);
+	CHECK(c, mon_get(&m, &req, WAIT_MS) && req.reason == VM_EVENT_REASON_CPUID &&
+	      req.data.regs.x86.rip == 0x1002 && req.data.regs.x86.rbx == 0xb0b &&
+	      state_int(d, "vcpus.0.set_registers_pending") == 0,
+	      "once it runs the response's registers win over the loaded ones",
+	      "rip 0x%" PRIx64 " rbx 0x%" PRIx64, req.data.regs.x86.rip,
+	      req.data.regs.x86.rbx);
+	CHECK(c, xc_domain_pause(c->xch, d) == 0, "domain paused again", NULL);
+	rsp.data = req.data;
+	rsp.data.regs.x86.rip += 2;
+	rsp.data.regs.x86.rbx = 0xc0c;
+	mon_put(&m, &rsp);
+	CHECK(c, wait_int(d, "vcpus.0.vm_event_pause", 0) &&
+	      state_int(d, "vcpus.0.set_registers_pending") == 1,
+	      "released again, its registers pending", NULL);
+	mon_close(c, &m);
+	CHECK(c, state_int(d, "vcpus.0.set_registers_pending") == 0 &&
+	      xc_domain_unpause(c->xch, d) == 0 &&
+	      wait_str(d, "vcpus.0.state", "halted") &&
+	      state_int(d, "vcpus.0.regs.rbx") == 0xb0b,
+	      "disabling the ring drops them: the vCPU runs on with its own", NULL);
+	destroy(d);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct check *c);
@@ -1396,6 +1480,7 @@ static const struct {
 	{ "evtchn", sc_evtchn },
 	{ "async", sc_async },
 	{ "events", sc_events },
+	{ "set-registers", sc_set_registers },
 	{ "unmodelled", sc_unmodelled },
 };
 
