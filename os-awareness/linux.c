@@ -313,8 +313,10 @@ static void offsets(struct lx *lx, struct strbuf *out)
 /* "cpu THREAD": the CPU a gdb thread runs on, in one line a script can
  * parse (the kernel's gdb scripts ask it through xenstub-gdb.py):
  * "thread N: CPU C (vCPU V)" for a vCPU thread, "thread N: CPU C (running
- * on vCPU V)" for a running task, "thread N: not running, task_struct.cpu
- * C" for a task that waits (the CPU whose run queue it was last on). */
+ * on vCPU V)" for a running task, "thread N: not running, its cpu field
+ * says CPU C" for a task that waits (task_struct.cpu, or thread_info.cpu
+ * where the kernel keeps it there: the CPU whose run queue it was last
+ * on). */
 static int thread_cpu(struct lx *lx, const char *args, struct strbuf *out)
 {
 	const struct os_task *t = NULL;
@@ -353,9 +355,11 @@ static int thread_cpu(struct lx *lx, const char *args, struct strbuf *out)
 	else if (lx->tp[t - lx->base.tasks].on_other_cpu)
 		strbuf_addf(out, "thread %" PRIu64 ": running on a CPU no vCPU matched\n", tid);
 	else if (c >= 0)
-		strbuf_addf(out, "thread %" PRIu64 ": not running, task_struct.cpu %d\n", tid, c);
+		strbuf_addf(out, "thread %" PRIu64 ": not running, its cpu field says CPU %d\n",
+			    tid, c);
 	else
-		strbuf_addf(out, "thread %" PRIu64 ": not running, task_struct.cpu unknown\n", tid);
+		strbuf_addf(out, "thread %" PRIu64 ": not running, and its cpu field is not known\n",
+			    tid);
 	return 0;
 }
 

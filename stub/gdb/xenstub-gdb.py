@@ -4,7 +4,7 @@
 # asked of xenstub, and lx-symbols keeps the kernel image where it is loaded.
 # `xenstub --vmlinux FILE --gdb` sources this file; with another gdb
 # command line, `source` it (before or after vmlinux-gdb.py). Against
-# another gdb server it changes nothing.
+# another gdb server it changes nothing but the 32-bit x86 case below.
 #
 # - $lx_current(), $lx_per_cpu() and everything else that asks the scripts'
 #   get_current_cpu(): the scripts take "gdb thread number - 1" as the CPU
@@ -12,8 +12,13 @@
 #   threads are the vCPUs, then the kernel's tasks, so that rule is wrong
 #   for task threads. Here the CPU comes from "monitor cpu THREAD": the CPU
 #   a vCPU thread or a running task is on, or, for a task that waits, the
-#   CPU of its task_struct (the run queue it was last on, as the scripts
-#   read it themselves under kgdb).
+#   CPU its task_struct names (the run queue it was last on, as the
+#   scripts read it themselves under kgdb).
+# - $lx_current() on 32-bit x86: the scripts of 6.1 and earlier find the
+#   current task only when gdb's architecture name has "x86" in it, which
+#   "i386" has not. Here, where they give up, the per-CPU current task is
+#   read as they read it on x86-64 (current_task, or pcpu_hot.current_task
+#   from 6.2 on).
 # - lx-symbols drops every symbol file and loads vmlinux again by its name,
 #   at its link address: the KASLR slide and the per-CPU section's place
 #   would be lost (and a file whose name does not end in "vmlinux" is not
@@ -58,13 +63,13 @@ if hasattr(gdb.events, "connection_removed"):
 def xenstub_cpu(thread=None):
     """The Linux CPU number of a gdb thread (the selected one by default),
     as xenstub says: the CPU it runs on, or for a task that waits, the CPU
-    of its task_struct. Raises gdb.GdbError with xenstub's words when there
+    its task_struct names. Raises gdb.GdbError with xenstub's words when there
     is none."""
     thread = thread or gdb.selected_thread()
     if thread is None:
         raise gdb.GdbError("No thread selected.")
     out = gdb.execute("monitor cpu %d" % thread.ptid[1], to_string=True)
-    m = re.match(r"thread \d+: (?:CPU|not running, task_struct\.cpu) (\d+)\b", out)
+    m = re.match(r"thread \d+: (?:not running, its cpu field says )?CPU (\d+)\b", out)
     if not m:
         raise gdb.GdbError("xenstub: " + out.strip())
     return int(m.group(1))
@@ -82,6 +87,26 @@ def _patch_cpus(mod):
 
     get_current_cpu._xenstub = True
     mod.get_current_cpu = get_current_cpu
+
+    task = getattr(mod, "get_current_task", None)
+    if task is None:
+        return
+
+    def get_current_task(cpu):
+        try:
+            return task(cpu)
+        except gdb.GdbError:
+            if gdb.newest_frame().architecture().name() != "i386":
+                raise
+        for name in ("&current_task", "&pcpu_hot.current_task"):
+            try:
+                var = gdb.parse_and_eval(name)
+            except gdb.error:
+                continue
+            return mod.per_cpu(var, cpu).dereference()
+        raise gdb.GdbError("no current_task or pcpu_hot in the kernel's symbols")
+
+    mod.get_current_task = get_current_task
 
 
 class _SymbolsGdb:
