@@ -24,10 +24,18 @@
 #   would be lost (and a file whose name does not end in "vmlinux" is not
 #   found at all). Here its "symbol-file" commands only drop the module
 #   files an earlier lx-symbols loaded; the kernel image stays as loaded.
+# - `gdb vmlinux -ex 'target remote | xenstub ...'`: gdb moves the whole
+#   file by the slide qOffsets gives (with --vmlinux), per-CPU section
+#   included, or not at all (without). Sourced once connected, this file
+#   loads the kernel image again as `xenstub --vmlinux FILE --gdb` does
+#   (every section moved by the KASLR slide but those linked below the
+#   image, x86_64's per-CPU data at 0) when gdb's addresses are not those
+#   of the guest; the command `xenstub-vmlinux` does it on demand.
 
 import importlib.abc
 import importlib.machinery
 import re
+import struct
 import sys
 
 import gdb
@@ -167,3 +175,151 @@ if not any(getattr(f, "xenstub", False) for f in sys.meta_path):
 for _name, _patch in _PATCHES.items():
     if _name in sys.modules:
         _patch(sys.modules[_name])
+
+
+def _elf_layout(path):
+    """(first loadable segment's link address, [(name, address)] of the
+    allocated sections linked below it) from an ELF file's headers."""
+    with open(path, "rb") as f:
+        data = f.read(64)
+        if data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
+            raise gdb.GdbError("%s is not an ELF file" % path)
+        e = "<" if data[5] == 1 else ">"
+        if data[4] == 2:
+            phoff, shoff = struct.unpack_from(e + "QQ", data, 0x20)
+            phsz, phnum, shsz, shnum, shstr = struct.unpack_from(e + "HHHHH", data, 0x36)
+            ph, sh = e + "II8xQ", e + "IIQQQQ"
+        else:
+            phoff, shoff = struct.unpack_from(e + "II", data, 0x1c)
+            phsz, phnum, shsz, shnum, shstr = struct.unpack_from(e + "HHHHH", data, 0x2a)
+            ph, sh = e + "I4xI", e + "IIIIII"
+        f.seek(phoff)
+        phdrs = f.read(phsz * phnum)
+        link = None
+        for i in range(phnum):
+            if data[4] == 2:
+                p_type, _, p_vaddr = struct.unpack_from(ph, phdrs, i * phsz)
+            else:
+                p_type, p_vaddr = struct.unpack_from(ph, phdrs, i * phsz)
+            if p_type == 1:
+                link = p_vaddr
+                break
+        if link is None:
+            raise gdb.GdbError("%s has no loadable segment" % path)
+        f.seek(shoff)
+        shdrs = [struct.unpack_from(sh, f.read(shsz)) for _ in range(shnum)]
+        f.seek(shdrs[shstr][4])
+        names = f.read(shdrs[shstr][5])
+    low = []
+    for name, _, flags, addr, _, size in shdrs:
+        if flags & 2 and size and addr < link:
+            low.append((names[name:names.index(b"\0", name)].decode(), addr))
+    return link, low
+
+
+def _runtime(name):
+    """A kernel symbol's runtime address, as xenstub's 'monitor sym' says,
+    or None."""
+    try:
+        out = gdb.execute("monitor sym " + name, to_string=True)
+    except gdb.error:
+        return None
+    m = re.match(r"0x([0-9a-f]+) ", out)
+    return int(m.group(1), 16) if m else None
+
+
+def _here(name):
+    """gdb's address of a symbol, or None."""
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&" + name)) & _mask()
+    except gdb.error:
+        return None
+
+
+def _mask():
+    return (1 << (8 * gdb.lookup_type("long").sizeof)) - 1
+
+
+def _kernel_file():
+    """The file gdb's kernel symbols come from, or None."""
+    sym = gdb.lookup_global_symbol("init_task")
+    if sym is not None and sym.symtab is not None:
+        return sym.symtab.objfile.filename
+    return gdb.current_progspace().filename
+
+
+CHECKED = ("_text", "schedule", "do_exit", "linux_banner")
+
+
+def _misplaced(low):
+    """Why gdb's kernel symbols are not at the guest's addresses, or None."""
+    for name in CHECKED:
+        want, got = _runtime(name), _here(name)
+        if want is not None and got is not None and want != got:
+            return "%s is at 0x%x in gdb, 0x%x in the guest" % (name, got, want)
+    for sect, addr in low:
+        got = _here("__per_cpu_start")
+        if sect == ".data..percpu" and got is not None and got != addr:
+            return "the per-CPU section starts at 0x%x in gdb, linked at 0x%x" % (got, addr)
+    return None
+
+
+def xenstub_vmlinux(path=None, quiet=False):
+    """Loads the kernel image (gdb's, or path) where the guest runs it:
+    every section moved by the slide, but those linked below the image."""
+    if not _is_xenstub():
+        raise gdb.GdbError("not connected to xenstub")
+    path = path or _kernel_file()
+    if not path:
+        raise gdb.GdbError("no kernel image: give its file")
+    link, low = _elf_layout(path)
+    os_text = gdb.execute("monitor os", to_string=True)
+    m = re.search(r"vmlinux: its first segment is at 0x([0-9a-f]+)", os_text)
+    if m:
+        slide = (int(m.group(1), 16) - link) & _mask()
+    else:
+        m = re.search(r"KASLR slide: (-?)0x([0-9a-f]+)", os_text)
+        if not m:
+            raise gdb.GdbError("xenstub knows no KASLR slide ('monitor os')")
+        slide = (-int(m.group(2), 16) if m.group(1) else int(m.group(2), 16)) & _mask()
+    if slide >> (8 * gdb.lookup_type("long").sizeof - 1):
+        slide -= _mask() + 1
+    why = _misplaced(low)
+    if why is None:
+        if not quiet:
+            gdb.write("xenstub: %s is already where the guest runs it\n" % path)
+        return
+    cmd = "add-symbol-file %s -o %s0x%x" % (path, "-" if slide < 0 else "", abs(slide))
+    cmd += "".join(" -s %s 0x%x" % (n, a) for n, a in low)
+    gdb.write("xenstub: %s; loading it again: %s\n" % (why, cmd))
+    gdb.execute("with confirm off -- symbol-file", to_string=True)
+    gdb.execute("with confirm off -- " + cmd, to_string=True)
+    why = _misplaced(low)
+    if why:
+        # no file rather than one at wrong addresses
+        gdb.execute("with confirm off -- symbol-file", to_string=True)
+        raise gdb.GdbError("xenstub: %s is not the guest's kernel (%s): not loaded" % (path, why))
+
+
+class _XenstubVmlinux(gdb.Command):
+    """Load the kernel image where the guest runs it: xenstub-vmlinux [FILE]
+(by default the file of gdb's kernel symbols). Every section is moved by the
+KASLR slide xenstub found, except those linked below the image (x86_64's
+per-CPU data), so that per-CPU variables are offsets as the kernel uses
+them. Nothing is done when gdb's addresses are already the guest's."""
+
+    def __init__(self):
+        super().__init__("xenstub-vmlinux", gdb.COMMAND_FILES, gdb.COMPLETE_FILENAME)
+
+    def invoke(self, arg, from_tty):
+        xenstub_vmlinux(arg.strip() or None)
+
+
+_XenstubVmlinux()
+try:
+    _connected = gdb.selected_inferior().connection_num is not None and \
+        gdb.selected_inferior().pid != 0 and _is_xenstub()
+except gdb.error:
+    _connected = False
+if _connected and _kernel_file():
+    xenstub_vmlinux(quiet=True)

@@ -3,8 +3,9 @@
 lx-version, lx-cpus, lx-lsmod, lx-symbols, $lx_current(), $lx_per_cpu())
 through xenstub on the KASLR'd fixtures, with the fixture kernel's Debian
 -dbg vmlinux: `xenstub --vmlinux V --gdb DUMP` (which sources
-xenstub-gdb.py) and `gdb V -ex 'target remote | xenstub --vmlinux V - DUMP'`
-with xenstub-gdb.py sourced by hand. What they print is compared with the
+xenstub-gdb.py) and `gdb V -ex 'target remote | xenstub [--vmlinux V] -
+DUMP'` with xenstub-gdb.py sourced once connected (it loads V again
+where the guest runs it). What they print is compared with the
 fixture's truth.json and with xenstub's own thread list. The scripts and
 their constants.py are built for the fixture's kernel from Debian's
 linux-source and linux-headers packages (vmlinux_support.gdb_scripts);
@@ -167,28 +168,41 @@ def test_kernel_gdb_scripts_plain_gdb(ctx):
     helper = os.path.join(os.path.dirname(ctx.xenstub), "xenstub-gdb.py")
     for fx, path, scripts in setups(ctx):
         x86_64 = not fx.truth.get("arch", "").startswith("i")
-        cmds = ["source " + helper, "source %s/vmlinux-gdb.py" % scripts, "lx-version", "lx-ps",
-                "p $lx_current().comm", "lx-symbols", "p &init_task", "p jiffies"]
-        # through a pipe, the slow transport: no lx-dmesg here
-        r, out = ctx.gdb_each(cmds, target="core:" + fx.memory, xenstub_args=["--vmlinux", path],
-                              pre=vmlinux_support.gdb_file(path), timeout=900)
-        ctx.check(out[2] is not None and fx.truth["proc_version"] in out[2],
-                  "%s, gdb vmlinux: lx-version prints the banner" % fx.name, out[2])
-        m = fx.truth["marker"]
-        ctx.check(out[3] is not None and
-                  re.search(r"^0x[0-9a-f]+\s+%d\s+%s\s*$" % (m["pid"], re.escape(m["comm"])), out[3], re.M),
-                  "%s, gdb vmlinux: lx-ps lists the marker, pid %d" % (fx.name, m["pid"]), out[3])
-        if x86_64:
-            ctx.check(out[4] is not None and "Cannot access memory" in out[4],
-                      "%s, gdb vmlinux, the documented limit of this form: the per-CPU section "
-                      "moved by the slide, $lx_current() reads no memory (--gdb gets it right)" %
-                      fx.name, out[4])
-        else:
-            ctx.check(string(out[4]) is not None and string(out[4]).startswith("swapper/"),
-                      "%s, gdb vmlinux: $lx_current() on vCPU 0 reads (32-bit per-CPU data moves "
-                      "with the image)" % fx.name, out[4])
-        ctx.check(out[5] is not None and "stays where it is loaded" in out[5] and
-                  lv.value(out[6]) == fx.symbol("init_task") and number(out[7]) is not None,
-                  "%s, gdb vmlinux: lx-symbols keeps the file at the slide qOffsets gave: "
-                  "&init_task 0x%x, p jiffies reads" % (fx.name, fx.symbol("init_task")),
-                  (out[5], out[6], out[7]))
+        link = int(fx.truth["symbols"]["current_task"]["system_map"], 16)
+        for args, how in ((["--vmlinux", path], "qOffsets moved it all"),
+                          ([], "gdb left it at its link address")):
+            cmds = ["source " + helper, "source %s/vmlinux-gdb.py" % scripts, "lx-version", "lx-ps",
+                    "p $lx_current().comm", "p &current_task", "lx-symbols", "p &init_task",
+                    "p jiffies", "thread 2", "p $lx_current().comm", "info threads"]
+            # through a pipe, the slow transport: no lx-dmesg here
+            r, out = ctx.gdb_each(cmds, target="core:" + fx.memory, xenstub_args=args,
+                                  pre=vmlinux_support.gdb_file(path), timeout=900)
+            what = "%s, gdb vmlinux, xenstub %s(%s)" % (fx.name, "--vmlinux " if args else "", how)
+            moved = re.search(r"xenstub: (.*); loading it again: (add-symbol-file .*)", out[0] or "")
+            if x86_64 or not args:
+                ctx.check(moved is not None and (" -s .data..percpu 0x0" in moved.group(2)) == x86_64,
+                          "%s: sourcing xenstub-gdb.py loads the file again where the guest runs "
+                          "it%s" % (what, ", per-CPU section at 0" if x86_64 else ""), out[0])
+            else:
+                ctx.check(out[0] is not None and moved is None,
+                          "%s: sourcing xenstub-gdb.py leaves the file where qOffsets put it (32-bit "
+                          "per-CPU data moves with the image)" % what, out[0])
+            ctx.check(out[2] is not None and fx.truth["proc_version"] in out[2],
+                      "%s: lx-version prints the banner" % what, out[2])
+            m = fx.truth["marker"]
+            ctx.check(out[3] is not None and
+                      re.search(r"^0x[0-9a-f]+\s+%d\s+%s\s*$" % (m["pid"], re.escape(m["comm"])), out[3],
+                                re.M),
+                      "%s: lx-ps lists the marker, pid %d" % (what, m["pid"]), out[3])
+            running = dict(re.findall(r'"vCPU (\d+): ([^"]+)"', out[11] or ""))
+            ctx.check(string(out[4]) is not None and string(out[4]) == running.get("0") and
+                      string(out[10]) == running.get("1"),
+                      "%s: $lx_current() on vCPU 0's and vCPU 1's threads is the task xenstub shows "
+                      "there" % what, (out[4], out[10], running))
+            ctx.check(lv.value(out[5]) == (link if x86_64 else fx.symbol("current_task")),
+                      "%s: &current_task is 0x%x" % (what, link if x86_64 else fx.symbol("current_task")),
+                      out[5])
+            ctx.check(out[6] is not None and "stays where it is loaded" in out[6] and
+                      lv.value(out[7]) == fx.symbol("init_task") and number(out[8]) is not None,
+                      "%s: lx-symbols keeps the file where it is: &init_task 0x%x, p jiffies reads" % (
+                          what, fx.symbol("init_task")), (out[6], out[7], out[8]))
