@@ -476,6 +476,8 @@ static int start_gdb(const struct options *o, struct session *s,
 			log_warn(LC_MAIN, "--vmlinux: xenstub-gdb.py not found next to xenstub "
 				 "or in ../share/xenstub: the kernel's gdb scripts will take "
 				 "task threads' CPUs wrongly");
+		else
+			log_info(LC_MAIN, "gdb sources %s", script);
 	}
 	rc = gdb_launch_start(gl, o->gdb_program, script, load.len ? load.buf : NULL,
 			      o->gdb_args, o->ngdb_args, &why);

@@ -12,6 +12,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -141,8 +142,15 @@ const char *gdb_helper_script(char *path, size_t size)
 		int w = snprintf(path, size, "%s/%s", exe, where[i]);
 
 		if (w > 0 && (size_t)w < size && stat(path, &st) == 0 &&
-		    S_ISREG(st.st_mode))
+		    S_ISREG(st.st_mode)) {
+			/* without the "..", for the log */
+			char *real = realpath(path, NULL);
+
+			if (real && strlen(real) < size)
+				strcpy(path, real);
+			free(real);
 			return path;
+		}
 	}
 	return NULL;
 }

@@ -54,7 +54,7 @@ int gdb_image_command(const char *path, uint64_t seg, struct strbuf *cmd,
  * The path of xenstub-gdb.py (gdb's side of xenstub for the kernel's gdb
  * scripts) in path, or NULL when it is not there: next to the running
  * program (the build folder), else in ../share/xenstub from it (where
- * make install puts it).
+ * make install puts it); path is made absolute with no "..".
  */
 const char *gdb_helper_script(char *path, size_t size);
 /* True when a connection's peer (SO_PEERCRED) is the gdb we started. */
