@@ -98,7 +98,8 @@ def test_kernel_gdb_scripts_gdb_mode(ctx):
         at_sleeper = len(cmds)
         cmds += [switch(1000000 + sleeper), "p $lx_current().comm", 'p $lx_per_cpu("runqueues").cpu',
                  "p $lx_task_by_pid(%d)->cpu" % sleeper, "p $lx_thread_info_by_pid(%d).cpu" % sleeper,
-                 "bt 12", "lx-symbols", "p &init_task", "p &current_task", "p $lx_current().comm"]
+                 "bt 12", "lx-symbols", "p &init_task", "p &current_task", "p $lx_current().comm",
+                 "lx-cmdline", "lx-iomem", "lx-mounts"]
         r, out = lv.gdb_launched(ctx, fx, path, cmds)
         ctx.check(r.rc == 0 and "Python Exception" not in r.err,
                   "%s: vmlinux-gdb.py loads and every command runs without a Python exception" %
@@ -162,6 +163,18 @@ def test_kernel_gdb_scripts_gdb_mode(ctx):
                   "was" % (fx.name, fx.symbol("init_task")), (out[i + 7], out[i + 8], out[8]))
         ctx.check(string(out[i + 9]) == running.get(str(cpu)),
                   "%s: and $lx_current() still reads" % fx.name, out[i + 9])
+        ctx.check(out[i + 10] is not None and out[i + 10].strip() == fx.truth["kernel_cmdline"].strip(),
+                  "%s: lx-cmdline is /proc/cmdline's %r" % (fx.name, fx.truth["kernel_cmdline"]),
+                  out[i + 10])
+        iomem = set(l.strip() for l in (out[i + 11] or "").splitlines())
+        want = ["%08x-%08x : %s" % (int(x["start"], 16), int(x["end_inclusive"], 16), x["name"])
+                for x in fx.truth["ram_ranges_iomem"]]
+        ctx.check(want and all(w in iomem for w in want),
+                  "%s: lx-iomem has /proc/iomem's RAM ranges %s" % (fx.name, want), out[i + 11])
+        ctx.check(out[i + 12] is not None and re.search(r" rootfs / rootfs ", out[i + 12]) and
+                  re.search(r" proc /proc proc ", out[i + 12]),
+                  "%s: lx-mounts lists the root file system and /proc (which the truth was read "
+                  "from)" % fx.name, out[i + 12])
 
 
 def test_kernel_gdb_scripts_plain_gdb(ctx):
