@@ -93,3 +93,4 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libxenstub.a \
 		$(DESTDIR)$(PKGCONFIGDIR)/xenstub.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/xenstub
+	rmdir $(DESTDIR)$(GDBDATADIR) 2>/dev/null || true
