@@ -18,6 +18,8 @@ PREFIX ?= /usr/local
 # xen-hvmctx) in /usr/sbin: a live guest takes root in dom0
 BINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+# xenstub-gdb.py: xenstub looks for it in ../share/xenstub from its program
+GDBDATADIR ?= $(BINDIR)/../share/xenstub
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -36,7 +38,7 @@ EXTRA_TARGETS += $(LIB_SO) $(O)/$(LIB_SONAME) $(O)/libxenstub.so \
 
 # what make install installs, built (debian/rules builds only this)
 installable: $(O)/xenstub $(O)/libxenstub.a $(O)/libxenstub.so \
-	$(O)/xenstub.8
+	$(O)/xenstub.8 $(O)/xenstub-gdb.py
 
 # --no-undefined: the library needs nothing from the program (left out
 # under the sanitizers, whose runtime the program brings)
@@ -71,6 +73,7 @@ install: installable $(O)/xenstub.pc
 		$(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 755 $(O)/xenstub $(DESTDIR)$(BINDIR)/xenstub
 	$(INSTALL) -m 644 $(O)/xenstub.8 $(DESTDIR)$(MANDIR)/man8/xenstub.8
+	$(INSTALL) -D -m 644 $(O)/xenstub-gdb.py $(DESTDIR)$(GDBDATADIR)/xenstub-gdb.py
 	$(INSTALL) -m 644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libxenstub.so
@@ -83,9 +86,11 @@ install: installable $(O)/xenstub.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/xenstub $(DESTDIR)$(MANDIR)/man8/xenstub.8 \
+		$(DESTDIR)$(GDBDATADIR)/xenstub-gdb.py \
 		$(DESTDIR)$(LIBDIR)/$(notdir $(LIB_SO)) \
 		$(DESTDIR)$(LIBDIR)/$(LIB_SONAME) \
 		$(DESTDIR)$(LIBDIR)/libxenstub.so \
 		$(DESTDIR)$(LIBDIR)/libxenstub.a \
 		$(DESTDIR)$(PKGCONFIGDIR)/xenstub.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/xenstub
+	rmdir $(DESTDIR)$(GDBDATADIR) 2>/dev/null || true

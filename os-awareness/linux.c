@@ -3,7 +3,7 @@
  * The Linux OS-awareness module: its ops table. Detection and the kernel's
  * data are in linux-find.c, the task walk, task registers and address
  * spaces in linux-tasks.c, the offsets in linux-types.c; this file answers
- * the session and the monitor commands (os, ps, sym, ksym, offsets).
+ * the session and the monitor commands (os, ps, sym, ksym, offsets, cpu).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -310,6 +310,59 @@ static void offsets(struct lx *lx, struct strbuf *out)
 	symbol_rows(lx, out);
 }
 
+/* "cpu THREAD": the CPU a gdb thread runs on, in one line a script can
+ * parse (the kernel's gdb scripts ask it through xenstub-gdb.py):
+ * "thread N: CPU C (vCPU V)" for a vCPU thread, "thread N: CPU C (running
+ * on vCPU V)" for a running task, "thread N: not running, its cpu field
+ * says CPU C" for a task that waits (task_struct.cpu, or thread_info.cpu
+ * where the kernel keeps it there: the CPU whose run queue it was last
+ * on). */
+static int thread_cpu(struct lx *lx, const char *args, struct strbuf *out)
+{
+	const struct os_task *t = NULL;
+	uint64_t tid;
+	size_t i;
+	int c;
+
+	if (parse_u64(args, &tid) || !tid) {
+		strbuf_addstr(out, "usage: cpu THREAD (a gdb thread id, as in \"Thread 1000094\")\n");
+		return -EINVAL;
+	}
+	if (tid <= lx->base.env.nr_vcpus) {
+		c = lx->vcpu_cpu[tid - 1];
+		if (c < 0)
+			strbuf_addf(out, "thread %" PRIu64 ": vCPU %" PRIu64 " matches no CPU of the kernel\n",
+				    tid, tid - 1);
+		else
+			strbuf_addf(out, "thread %" PRIu64 ": CPU %d (vCPU %" PRIu64 ")\n",
+				    tid, c, tid - 1);
+		return 0;
+	}
+	for (i = 0; i < lx->base.ntasks && !t; i++)
+		if (lx->base.tasks[i].tid == tid)
+			t = &lx->base.tasks[i];
+	if (!t) {
+		strbuf_addf(out, "thread %" PRIu64 ": no such thread\n", tid);
+		return -EINVAL;
+	}
+	c = lx->tp[t - lx->base.tasks].cpu;
+	if (t->vcpu >= 0 && lx->vcpu_cpu[t->vcpu] >= 0)
+		strbuf_addf(out, "thread %" PRIu64 ": CPU %d (running on vCPU %d)\n",
+			    tid, lx->vcpu_cpu[t->vcpu], t->vcpu);
+	else if (t->vcpu >= 0)
+		strbuf_addf(out, "thread %" PRIu64 ": running on vCPU %d, which matches no CPU of the kernel\n",
+			    tid, t->vcpu);
+	else if (lx->tp[t - lx->base.tasks].on_other_cpu)
+		strbuf_addf(out, "thread %" PRIu64 ": running on a CPU no vCPU matched\n", tid);
+	else if (c >= 0)
+		strbuf_addf(out, "thread %" PRIu64 ": not running, its cpu field says CPU %d\n",
+			    tid, c);
+	else
+		strbuf_addf(out, "thread %" PRIu64 ": not running, and its cpu field is not known\n",
+			    tid);
+	return 0;
+}
+
 static int linux_command(struct os *os, const char *cmd, const char *args,
 			 struct strbuf *out)
 {
@@ -321,6 +374,8 @@ static int linux_command(struct os *os, const char *cmd, const char *args,
 		offsets(lx, out);
 		return 0;
 	}
+	if (!strcmp(cmd, "cpu"))
+		return thread_cpu(lx, args, out);
 	if (strcmp(cmd, "ksym"))
 		return -ENOENT;
 	if (parse_u64(args, &a)) {
@@ -367,6 +422,7 @@ const struct os_ops os_linux = {
 	.command = linux_command,
 	.command_help =
 		"  ksym ADDRESS                 the Linux kernel symbol at or below an address\n"
-		"  offsets                      the Linux type offsets in use, and their source\n",
+		"  offsets                      the Linux type offsets in use, and their source\n"
+		"  cpu THREAD                   the Linux CPU a gdb thread runs on, or last ran on\n",
 	.image_offsets = linux_image_offsets,
 };

@@ -444,6 +444,8 @@ static int start_gdb(const struct options *o, struct session *s,
 		     struct gdb_launch *gl, struct unix_listener *ul)
 {
 	struct strbuf why = STRBUF_INIT, load = STRBUF_INIT;
+	char script_path[PATH_MAX];
+	const char *script = NULL;
 	sigset_t intr;
 	int lfd, rc;
 
@@ -466,9 +468,18 @@ static int start_gdb(const struct options *o, struct session *s,
 	}
 	signal(SIGINT, SIG_IGN);
 	sigprocmask(SIG_UNBLOCK, &intr, NULL);
-	if (o->vmlinux)
+	if (o->vmlinux) {
 		vmlinux_command(o, s, &load);
-	rc = gdb_launch_start(gl, o->gdb_program, load.len ? load.buf : NULL,
+		/* for the kernel's gdb scripts (lx-*, $lx_current()) */
+		script = gdb_helper_script(script_path, sizeof(script_path));
+		if (!script)
+			log_warn(LC_MAIN, "--vmlinux: xenstub-gdb.py not found next to xenstub "
+				 "or in ../share/xenstub: the kernel's gdb scripts will take "
+				 "task threads' CPUs wrongly");
+		else
+			log_info(LC_MAIN, "gdb sources %s", script);
+	}
+	rc = gdb_launch_start(gl, o->gdb_program, script, load.len ? load.buf : NULL,
 			      o->gdb_args, o->ngdb_args, &why);
 	strbuf_release(&load);
 	if (rc < 0) {

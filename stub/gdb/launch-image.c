@@ -2,7 +2,8 @@
 /*
  * `xenstub --vmlinux FILE --gdb`: the gdb command that loads the kernel's
  * debug image where the guest runs it, every section at its own address,
- * read from the file's ELF headers with libelf.
+ * read from the file's ELF headers with libelf; and where xenstub-gdb.py,
+ * gdb's side of xenstub for the kernel's gdb scripts, is installed.
  */
 #include "stub/gdb/launch.h"
 
@@ -10,7 +11,10 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* One word of add-symbol-file's arguments, which gdb splits as a shell
@@ -114,4 +118,39 @@ int gdb_image_command(const char *path, uint64_t seg, struct strbuf *cmd,
 	elf_end(e);
 	close(fd);
 	return rc;
+}
+
+const char *gdb_helper_script(char *path, size_t size)
+{
+	static const char *const where[] = {
+		"xenstub-gdb.py", "../share/xenstub/xenstub-gdb.py",
+	};
+	char exe[PATH_MAX], *slash;
+	struct stat st;
+	ssize_t n;
+	size_t i;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = 0;
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		int w = snprintf(path, size, "%s/%s", exe, where[i]);
+
+		if (w > 0 && (size_t)w < size && stat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			/* without the "..", for the log */
+			char *real = realpath(path, NULL);
+
+			if (real && strlen(real) < size)
+				strcpy(path, real);
+			free(real);
+			return path;
+		}
+	}
+	return NULL;
 }

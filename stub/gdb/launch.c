@@ -71,8 +71,8 @@ int gdb_launch_prepare(struct gdb_launch *gl, struct strbuf *why)
 }
 
 int gdb_launch_start(struct gdb_launch *gl, const char *program,
-		     const char *load, char *const *args, int nargs,
-		     struct strbuf *why)
+		     const char *script, const char *load, char *const *args,
+		     int nargs, struct strbuf *why)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -80,15 +80,20 @@ int gdb_launch_start(struct gdb_launch *gl, const char *program,
 	char **argv, *target;
 	int i, n = 0, rc;
 
-	argv = xcalloc((size_t)nargs + 6, sizeof(*argv));
+	argv = xcalloc((size_t)nargs + 8, sizeof(*argv));
 	if (asprintf(&target, "target remote %s", gl->sock) < 0) {
 		free(argv);
 		return -ENOMEM;
 	}
 	/* gdb runs -ex commands in order, after the files named on its
 	 * command line are loaded: the kernel image, then the connection
-	 * (whose first stop then shows with symbols), then the user's */
+	 * (whose first stop then shows with symbols), then the user's; the
+	 * helper script first, so that it is there for the user's commands */
 	argv[n++] = (char *)program;
+	if (script) {
+		argv[n++] = (char *)"-x";
+		argv[n++] = (char *)script;
+	}
 	if (load) {
 		argv[n++] = (char *)"-ex";
 		argv[n++] = (char *)load;

@@ -30,14 +30,15 @@ void gdb_launch_init(struct gdb_launch *gl);
  */
 int gdb_launch_prepare(struct gdb_launch *gl, struct strbuf *why);
 /*
- * Starts `program [-ex LOAD] -ex 'target remote SOCK' args...` (program
- * looked up in PATH; LOAD when load is not NULL) with every signal at its
- * default action and none blocked. 0, or -errno with the reason in why
- * (the program cannot be run).
+ * Starts `program [-x SCRIPT] [-ex LOAD] -ex 'target remote SOCK' args...`
+ * (program looked up in PATH; SCRIPT when script is not NULL, LOAD when
+ * load is not NULL) with every signal at its default action and none
+ * blocked. 0, or -errno with the reason in why (the program cannot be
+ * run).
  */
 int gdb_launch_start(struct gdb_launch *gl, const char *program,
-		     const char *load, char *const *args, int nargs,
-		     struct strbuf *why);
+		     const char *script, const char *load, char *const *args,
+		     int nargs, struct strbuf *why);
 /*
  * Appends to cmd the gdb command that loads the kernel image at path
  * whose first loadable segment runs at seg (what qOffsets' TextSeg
@@ -49,6 +50,13 @@ int gdb_launch_start(struct gdb_launch *gl, const char *program,
  */
 int gdb_image_command(const char *path, uint64_t seg, struct strbuf *cmd,
 		      struct strbuf *why);
+/*
+ * The path of xenstub-gdb.py (gdb's side of xenstub for the kernel's gdb
+ * scripts) in path, or NULL when it is not there: next to the running
+ * program (the build folder), else in ../share/xenstub from it (where
+ * make install puts it); path is made absolute with no "..".
+ */
+const char *gdb_helper_script(char *path, size_t size);
 /* True when a connection's peer (SO_PEERCRED) is the gdb we started. */
 bool gdb_launch_is_peer(const struct gdb_launch *gl, int fd);
 /* Waits for gdb to end; its status as a shell gives it (128+N after

@@ -84,6 +84,7 @@ def test_install_and_uninstall(ctx):
     want = {
         p + "/sbin/xenstub",
         p + "/share/man/man8/xenstub.8",
+        p + "/share/xenstub/xenstub-gdb.py",
         p + "/lib/libxenstub.so." + v,
         p + "/lib/libxenstub.so.0",
         p + "/lib/libxenstub.so",
@@ -135,6 +136,23 @@ def test_installed_program_serves_dump(ctx):
         got = bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})\b", outs[1] or ""))
         ctx.check(got == truth, "gdb reads linux_banner through the installed xenstub "
                   "as in memory.elf", outs[1])
+    finally:
+        ctx.xenstub = before
+
+
+def test_installed_program_sources_gdb_helper(ctx):
+    fx = ctx.fixture()
+    dest = install(ctx)
+    helper = os.path.join(dest, PREFIX.lstrip("/"), "share", "xenstub", "xenstub-gdb.py")
+    before = use_installed(ctx)
+    try:
+        # any ELF file will do as --vmlinux here: gdb gets no kernel image
+        # from one that is not the guest's, but the helper all the same
+        r = ctx.xenstub_gdb("core:" + fx.memory, ["-ex", 'python print("helper:", "xenstub_cpu" in dir())'],
+                            xenstub_args=["-v", "--vmlinux", ctx.xenstub])
+        ctx.check("gdb sources %s" % helper in r.err and "helper: True" in r.out,
+                  "--vmlinux with --gdb: the installed xenstub has gdb source the installed "
+                  "xenstub-gdb.py (../share/xenstub from the program)", (r.out[-1000:], r.err[-2000:]))
     finally:
         ctx.xenstub = before
 
