@@ -16,7 +16,9 @@
 #include "stub/agent/ax.h"
 #include "stub/agent/ax-packet.h"
 #include "stub/agent/ax-x86.h"
+#include "os-awareness/os.h"
 #include "stub/base/log.h"
+#include "stub/base/num.h"
 #include "stub/session/run.h"
 #include "stub/session/session-internal.h"
 #include "stub/session/trace.h"
@@ -558,4 +560,124 @@ int pa_trap_hit(struct session *s, const struct target_event *ev,
 	how.emulate = true;
 	run_release(s, ev->vcpu, &how);
 	return 0;
+}
+
+/* The offset column of member name in the OS module's "offsets" table
+ * ("name offset size ..."), or -1 when the row is missing or has none. */
+static long offsets_row(const char *table, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = table; (p = strstr(p, name)); p += n) {
+		char *end;
+		long v;
+
+		if ((p != table && p[-1] != '\n') || p[n] != ' ')
+			continue;
+		v = strtol(p + n, &end, 10);
+		return end == p + n || v < 0 ? -1 : v;
+	}
+	return -1;
+}
+
+/*
+ * Where the current task is: the per-CPU slot current_task (or
+ * pcpu_hot.current_task), as an offset from the per-CPU base that the
+ * kernel keeps in its gs base. 0 with *off, or -ENOENT with why in out.
+ */
+static int current_task_slot(struct session *s, const char *table,
+			     uint64_t *off, struct strbuf *out)
+{
+	uint64_t a;
+	long f;
+
+	if (!os_lookup_symbol(s->os, "current_task", &a)) {
+		*off = a;
+		return 0;
+	}
+	f = offsets_row(table, "pcpu_hot.current_task");
+	if (!os_lookup_symbol(s->os, "pcpu_hot", &a) && f >= 0) {
+		*off = a + (uint64_t)f;
+		return 0;
+	}
+	strbuf_addstr(out, "the per-CPU current task is not known (neither current_task nor pcpu_hot): see monitor os\n");
+	return -ENOENT;
+}
+
+int pa_process_condition(struct session *s, const char *args,
+			 struct strbuf *out)
+{
+	struct strbuf table = STRBUF_INIT, cur = STRBUF_INIT;
+	const struct os_task *first = NULL;
+	uint64_t pid, slot;
+	size_t i, nthreads = 0;
+	long tgid;
+	int rc = -EINVAL;
+
+	if (parse_u64(args, &pid) || !pid || pid > OS_TID_MAX_ID) {
+		strbuf_addstr(out, "usage: process-condition PID (a process id of the guest)\n");
+		return -EINVAL;
+	}
+	if (!s->os) {
+		strbuf_addstr(out, "no guest OS is recognised: see monitor os\n");
+		return 0;
+	}
+	if (strcmp(os_name(s->os), "linux") || s->layout->addr_bits != 64) {
+		strbuf_addf(out, "process-condition knows 64-bit Linux guests only (this one: %s, %u-bit)\n",
+			    os_name(s->os), s->layout->addr_bits);
+		return 0;
+	}
+	os_command(s->os, "offsets", "", &table);
+	if (current_task_slot(s, table.buf, &slot, out) < 0) {
+		rc = 0;
+		goto out;
+	}
+	for (i = 0; i < s->os->ntasks; i++) {
+		const struct os_task *t = &s->os->tasks[i];
+
+		if (t->is_idle || t->pid != (int64_t)pid)
+			continue;
+		if (!first || t->thread_id == t->pid)
+			first = t;
+		nthreads++;
+	}
+	/* the kernel's per-CPU base: gs base in the kernel, the saved one
+	 * (KERNEL_GS_BASE) before swapgs at an entry from user space; a
+	 * user gs base is in the lower half */
+	strbuf_addf(&cur, "*(unsigned long *)(($gs_base < 0 ? $gs_base : $k_gs_base) + 0x%llx)",
+		    (unsigned long long)slot);
+	tgid = offsets_row(table.buf, "task_struct.tgid");
+	if (!first)
+		strbuf_addf(out, "# no process %llu in the task list now\n",
+			    (unsigned long long)pid);
+	else
+		strbuf_addf(out, "# process %llu (%s), %zu thread%s: the current task's tgid is %llu\n",
+			    (unsigned long long)pid, first->proc_name[0] ? first->proc_name : first->name,
+			    nthreads, nthreads == 1 ? "" : "s", (unsigned long long)pid);
+	if (tgid >= 0) {
+		strbuf_addf(out, "*(int *)(%s + %ld) == %llu\n", cur.buf, tgid,
+			    (unsigned long long)pid);
+	} else if (first) {
+		/* no tgid offset: the tasks the process has now */
+		bool any = false;
+
+		for (i = 0; i < s->os->ntasks; i++) {
+			const struct os_task *t = &s->os->tasks[i];
+
+			if (t->is_idle || t->pid != (int64_t)pid)
+				continue;
+			strbuf_addf(out, "%s%s == 0x%llx", any ? " || " : "",
+				    cur.buf, (unsigned long long)t->addr);
+			any = true;
+		}
+		strbuf_addstr(out, "\n# (task_struct.tgid is not known: these are its threads now)\n");
+	} else {
+		strbuf_addstr(out, "# task_struct.tgid is not known: no condition can be made\n");
+	}
+	rc = 0;
+out:
+	strbuf_release(&table);
+	strbuf_release(&cur);
+	return rc;
 }

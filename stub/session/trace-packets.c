@@ -498,6 +498,11 @@ static void enable(struct session *s, const char *p, bool on,
 	strbuf_addstr(reply, "OK");
 }
 
+bool session_offers_tracepoints(struct session *s)
+{
+	return run_live(s) && s->opts.tracepoints;
+}
+
 int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 			 struct strbuf *reply)
 {
@@ -505,7 +510,7 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 	uint64_t v;
 	const char *p;
 
-	if (!run_live(s) || !s->opts.tracepoints)
+	if (!session_offers_tracepoints(s))
 		return -EOPNOTSUPP;
 	t = trace_state(s);
 	if (!strcmp(pkt, "QTinit")) {
