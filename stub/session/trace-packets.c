@@ -529,7 +529,17 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 	} else if (!strcmp(pkt, "QTStart")) {
 		start(s, tid, reply);
 	} else if (!strcmp(pkt, "QTStop")) {
-		trace_stop(s, "tstop:0");
+		/* "tstop:NOTE:TP", the note as gdb sent it (hex), even empty:
+		 * gdb keeps no stop text without that colon, and tsave then
+		 * crashes writing it out */
+		char why[sizeof(t->stop)];
+		const char *note = t->stop_notes ? t->stop_notes : "";
+		size_t n = strlen(note);
+
+		if (n > sizeof(why) - 16)
+			n = (sizeof(why) - 16) & ~(size_t)1;
+		snprintf(why, sizeof(why), "tstop:%.*s:0", (int)n, note);
+		trace_stop(s, why);
 		strbuf_addstr(reply, "OK");
 	} else if (!strcmp(pkt, "qTStatus")) {
 		status(s, reply);

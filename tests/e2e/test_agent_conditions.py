@@ -298,6 +298,7 @@ for i in range(%(n)d + 1):
 gdb.execute("tfind 0")
 res["tdump"] = gdb.execute("tdump", to_string=True)
 gdb.execute("tfind none")
+gdb.execute("tsave %(file)s")
 res["live_pc"] = int(gdb.parse_and_eval("$pc"))
 res["stats"] = gdb.execute("monitor stats", to_string=True)
 print("RESULT " + _json.dumps(res))
@@ -310,7 +311,8 @@ def test_tracepoint_frames(ctx):
     (N hits, no stop but the end breakpoint) gives N frames whose
     registers are those of each hit and whose memory is what the store is
     about to overwrite; tdump shows them; tfind none is the live guest
-    again; the guest is left as found."""
+    again; the guest is left as found; tsave writes a trace file that
+    gdb reads back (target tfile) with the same frames."""
     import os
     with L.xensim.sim_for(ctx) as sim:
         dom, set_rdi, store, end = _domain(ctx, sim)
@@ -334,6 +336,15 @@ def test_tracepoint_frames(ctx):
                             d["stats"]) is not None, "monitor stats counts the hits and frames",
                   d["stats"])
         L.check_as_found(ctx, sim, dom, before, "after a trace experiment")
+    # the file tsave wrote, read back by gdb on its own
+    r = ctx.gdb(["target tfile " + path, "tstatus", "tfind 2", "p/x $pc", "p $rdi",
+                 "p *(long*)$rsi", "tfind %d" % (N - 1), "p $rdi", "tfind %d" % N], timeout=120)
+    ctx.check("Collected %d trace frames" % N in r.out and
+              re.search(r"Found trace frame 2, .*\n\$1 = 0x%x\n\$2 = 3\n\$3 = 3\n" % store, r.out) and
+              re.search(r"Found trace frame %d, .*\n\$4 = %d\n" % (N - 1, N), r.out) and
+              "No trace frame found" in r.out,
+              "tsave wrote the N frames: target tfile gives frame 2's and the last one's "
+              "registers and memory", (r.out[-2000:], r.err[-2000:]))
 
 
 def test_refusals(ctx):
