@@ -54,6 +54,9 @@ struct pa_state {
 	unsigned sec_lines;
 	struct {
 		uint64_t evals, go, failed, cmds, lines, dropped;
+		/* int3 hits let go, and the time from the event's handling
+		 * to the vCPU's release */
+		uint64_t swbp_go, swbp_ns;
 	} st;
 };
 
@@ -74,6 +77,14 @@ static uint64_t now_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void pa_env_init(struct pa_env *e, const struct ax_env_ops *ops,
@@ -383,6 +394,10 @@ void pa_describe(struct session *s, struct strbuf *out)
 		    a->n, a->n == 1 ? "" : "s",
 		    (unsigned long long)a->st.evals, (unsigned long long)a->st.go,
 		    (unsigned long long)a->st.failed);
+	if (a->st.swbp_go)
+		strbuf_addf(out, "int3 hits let go without a stop (condition, dprintf, tracepoint): %llu, "
+			    "mean handling %.1f us\n", (unsigned long long)a->st.swbp_go,
+			    (double)a->st.swbp_ns / (double)a->st.swbp_go / 1000.0);
 	if (a->st.cmds)
 		strbuf_addf(out, "agent dprintf: %llu commands run, %llu lines for gdb, %llu dropped\n",
 			    (unsigned long long)a->st.cmds, (unsigned long long)a->st.lines,
@@ -494,6 +509,7 @@ static bool stepped(struct session *s, unsigned v)
 bool pa_swbp_go(struct session *s, const struct target_event *ev,
 		struct stop_info *st)
 {
+	uint64_t t0 = now_ns();
 	bool traced;
 
 	if (stepped(s, ev->vcpu))
@@ -507,6 +523,8 @@ bool pa_swbp_go(struct session *s, const struct target_event *ev,
 	if (run_release_continue(s, ev->vcpu) < 0)
 		log_warn(LC_TRAP, "vCPU %u could not be let go past the breakpoint at 0x%llx: %s",
 			 ev->vcpu, (unsigned long long)ev->regs.rip, target_strerror(s->t));
+	state(s)->st.swbp_go++;
+	s->agent->st.swbp_ns += now_ns() - t0;
 	return true;
 }
 
