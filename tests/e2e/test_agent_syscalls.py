@@ -7,7 +7,8 @@ a domain made from the Linux fixture plays three threads of two processes
 in turn (marker's main thread, sleeper-a, another thread of marker), each
 switching the per-CPU base to a per-CPU area whose current task is that
 thread and entering the kernel at entry_SYSCALL_64_after_hwframe with its
-syscall registers. Also: without --tracepoints gdb is not told of
+syscall registers; then a tracepoint with the same condition collects
+the same calls as frames. Also: without --tracepoints gdb is not told of
 tracepoints, and tstart says why it fails."""
 
 import json
@@ -132,12 +133,24 @@ gdb.execute("condition $bpnum")
 gdb.execute("continue")
 res["pc"] = int(gdb.parse_and_eval("$pc"))
 gdb.execute("delete")
-gdb.execute("trace *%(entry)d")
-try:
-    gdb.execute("tstart")
-    res["tstart"] = "started"
-except gdb.error as e:
-    res["tstart"] = str(e)
+# the same with a tracepoint: one round, then the frames
+gdb.execute("break *%(end)d")
+gdb.execute("trace *%(entry)d if " + cond)
+with open("%(actions)s", "w") as f:
+    f.write("actions\ncollect $rax, $rdi, $rsi, $rdx\nend\n")
+gdb.execute("source %(actions)s")
+gdb.execute("tstart")
+gdb.execute("continue")
+gdb.execute("tstop")
+res["frames"] = []
+for i in range(4):
+    out = gdb.execute("tfind %%d" %% i, to_string=True)
+    if "Found trace frame" not in out:
+        break
+    res["frames"].append([int(gdb.parse_and_eval(r)) & 0xffffffffffffffff
+                          for r in ("$rax", "$rdi", "$rsi", "$rdx")])
+gdb.execute("tfind none")
+res["tstatus"] = gdb.execute("tstatus", to_string=True)
 gdb.execute("delete")
 print("RESULT " + _json.dumps(res))
 gdb.execute("detach")
@@ -148,17 +161,17 @@ def test_syscalls_of_one_process(ctx):
     """Two rounds with the condition print marker's two calls of each
     round, in order, with their numbers and arguments, and never
     sleeper-a's (false hits resumed at once, counted); a round without the
-    condition prints all three; tstart without --tracepoints fails with
-    xenstub's reason and gdb was never told of tracepoints; the guest is
-    left as found."""
+    condition prints all three; a tracepoint with the condition gives
+    marker's calls of one round as frames; the guest is left as found."""
     with L.xensim.sim_for(ctx) as sim:
         made = _domain(ctx, sim)
         if made is None:
             return
         dom, entry, end, calls = made
         before = L.snapshot(sim, dom)
-        r = L.gdb_live(ctx, sim, "web01", timeout=240,
-                       python=EXAMPLE % {"dom": dom, "entry": entry, "end": end})
+        r = L.gdb_live(ctx, sim, "web01", args=["--tracepoints"], timeout=240,
+                       python=EXAMPLE % {"dom": dom, "entry": entry, "end": end,
+                                         "actions": ctx.tmpfile("actions.gdb")})
         m = re.search(r"^RESULT (.*)$", r.out, re.M)
         if not ctx.check(m is not None, "the session ran", (r.out[-3000:], r.err[-3000:])):
             return
@@ -183,12 +196,24 @@ def test_syscalls_of_one_process(ctx):
         ctx.check(ev == [6, 6] and "4 lines for gdb, 0 dropped" in d["stats"],
                   "monitor stats: 6 evaluations, every hit resumed at once, 4 lines", d["stats"])
         ctx.check(d["pc"] == end, "the only stops are the end breakpoint's", (d["pc"], s))
-        ctx.check("currently disabled" in d["tp_packet"],
-                  "without --tracepoints gdb is not told of conditional tracepoints",
-                  d["tp_packet"])
-        ctx.check("Target does not support this command" in d["tstart"] and
-                  "xenstub: tracepoints are off: they need a live guest and xenstub started "
-                  "with --tracepoints" in r.err,
-                  "tstart without --tracepoints: refused, and xenstub says why",
-                  (d["tstart"], r.err[-1500:]))
+        ctx.check("currently enabled" in d["tp_packet"],
+                  "with --tracepoints gdb is told of conditional tracepoints", d["tp_packet"])
+        ctx.check(d["frames"] == [list(c[1:]) for c in calls if c[0] == 94] and
+                  "Collected 2 trace frames" in d["tstatus"],
+                  "a tracepoint with the same condition: one round gives marker's 2 calls "
+                  "as frames, with their registers", (d["frames"], d["tstatus"]))
         L.check_as_found(ctx, sim, dom, before, "after the syscall log")
+
+
+def test_no_tracepoints_without_the_option(ctx):
+    """Without --tracepoints (here on a dump, where they never are) gdb is
+    not told of tracepoints, and tstart fails with xenstub's reason."""
+    fx = ctx.fixture()
+    r = ctx.gdb(["show remote conditional-tracepoints-packet", "trace *0x%x" % _entry(fx),
+                 "tstart"], target="core:" + fx.memory, xenstub_args=["--os=none"])
+    ctx.check("ConditionalTracepoints' packet is auto-detected, currently disabled" in r.out,
+              "gdb is not told of conditional tracepoints", r.out[-1500:])
+    ctx.check("Target does not support this command" in r.out + r.err and
+              "xenstub: tracepoints are off: they need a live guest and xenstub started "
+              "with --tracepoints" in r.err,
+              "tstart: refused, and xenstub says why", (r.out[-1500:], r.err[-1500:]))
