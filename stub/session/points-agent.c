@@ -515,7 +515,7 @@ bool pa_swbp_go(struct session *s, const struct target_event *ev,
 	if (stepped(s, ev->vcpu))
 		return false;
 	/* a tracepoint's int3: its frame, and the vCPU goes on */
-	traced = trace_hit(s, ev->vcpu, ev->regs.rip, &ev->regs);
+	traced = trace_hit(s, ev->vcpu, ev->regs.rip, false, &ev->regs);
 	if (!traced && (!s->agent || !s->agent->n ||
 			pa_hit(s, PT_SW_BREAK, ev->regs.rip, ev->vcpu, &ev->regs,
 			       st) != PA_GO))
@@ -532,11 +532,16 @@ bool pa_dr_go(struct session *s, const struct target_event *ev,
 	      struct stop_info *st)
 {
 	struct x86_regs regs;
+	bool traced;
 
-	if (!s->agent || !s->agent->n || stepped(s, ev->vcpu))
+	if (stepped(s, ev->vcpu))
 		return false;
-	if (pa_hit(s, point_of(st->reason), st->addr, ev->vcpu, &ev->regs,
-		   st) != PA_GO)
+	/* a fast tracepoint's debug register: its frame, and on */
+	traced = st->reason == SR_HWBREAK &&
+		 trace_hit(s, ev->vcpu, st->addr, true, &ev->regs);
+	if (!traced && (!s->agent || !s->agent->n ||
+			pa_hit(s, point_of(st->reason), st->addr, ev->vcpu,
+			       &ev->regs, st) != PA_GO))
 		return false;
 	/* an instruction breakpoint faults before its instruction: RF lets
 	 * it run once */
@@ -558,9 +563,14 @@ int pa_trap_hit(struct session *s, const struct target_event *ev,
 	struct vcpu_run *vr = &s->run->v[ev->vcpu];
 	enum point_type t = point_of(st->reason);
 	struct target_response how;
+	bool traced;
 
-	if (!s->agent || !s->agent->n || stepped(s, ev->vcpu) ||
-	    hit->delivery || hit->then_kind != TK_NONE)
+	if (stepped(s, ev->vcpu) || hit->delivery || hit->then_kind != TK_NONE)
+		return 1;
+	/* a fast tracepoint's execute trap: its frame, and on */
+	traced = tv == TV_HIT_EXEC &&
+		 trace_hit(s, ev->vcpu, hit->addr, true, &ev->regs);
+	if (!traced && (!s->agent || !s->agent->n))
 		return 1;
 	if (tv == TV_HIT_DATA && pa_has(s, t, hit->addr)) {
 		/* decided once the access is done, as gdb would see it */
@@ -570,8 +580,8 @@ int pa_trap_hit(struct session *s, const struct target_event *ev,
 		vr->needs_completion = true;
 		return 2;
 	}
-	if (tv != TV_HIT_EXEC ||
-	    pa_hit(s, PT_HW_BREAK, hit->addr, ev->vcpu, &ev->regs, st) != PA_GO)
+	if (!traced && (tv != TV_HIT_EXEC ||
+			pa_hit(s, PT_HW_BREAK, hit->addr, ev->vcpu, &ev->regs, st) != PA_GO))
 		return 1;
 	/* Xen's emulator runs the instruction, the frame still restricted */
 	memset(&how, 0, sizeof(how));

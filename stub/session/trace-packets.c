@@ -95,8 +95,18 @@ static void define(struct session *s, const char *p, struct strbuf *reply)
 				return;
 			}
 			tp.cond_text = xstrfmt("%.*s", (int)(p - x), x);
+		} else if (*p == 'F' && !tp.stealth) {
+			/* a fast tracepoint: an execute trap here */
+			p++;
+			if (hexnum(&p, &tp.insn_len)) {
+				error(reply, "malformed fast tracepoint%s", NULL);
+				ax_free(tp.cond);
+				free(tp.cond_text);
+				return;
+			}
+			tp.stealth = true;
 		} else {
-			error(reply, "tracepoint option refused (fast and static tracepoints are not offered)%s",
+			error(reply, "tracepoint option refused (static tracepoints are not offered)%s",
 			      NULL);
 			ax_free(tp.cond);
 			free(tp.cond_text);
@@ -268,7 +278,8 @@ static void start(struct session *s, uint64_t tid, struct strbuf *reply)
 	for (i = 0; i < t->ntps; i++) {
 		char *msg = NULL;
 
-		if (session_insert_point(s, tid, PT_SW_BREAK, t->tps[i].addr, 1, &msg) < 0) {
+		if (session_insert_point(s, tid, t->tps[i].stealth ? PT_HW_BREAK : PT_SW_BREAK,
+					 t->tps[i].addr, 1, &msg) < 0) {
 			log_warn(LC_TRAP, "tracepoint %u at 0x%llx: %s", t->tps[i].num,
 				 (unsigned long long)t->tps[i].addr, msg ? msg : "");
 			free(msg);
@@ -396,6 +407,8 @@ static void upload_tp(struct session *s, bool first, struct strbuf *reply)
 		strbuf_addf(reply, "T%x:%llx:%c:%llx:%llx", tp->num,
 			    (unsigned long long)tp->addr, tp->enabled ? 'E' : 'D',
 			    (unsigned long long)tp->step, (unsigned long long)tp->pass);
+		if (tp->stealth)
+			strbuf_addf(reply, ":F%llx", (unsigned long long)tp->insn_len);
 		if (tp->cond_text)
 			strbuf_addf(reply, ":X%s", tp->cond_text);
 	} else {
@@ -584,6 +597,9 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 		raw_buffer(s, pkt + 9, reply);
 	} else if (starts(pkt, "QTNotes:")) {
 		notes(s, pkt + 8, reply);
+	} else if (!strcmp(pkt, "qTMinFTPILen")) {
+		/* fast tracepoints are execute traps: any instruction will do */
+		strbuf_addstr(reply, "1");
 	} else if (!strcmp(pkt, "QTDisconnected:0")) {
 		strbuf_addstr(reply, "OK");
 	} else if (starts(pkt, "QTEnable:") || starts(pkt, "QTDisable:")) {

@@ -103,8 +103,8 @@ def _domain(ctx, sim):
         p.insn(WRGSBASE_RAX, op="set_reg", reg="gs_base", value=L.h(area))
         for reg, v in (("rax", nr), ("rdi", a1), ("rsi", a2), ("rdx", a3)):
             p.set_reg(reg, v)
-        # the kernel's own code there (push $__USER_DS)
-        p.steps.append({"rip": L.h(entry), "len": 2, "access": "none"})
+        # the kernel's own code there (push %rax: pt_regs->orig_ax)
+        p.steps.append({"rip": L.h(entry), "len": 1, "access": "none"})
     end = p.nop()
     p.write_code(sim, dom, 0)
     sim.workload(dom, 0, p.steps + [{"op": "loop"}])
@@ -133,13 +133,16 @@ gdb.execute("condition $bpnum")
 gdb.execute("continue")
 res["pc"] = int(gdb.parse_and_eval("$pc"))
 gdb.execute("delete")
-# the same with a tracepoint: one round, then the frames
+# the same with a fast tracepoint (an execute trap: no int3 in the
+# guest): one round, then the frames
 gdb.execute("break *%(end)d")
-gdb.execute("trace *%(entry)d if " + cond)
+gdb.execute("ftrace *%(entry)d if " + cond)
 with open("%(actions)s", "w") as f:
     f.write("actions\ncollect $rax, $rdi, $rsi, $rdx\nend\n")
 gdb.execute("source %(actions)s")
 gdb.execute("tstart")
+res["info_tp"] = gdb.execute("info tracepoints", to_string=True)
+res["byte"] = _json.loads(xsctl("read", %(dom)s, "--va", hex(%(entry)d), "--vcpu", 0, 1).stdout)["hex"]
 gdb.execute("continue")
 gdb.execute("tstop")
 res["frames"] = []
@@ -200,8 +203,13 @@ def test_syscalls_of_one_process(ctx):
                   "with --tracepoints gdb is told of conditional tracepoints", d["tp_packet"])
         ctx.check(d["frames"] == [list(c[1:]) for c in calls if c[0] == 94] and
                   "Collected 2 trace frames" in d["tstatus"],
-                  "a tracepoint with the same condition: one round gives marker's 2 calls "
+                  "a fast tracepoint with the same condition: one round gives marker's 2 calls "
                   "as frames, with their registers", (d["frames"], d["tstatus"]))
+        fx = ctx.fixture()
+        own = fx.read_virt(int(fx.truth["registers"][0]["cr3"], 16), entry, 1).hex()
+        ctx.check("fast tracepoint" in d["info_tp"] and d["byte"] == own == "50",
+                  "ftrace: gdb made a fast tracepoint, and the guest's code under it is its "
+                  "own (push %rax) while the experiment runs", (d["info_tp"], d["byte"], own))
         L.check_as_found(ctx, sim, dom, before, "after the syscall log")
 
 
