@@ -42,7 +42,8 @@ static int q_supported(struct server *sv, const char *pkt)
 	/* tracepoints only when offered (--tracepoints on a live guest) */
 	if (session_offers_tracepoints(sv->s))
 		strbuf_addstr(&sv->reply, ";ConditionalTracepoints+;TraceStateVariables+;"
-			      "EnableDisableTracepoints+;QTBuffer:size+;tracenz+;FastTracepoints+");
+			      "EnableDisableTracepoints+;QTBuffer:size+;tracenz+;FastTracepoints+;"
+			      "TracepointSource+");
 	/* gdb 16's x packet, with its "b" reply, only to a client that
 	 * says it reads it (LLDB's x answers without the "b") */
 	sv->binary_upload = client_offers(pkt, "binary-upload+");

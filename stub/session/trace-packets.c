@@ -208,6 +208,26 @@ static void add_actions(struct session *s, const char *p, struct strbuf *reply)
 }
 
 /* QTDV:n:value:builtin:name */
+/* QTDPsrc:num:addr:type:start:len:hex, kept as sent (after "QTDPsrc:")
+ * for the upload; text for a tracepoint xenstub does not have, or beyond
+ * the bound, is dropped (the answer is OK all the same: it is only text) */
+static void source(struct session *s, const char *p, struct strbuf *reply)
+{
+	struct trace_state *t = trace_state(s);
+	struct tracepoint *tp;
+	const char *q = p;
+	uint64_t num, addr;
+
+	if (!hexnum(&q, &num) && !expect(&q, ':') && !hexnum(&q, &addr) &&
+	    !expect(&q, ':') && num <= UINT32_MAX && strlen(p) <= 4096 &&
+	    (tp = trace_find_tp(t, (unsigned)num, addr, true)) &&
+	    tp->nsrcs < TRACE_SRCS_MAX) {
+		tp->srcs = xrealloc(tp->srcs, (tp->nsrcs + 1) * sizeof(*tp->srcs));
+		tp->srcs[tp->nsrcs++] = xstrdup(p);
+	}
+	strbuf_addstr(reply, "OK");
+}
+
 static void define_tsv(struct session *s, const char *p, struct strbuf *reply)
 {
 	struct trace_state *t = trace_state(s);
@@ -388,7 +408,8 @@ static void frame(struct session *s, const char *p, struct strbuf *reply)
 	strbuf_addstr(reply, "F-1");
 }
 
-/* qTfP/qTsP: each tracepoint, then each of its actions, then "l". */
+/* qTfP/qTsP: each tracepoint, then each of its actions and source texts,
+ * then "l". */
 static void upload_tp(struct session *s, bool first, struct strbuf *reply)
 {
 	struct trace_state *t = trace_state(s);
@@ -411,11 +432,13 @@ static void upload_tp(struct session *s, bool first, struct strbuf *reply)
 			strbuf_addf(reply, ":F%llx", (unsigned long long)tp->insn_len);
 		if (tp->cond_text)
 			strbuf_addf(reply, ":X%s", tp->cond_text);
-	} else {
+	} else if (t->up_act <= tp->nacts) {
 		strbuf_addf(reply, "A%x:%llx:%s", tp->num, (unsigned long long)tp->addr,
 			    tp->acts[t->up_act - 1].text);
+	} else {
+		strbuf_addf(reply, "Z%s", tp->srcs[t->up_act - 1 - tp->nacts]);
 	}
-	if (++t->up_act > tp->nacts) {
+	if (++t->up_act > tp->nacts + tp->nsrcs) {
 		t->up_act = 0;
 		t->up_tp++;
 	}
@@ -534,7 +557,7 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 	} else if (starts(pkt, "QTDP:")) {
 		define(s, pkt + 5, reply);
 	} else if (starts(pkt, "QTDPsrc:")) {
-		strbuf_addstr(reply, "OK");
+		source(s, pkt + 8, reply);
 	} else if (starts(pkt, "QTDV:")) {
 		define_tsv(s, pkt + 5, reply);
 	} else if (starts(pkt, "QTro")) {

@@ -343,6 +343,9 @@ void trace_free_tp(struct tracepoint *tp)
 	free(tp->acts);
 	ax_free(tp->cond);
 	free(tp->cond_text);
+	for (i = 0; i < tp->nsrcs; i++)
+		free(tp->srcs[i]);
+	free(tp->srcs);
 }
 
 void trace_clear_frames(struct trace_state *t)

@@ -23,6 +23,7 @@ struct ax_expr;
 #define TRACE_BUFFER_MAX (256u << 20)
 #define TRACE_POINTS_MAX 1024u
 #define TRACE_ACTIONS_MAX 256u
+#define TRACE_SRCS_MAX 256u		/* QTDPsrc texts kept per tracepoint */
 #define TRACE_TSVS_MAX 1024u
 #define TRACE_RO_MAX 64u
 #define TRACE_BLOCK_MAX 65535u		/* bytes of one M block */
@@ -51,6 +52,10 @@ struct tracepoint {
 	 * trap, as hbreak plants, with nothing written into the guest */
 	bool stealth;
 	uint64_t insn_len;		/* F's value, for the upload */
+	/* the source text gdb gave (QTDPsrc: "num:addr:at|cond|cmd:start:
+	 * len:hex", as sent), uploaded back for a trace file or another gdb */
+	char **srcs;
+	size_t nsrcs;
 };
 
 struct tsv {

@@ -337,14 +337,20 @@ def test_tracepoint_frames(ctx):
                   d["stats"])
         L.check_as_found(ctx, sim, dom, before, "after a trace experiment")
     # the file tsave wrote, read back by gdb on its own
-    r = ctx.gdb(["target tfile " + path, "tstatus", "tfind 2", "p/x $pc", "p $rdi",
-                 "p *(long*)$rsi", "tfind %d" % (N - 1), "p $rdi", "tfind %d" % N], timeout=120)
+    r = ctx.gdb(["target tfile " + path, "tstatus", "info tracepoints", "tfind 2", "p/x $pc",
+                 "p $rdi", "p *(long*)$rsi", "tdump", "tfind %d" % (N - 1), "p $rdi",
+                 "tfind %d" % N], timeout=120)
     ctx.check("Collected %d trace frames" % N in r.out and
               re.search(r"Found trace frame 2, .*\n\$1 = 0x%x\n\$2 = 3\n\$3 = 3\n" % store, r.out) and
               re.search(r"Found trace frame %d, .*\n\$4 = %d\n" % (N - 1, N), r.out) and
               "No trace frame found" in r.out,
               "tsave wrote the N frames: target tfile gives frame 2's and the last one's "
               "registers and memory", (r.out[-2000:], r.err[-2000:]))
+    ctx.check("collect *(long*)$rsi" in r.out and "*(long*)$rsi = 3" in r.out and
+              "no source location" not in r.err,
+              "the file has the tracepoint's source (QTDPsrc uploaded back): info "
+              "tracepoints lists its actions, tdump shows frame 2's collected memory",
+              (r.out[-2500:], r.err[-1000:]))
 
 
 def test_refusals(ctx):
