@@ -403,6 +403,24 @@ gdb.execute("continue")
 res["stop"] = [gdb.selected_thread().num, int(gdb.parse_and_eval("$pc")),
                int(gdb.parse_and_eval("$rdi"))]
 res["stats"] = gdb.execute("monitor stats", to_string=True)
+# a fast tracepoint there: a debug register too
+gdb.execute("delete")
+gdb.execute("break *%(end)d")
+gdb.execute("continue")
+gdb.execute("ftrace *%(store)d")
+with open("%(actions)s", "w") as f:
+    f.write("actions\ncollect $rdi\nend\n")
+gdb.execute("source %(actions)s")
+gdb.execute("tstart")
+gdb.execute("continue")
+res["end"] = int(gdb.parse_and_eval("$pc"))
+gdb.execute("tstop")
+res["rdi"] = []
+for i in range(%(n)d + 1):
+    if "Found trace frame" not in gdb.execute("tfind %%d" %% i, to_string=True):
+        break
+    res["rdi"].append(int(gdb.parse_and_eval("$rdi")))
+gdb.execute("tfind none")
 print("RESULT " + _json.dumps(res))
 gdb.execute("detach")
 '''
@@ -411,12 +429,15 @@ gdb.execute("detach")
 def test_hbreak_if_debug_registers(ctx):
     """Without mem_access (xensim --amd): hbreak *ADDR if $rdi == 3 on a
     debug register; the false hits resume (with RF) without a stop, the
-    stop is the hit with $rdi == 3; the debug registers are given back."""
+    stop is the hit with $rdi == 3; then a fast tracepoint (ftrace) on a
+    debug register collects a round's N hits without a stop; the debug
+    registers are given back."""
     with L.xensim.sim_for(ctx) as sim:
         dom, set_rdi, store, end = _domain(ctx, sim, extra=("--amd",))
         before = L.snapshot(sim, dom)
-        r = L.gdb_live(ctx, sim, "web01", args=["--os=none"], timeout=240,
-                       python=DR % {"dom": dom, "end": end, "store": store})
+        r = L.gdb_live(ctx, sim, "web01", args=["--os=none", "--tracepoints"], timeout=240,
+                       python=DR % {"dom": dom, "end": end, "store": store, "n": N,
+                                    "actions": ctx.tmpfile("dr-actions.gdb")})
         d = _result(ctx, r, "hbreak if on a debug register: the session ran")
         if d is None:
             return
@@ -424,6 +445,8 @@ def test_hbreak_if_debug_registers(ctx):
         st = _stats(d["stats"])
         ctx.check(st.get("go") == 2 and st.get("evals") == 3,
                   "3 evaluations, the 2 false hits resumed at once", d["stats"])
+        ctx.check(d["end"] == end and d["rdi"] == list(range(1, N + 1)),
+                  "ftrace on a debug register: a round's N hits as frames, no stop", d)
         L.check_as_found(ctx, sim, dom, before, "after hbreak if on a debug register")
 
 
