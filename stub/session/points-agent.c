@@ -651,9 +651,9 @@ int pa_process_condition(struct session *s, const char *args,
 		strbuf_addstr(out, "no guest OS is recognised: see monitor os\n");
 		return 0;
 	}
-	if (strcmp(os_name(s->os), "linux") || s->layout->addr_bits != 64) {
+	if (strcmp(os_name(s->os), "linux") || !s->layout || s->layout->addr_bits != 64) {
 		strbuf_addf(out, "process-condition knows 64-bit Linux guests only (this one: %s, %u-bit)\n",
-			    os_name(s->os), s->layout->addr_bits);
+			    os_name(s->os), s->layout ? s->layout->addr_bits : 0);
 		return 0;
 	}
 	os_command(s->os, "offsets", "", &table);
