@@ -886,12 +886,26 @@ void traps_describe(const struct traps *tr, struct strbuf *out)
 		"passed through", "watchpoint hits",
 		"hardware breakpoint hits", "stepped through (delivery)",
 	};
-	unsigned i;
+	unsigned i, with_points = 0, restricted = 0;
 
 	if (!tr)
 		return;
-	strbuf_addf(out, "access traps: %u points on %u frames\n", tr->live,
-		    tr->nframes);
+	for (i = 0; i < tr->nframes_cap; i++) {
+		const struct frame *f = &tr->frames[i];
+
+		if (!f->used)
+			continue;
+		with_points += f->npts != 0;
+		restricted += f->applied != f->orig;
+	}
+	/* frames stay in the table once their points are gone: only those
+	 * with points count, and those Xen still restricts are named */
+	strbuf_addf(out, "access traps: %u points on %u frames", tr->live,
+		    with_points);
+	if (restricted)
+		strbuf_addf(out, " (%u frame%s restricted in Xen now)", restricted,
+			    restricted == 1 ? "" : "s");
+	strbuf_addch(out, '\n');
 	if (tr->delivery_hits)
 		strbuf_addf(out, "  hits made by event delivery (not the instruction at rip): %llu\n",
 			    (unsigned long long)tr->delivery_hits);
