@@ -7,9 +7,11 @@ a domain made from the Linux fixture plays three threads of two processes
 in turn (marker's main thread, sleeper-a, another thread of marker), each
 switching the per-CPU base to a per-CPU area whose current task is that
 thread and entering the kernel at entry_SYSCALL_64_after_hwframe with its
-syscall registers; then a tracepoint with the same condition collects
-the same calls as frames. Also: without --tracepoints gdb is not told of
-tracepoints, and tstart says why it fails."""
+syscall registers, then marker and sleeper-a again with the kernel's base
+in KERNEL_GS_BASE and a user gs base in place, as before swapgs; then a
+fast tracepoint with the same condition collects the same calls as
+frames. Also: without --tracepoints gdb is not told of tracepoints, and
+tstart says why it fails."""
 
 import json
 import re
@@ -21,6 +23,8 @@ CURRENT_TASK = 0x1fb80       # the fixture's per-CPU current_task (6.1)
 PAGE_OFFSET = L.SCRATCH - L.SCRATCH_PHYS
 AREAS_PHYS = (0x7400000, 0x7500000, 0x7600000)   # free frames of the fixture
 WRGSBASE_RAX = bytes.fromhex("f3480faed8")
+WRMSR = bytes.fromhex("0f30")       # KERNEL_GS_BASE (the step sets it)
+USER_GS = 0x7f5a00001000            # a user thread's gs base
 
 
 def _u64(fx, cr3, va):
@@ -96,9 +100,16 @@ def _domain(ctx, sim):
             return None
         sim.ctl("write", dom, "--gpa", L.h(slot), task.to_bytes(8, "little").hex())
         areas.append(PAGE_OFFSET + phys)
-    calls = [(94, 0, 3, 0x7ffd1000, 64), (92, 35, 0x7ffe2000, 0, 0), (94, 1, 1, 0x7ffd3000, 5)]
+    # the last two with the user's gs base still in place and the
+    # kernel's in KERNEL_GS_BASE, as before swapgs: the condition takes
+    # $k_gs_base then
+    calls = [(94, 0, 3, 0x7ffd1000, 64), (92, 35, 0x7ffe2000, 0, 0), (94, 1, 1, 0x7ffd3000, 5),
+             (94, 39, 0, 0, 0), (92, 230, 1, 0, 0)]
     p = L.Program(L.CODE + 0x400)
-    for area, (tgid, nr, a1, a2, a3) in zip(areas, calls):
+    for area, (tgid, nr, a1, a2, a3) in zip(areas + [areas[0], areas[1]], calls):
+        if nr in (39, 230):
+            p.insn(WRMSR, op="set_reg", reg="shadow_gs", value=L.h(area))
+            area = USER_GS
         p.set_reg("rax", area)
         p.insn(WRGSBASE_RAX, op="set_reg", reg="gs_base", value=L.h(area))
         for reg, v in (("rax", nr), ("rdi", a1), ("rsi", a2), ("rdx", a3)):
@@ -146,7 +157,7 @@ res["byte"] = _json.loads(xsctl("read", %(dom)s, "--va", hex(%(entry)d), "--vcpu
 gdb.execute("continue")
 gdb.execute("tstop")
 res["frames"] = []
-for i in range(4):
+for i in range(8):
     out = gdb.execute("tfind %%d" %% i, to_string=True)
     if "Found trace frame" not in out:
         break
@@ -196,14 +207,16 @@ def test_syscalls_of_one_process(ctx):
         s = L.stats_numbers(d["stats"])
         m = re.search(r"(\d+) condition evaluations, (\d+) hits resumed at once", d["stats"])
         ev = [int(x) for x in m.groups()] if m else None
-        ctx.check(ev == [6, 6] and "4 lines for gdb, 0 dropped" in d["stats"],
-                  "monitor stats: 6 evaluations, every hit resumed at once, 4 lines", d["stats"])
+        ctx.check(ev == [2 * len(calls)] * 2 and
+                  "%d lines for gdb, 0 dropped" % (2 * len(mine)) in d["stats"],
+                  "monitor stats: every hit evaluated and resumed at once, marker's lines",
+                  d["stats"])
         ctx.check(d["pc"] == end, "the only stops are the end breakpoint's", (d["pc"], s))
         ctx.check("currently enabled" in d["tp_packet"],
                   "with --tracepoints gdb is told of conditional tracepoints", d["tp_packet"])
         ctx.check(d["frames"] == [list(c[1:]) for c in calls if c[0] == 94] and
-                  "Collected 2 trace frames" in d["tstatus"],
-                  "a fast tracepoint with the same condition: one round gives marker's 2 calls "
+                  "Collected %d trace frames" % len(mine) in d["tstatus"],
+                  "a fast tracepoint with the same condition: one round gives marker's calls "
                   "as frames, with their registers", (d["frames"], d["tstatus"]))
         fx = ctx.fixture()
         own = fx.read_virt(int(fx.truth["registers"][0]["cr3"], 16), entry, 1).hex()
