@@ -384,6 +384,19 @@ def test_refusals(ctx):
                 ctx.check(rep == b"E01", "%s refused" % bad, rep)
             ctx.check(c.cmd("qTfP") == b"l", "no tracepoint was defined", None)
             ctx.check(c.cmd("QTFrame:0") == b"F-1", "no frame to select", None)
+            # a 0x03 that reaches xenstub while stopped (gdb sends it when
+            # a stop reply crosses it, e.g. while it resumes after hits
+            # whose condition it evaluates false): the next continue
+            # stops at once, with SIGINT; the one after runs
+            c.send_raw(b"\x03")
+            rep = c.cmd("vCont;c").decode()
+            ctx.check(rep.startswith("T02"), "a 0x03 received while stopped stops the next "
+                      "continue (SIGINT), as gdbserver's pending SIGINT does", rep)
+            ok = c.cmd("Z0,%x,1" % end)
+            rep = c.cmd("vCont;c").decode()
+            ctx.check(ok == b"OK" and rep.startswith("T05thread:1;swbreak"),
+                      "and only that one: the next continue runs to the breakpoint", (ok, rep))
+            c.cmd("z0,%x,1" % end)
             c.cmd("D")
         finally:
             c.close()
