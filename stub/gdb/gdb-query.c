@@ -37,9 +37,13 @@ static int q_supported(struct server *sv, const char *pkt)
 	strbuf_addf(&sv->reply,
 		    "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;"
 		    "qXfer:threads:read+;qXfer:osdata:read+;swbreak+;hwbreak+;"
-		    "ConditionalBreakpoints+;BreakpointCommands+;ConditionalTracepoints+;TraceStateVariables+;EnableDisableTracepoints+;QTBuffer:size+;tracenz+;"
-		    "vContSupported+",
+		    "ConditionalBreakpoints+;BreakpointCommands+;vContSupported+",
 		    SERVER_PACKET_SIZE);
+	/* tracepoints only when offered (--tracepoints on a live guest) */
+	if (session_offers_tracepoints(sv->s))
+		strbuf_addstr(&sv->reply, ";ConditionalTracepoints+;TraceStateVariables+;"
+			      "EnableDisableTracepoints+;QTBuffer:size+;tracenz+;FastTracepoints+;"
+			      "TracepointSource+");
 	/* gdb 16's x packet, with its "b" reply, only to a client that
 	 * says it reads it (LLDB's x answers without the "b") */
 	sv->binary_upload = client_offers(pkt, "binary-upload+");

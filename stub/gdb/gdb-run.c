@@ -65,8 +65,13 @@ int gdb_thread_alive(struct server *sv, const char *pkt, size_t len)
 static int start(struct server *sv, struct resume_plan *plan)
 {
 	char *msg = NULL;
-	int rc = session_resume(sv->s, plan, &msg);
+	bool steps = false;
+	unsigned v;
+	int rc;
 
+	for (v = 0; v < plan->nr; v++)
+		steps |= plan->vcpu[v] == RESUME_STEP;
+	rc = session_resume(sv->s, plan, &msg);
 	free(plan->vcpu);
 	if (rc < 0) {
 		server_flush_notices(sv);
@@ -87,6 +92,15 @@ static int start(struct server *sv, struct resume_plan *plan)
 	}
 	free(msg);
 	sv->waiting = true;
+	/* not a step (gdb steps over its breakpoint first): its stop
+	 * would take the place of the interrupt's */
+	if (sv->interrupt_pending && !steps) {
+		sv->interrupt_pending = false;
+		rc = session_interrupt(sv->s);
+		if (rc < 0)
+			log_warn(LC_SESSION, "the guest could not be stopped: %s",
+				 strerror(-rc));
+	}
 	server_flush_notices(sv);
 	return H_NO_REPLY;
 }
@@ -228,8 +242,11 @@ int gdb_interrupt(struct server *sv)
 {
 	int rc;
 
-	if (!sv->waiting)
-		return 0; /* already stopped: nothing to do */
+	if (!sv->waiting) {
+		/* already stopped: for the next resume */
+		sv->interrupt_pending = true;
+		return 0;
+	}
 	rc = session_interrupt(sv->s);
 	if (rc < 0)
 		log_warn(LC_SESSION, "the guest could not be stopped: %s",

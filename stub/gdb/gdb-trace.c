@@ -2,7 +2,8 @@
 /*
  * gdb's agent features: the console text of agent dprintf, as "O" packets
  * before the stop reply, never waiting on a connection that cannot take
- * it; and the tracepoint packets, handed to the session.
+ * it; and the tracepoint packets, handed to the session (or, when
+ * tracepoints are off, a word on why tstart fails).
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -31,7 +32,13 @@ int gdb_trace(struct server *sv, const char *pkt, size_t len)
 	if (pkt[1] != 'T' || (pkt[0] != 'Q' && pkt[0] != 'q') ||
 	    !strncmp(pkt + 1, "Thread", 6))
 		return -1;	/* qThreadExtraInfo, QThreadSuffixSupported... */
-	if (session_trace_packet(sv->s, sv->g_tid, pkt, &sv->reply) < 0)
+	if (session_trace_packet(sv->s, sv->g_tid, pkt, &sv->reply) < 0) {
 		strbuf_reset(&sv->reply); /* not offered: the empty reply */
+		/* tstart: gdb shows console text that comes before the reply,
+		 * then "Target does not support this command." */
+		if (!strcmp(pkt, "QTinit") && !session_offers_tracepoints(sv->s))
+			server_console(sv, "xenstub: tracepoints are off: they need a live guest "
+				       "and xenstub started with --tracepoints\n");
+	}
 	return H_REPLY;
 }

@@ -52,6 +52,11 @@ struct server {
 	/* the client's qSupported offered "binary-upload+" (gdb 16): the
 	 * x packet is answered "b" + binary data */
 	bool binary_upload;
+	/* a 0x03 came while the guest was stopped: gdb sent it while a stop
+	 * reply was on its way (it resumes after a hit whose condition it
+	 * evaluates false); the next resume stops at once, as gdbserver's
+	 * pending SIGINT does, or gdb would wait for that stop for ever */
+	bool interrupt_pending;
 	struct strbuf reply;
 	/* what the user should read, held until gdb accepts console output
 	 * (while it waits for a stop reply or a monitor command's answer) */

@@ -14,6 +14,7 @@
 #include "os-awareness/os.h"
 #include "stub/base/num.h"
 #include "stub/base/version.h"
+#include "stub/session/points-agent.h"
 #include "stub/session/run.h"
 #include "stub/session/session-internal.h"
 
@@ -278,6 +279,13 @@ static int cmd_stats(struct session *s, uint64_t tid, const char *args,
 	return 0;
 }
 
+static int cmd_process_condition(struct session *s, uint64_t tid,
+				 const char *args, struct strbuf *out)
+{
+	(void)tid;
+	return pa_process_condition(s, args, out);
+}
+
 static const struct command commands[] = {
 	{ "help", "", "this list", cmd_help },
 	{ "info", "version", "xenstub's version (QEMU-compatible form)", cmd_info },
@@ -289,6 +297,7 @@ static const struct command commands[] = {
 	{ "ps", "", "the guest's processes, like ps", cmd_ps },
 	{ "sym", "NAME", "a guest kernel symbol's address", cmd_sym },
 	{ "stats", "", "counters: frame cache, events, stops", cmd_stats },
+	{ "process-condition", "PID", "a breakpoint condition: the current task is of process PID", cmd_process_condition },
 	{ NULL, NULL, NULL, NULL },
 };
 

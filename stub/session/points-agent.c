@@ -16,7 +16,9 @@
 #include "stub/agent/ax.h"
 #include "stub/agent/ax-packet.h"
 #include "stub/agent/ax-x86.h"
+#include "os-awareness/os.h"
 #include "stub/base/log.h"
+#include "stub/base/num.h"
 #include "stub/session/run.h"
 #include "stub/session/session-internal.h"
 #include "stub/session/trace.h"
@@ -52,6 +54,9 @@ struct pa_state {
 	unsigned sec_lines;
 	struct {
 		uint64_t evals, go, failed, cmds, lines, dropped;
+		/* int3 hits let go, and the time from the event's handling
+		 * to the vCPU's release */
+		uint64_t swbp_go, swbp_ns;
 	} st;
 };
 
@@ -72,6 +77,14 @@ static uint64_t now_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void pa_env_init(struct pa_env *e, const struct ax_env_ops *ops,
@@ -381,6 +394,10 @@ void pa_describe(struct session *s, struct strbuf *out)
 		    a->n, a->n == 1 ? "" : "s",
 		    (unsigned long long)a->st.evals, (unsigned long long)a->st.go,
 		    (unsigned long long)a->st.failed);
+	if (a->st.swbp_go)
+		strbuf_addf(out, "int3 hits let go without a stop (condition, dprintf, tracepoint): %llu, "
+			    "mean handling %.1f us\n", (unsigned long long)a->st.swbp_go,
+			    (double)a->st.swbp_ns / (double)a->st.swbp_go / 1000.0);
 	if (a->st.cmds)
 		strbuf_addf(out, "agent dprintf: %llu commands run, %llu lines for gdb, %llu dropped\n",
 			    (unsigned long long)a->st.cmds, (unsigned long long)a->st.lines,
@@ -492,12 +509,13 @@ static bool stepped(struct session *s, unsigned v)
 bool pa_swbp_go(struct session *s, const struct target_event *ev,
 		struct stop_info *st)
 {
+	uint64_t t0 = now_ns();
 	bool traced;
 
 	if (stepped(s, ev->vcpu))
 		return false;
 	/* a tracepoint's int3: its frame, and the vCPU goes on */
-	traced = trace_hit(s, ev->vcpu, ev->regs.rip, &ev->regs);
+	traced = trace_hit(s, ev->vcpu, ev->regs.rip, false, &ev->regs);
 	if (!traced && (!s->agent || !s->agent->n ||
 			pa_hit(s, PT_SW_BREAK, ev->regs.rip, ev->vcpu, &ev->regs,
 			       st) != PA_GO))
@@ -505,6 +523,8 @@ bool pa_swbp_go(struct session *s, const struct target_event *ev,
 	if (run_release_continue(s, ev->vcpu) < 0)
 		log_warn(LC_TRAP, "vCPU %u could not be let go past the breakpoint at 0x%llx: %s",
 			 ev->vcpu, (unsigned long long)ev->regs.rip, target_strerror(s->t));
+	state(s)->st.swbp_go++;
+	s->agent->st.swbp_ns += now_ns() - t0;
 	return true;
 }
 
@@ -512,11 +532,16 @@ bool pa_dr_go(struct session *s, const struct target_event *ev,
 	      struct stop_info *st)
 {
 	struct x86_regs regs;
+	bool traced;
 
-	if (!s->agent || !s->agent->n || stepped(s, ev->vcpu))
+	if (stepped(s, ev->vcpu))
 		return false;
-	if (pa_hit(s, point_of(st->reason), st->addr, ev->vcpu, &ev->regs,
-		   st) != PA_GO)
+	/* a fast tracepoint's debug register: its frame, and on */
+	traced = st->reason == SR_HWBREAK &&
+		 trace_hit(s, ev->vcpu, st->addr, true, &ev->regs);
+	if (!traced && (!s->agent || !s->agent->n ||
+			pa_hit(s, point_of(st->reason), st->addr, ev->vcpu,
+			       &ev->regs, st) != PA_GO))
 		return false;
 	/* an instruction breakpoint faults before its instruction: RF lets
 	 * it run once */
@@ -538,9 +563,14 @@ int pa_trap_hit(struct session *s, const struct target_event *ev,
 	struct vcpu_run *vr = &s->run->v[ev->vcpu];
 	enum point_type t = point_of(st->reason);
 	struct target_response how;
+	bool traced;
 
-	if (!s->agent || !s->agent->n || stepped(s, ev->vcpu) ||
-	    hit->delivery || hit->then_kind != TK_NONE)
+	if (stepped(s, ev->vcpu) || hit->delivery || hit->then_kind != TK_NONE)
+		return 1;
+	/* a fast tracepoint's execute trap: its frame, and on */
+	traced = tv == TV_HIT_EXEC &&
+		 trace_hit(s, ev->vcpu, hit->addr, true, &ev->regs);
+	if (!traced && (!s->agent || !s->agent->n))
 		return 1;
 	if (tv == TV_HIT_DATA && pa_has(s, t, hit->addr)) {
 		/* decided once the access is done, as gdb would see it */
@@ -550,12 +580,132 @@ int pa_trap_hit(struct session *s, const struct target_event *ev,
 		vr->needs_completion = true;
 		return 2;
 	}
-	if (tv != TV_HIT_EXEC ||
-	    pa_hit(s, PT_HW_BREAK, hit->addr, ev->vcpu, &ev->regs, st) != PA_GO)
+	if (!traced && (tv != TV_HIT_EXEC ||
+			pa_hit(s, PT_HW_BREAK, hit->addr, ev->vcpu, &ev->regs, st) != PA_GO))
 		return 1;
 	/* Xen's emulator runs the instruction, the frame still restricted */
 	memset(&how, 0, sizeof(how));
 	how.emulate = true;
 	run_release(s, ev->vcpu, &how);
 	return 0;
+}
+
+/* The offset column of member name in the OS module's "offsets" table
+ * ("name offset size ..."), or -1 when the row is missing or has none. */
+static long offsets_row(const char *table, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = table; (p = strstr(p, name)); p += n) {
+		char *end;
+		long v;
+
+		if ((p != table && p[-1] != '\n') || p[n] != ' ')
+			continue;
+		v = strtol(p + n, &end, 10);
+		return end == p + n || v < 0 ? -1 : v;
+	}
+	return -1;
+}
+
+/*
+ * Where the current task is: the per-CPU slot current_task (or
+ * pcpu_hot.current_task), as an offset from the per-CPU base that the
+ * kernel keeps in its gs base. 0 with *off, or -ENOENT with why in out.
+ */
+static int current_task_slot(struct session *s, const char *table,
+			     uint64_t *off, struct strbuf *out)
+{
+	uint64_t a;
+	long f;
+
+	if (!os_lookup_symbol(s->os, "current_task", &a)) {
+		*off = a;
+		return 0;
+	}
+	f = offsets_row(table, "pcpu_hot.current_task");
+	if (!os_lookup_symbol(s->os, "pcpu_hot", &a) && f >= 0) {
+		*off = a + (uint64_t)f;
+		return 0;
+	}
+	strbuf_addstr(out, "the per-CPU current task is not known (neither current_task nor pcpu_hot): see monitor os\n");
+	return -ENOENT;
+}
+
+int pa_process_condition(struct session *s, const char *args,
+			 struct strbuf *out)
+{
+	struct strbuf table = STRBUF_INIT, cur = STRBUF_INIT;
+	const struct os_task *first = NULL;
+	uint64_t pid, slot;
+	size_t i, nthreads = 0;
+	long tgid;
+	int rc = -EINVAL;
+
+	if (parse_u64(args, &pid) || !pid || pid > OS_TID_MAX_ID) {
+		strbuf_addstr(out, "usage: process-condition PID (a process id of the guest)\n");
+		return -EINVAL;
+	}
+	if (!s->os) {
+		strbuf_addstr(out, "no guest OS is recognised: see monitor os\n");
+		return 0;
+	}
+	if (strcmp(os_name(s->os), "linux") || !s->layout || s->layout->addr_bits != 64) {
+		strbuf_addf(out, "process-condition knows 64-bit Linux guests only (this one: %s, %u-bit)\n",
+			    os_name(s->os), s->layout ? s->layout->addr_bits : 0);
+		return 0;
+	}
+	os_command(s->os, "offsets", "", &table);
+	if (current_task_slot(s, table.buf, &slot, out) < 0) {
+		rc = 0;
+		goto out;
+	}
+	for (i = 0; i < s->os->ntasks; i++) {
+		const struct os_task *t = &s->os->tasks[i];
+
+		if (t->is_idle || t->pid != (int64_t)pid)
+			continue;
+		if (!first || t->thread_id == t->pid)
+			first = t;
+		nthreads++;
+	}
+	/* the kernel's per-CPU base: gs base in the kernel, the saved one
+	 * (KERNEL_GS_BASE) before swapgs at an entry from user space; a
+	 * user gs base is in the lower half */
+	strbuf_addf(&cur, "*(unsigned long *)(($gs_base < 0 ? $gs_base : $k_gs_base) + 0x%llx)",
+		    (unsigned long long)slot);
+	tgid = offsets_row(table.buf, "task_struct.tgid");
+	if (!first)
+		strbuf_addf(out, "# no process %llu in the task list now\n",
+			    (unsigned long long)pid);
+	else
+		strbuf_addf(out, "# process %llu (%s), %zu thread%s: the current task's tgid is %llu\n",
+			    (unsigned long long)pid, first->proc_name[0] ? first->proc_name : first->name,
+			    nthreads, nthreads == 1 ? "" : "s", (unsigned long long)pid);
+	if (tgid >= 0) {
+		strbuf_addf(out, "*(int *)(%s + %ld) == %llu\n", cur.buf, tgid,
+			    (unsigned long long)pid);
+	} else if (first) {
+		/* no tgid offset: the tasks the process has now */
+		bool any = false;
+
+		for (i = 0; i < s->os->ntasks; i++) {
+			const struct os_task *t = &s->os->tasks[i];
+
+			if (t->is_idle || t->pid != (int64_t)pid)
+				continue;
+			strbuf_addf(out, "%s%s == 0x%llx", any ? " || " : "",
+				    cur.buf, (unsigned long long)t->addr);
+			any = true;
+		}
+		strbuf_addstr(out, "\n# (task_struct.tgid is not known: these are its threads now)\n");
+	} else {
+		strbuf_addstr(out, "# task_struct.tgid is not known: no condition can be made\n");
+	}
+	rc = 0;
+out:
+	strbuf_release(&table);
+	strbuf_release(&cur);
+	return rc;
 }

@@ -99,6 +99,16 @@ void pa_forget(struct session *s, enum point_type t, uint64_t addr,
 /* Drops every point's expressions (the points went with a detach). */
 void pa_reset(struct session *s);
 void pa_free(struct session *s);
+/*
+ * "monitor process-condition PID": a breakpoint condition, in gdb's
+ * syntax and compilable to agent bytecode, that is true when the hitting
+ * vCPU runs a task of process PID (its tgid), read through the OS
+ * module's per-CPU current task and task_struct offsets. 0 with the text
+ * in out (also when no condition can be made: out says why); -EINVAL for
+ * a bad PID.
+ */
+int pa_process_condition(struct session *s, const char *args,
+			 struct strbuf *out);
 /* Counters for "monitor stats". */
 void pa_describe(struct session *s, struct strbuf *out);
 

@@ -201,6 +201,9 @@ int session_insert_point_opts(struct session *s, uint64_t tid,
  * session_get_regs() and session_read_mem() answer from it. */
 int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 			 struct strbuf *reply);
+/* True when session_trace_packet() answers: a live guest, and
+ * opts.tracepoints. Only then may gdb be told of tracepoints. */
+bool session_offers_tracepoints(struct session *s);
 /* Console text the points' commands printed (agent dprintf), appended to
  * out and forgotten; the bytes appended. Bounded: lines beyond the bounds
  * are dropped and said to be. */

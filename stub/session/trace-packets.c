@@ -95,8 +95,18 @@ static void define(struct session *s, const char *p, struct strbuf *reply)
 				return;
 			}
 			tp.cond_text = xstrfmt("%.*s", (int)(p - x), x);
+		} else if (*p == 'F' && !tp.stealth) {
+			/* a fast tracepoint: an execute trap here */
+			p++;
+			if (hexnum(&p, &tp.insn_len)) {
+				error(reply, "malformed fast tracepoint%s", NULL);
+				ax_free(tp.cond);
+				free(tp.cond_text);
+				return;
+			}
+			tp.stealth = true;
 		} else {
-			error(reply, "tracepoint option refused (fast and static tracepoints are not offered)%s",
+			error(reply, "tracepoint option refused (static tracepoints are not offered)%s",
 			      NULL);
 			ax_free(tp.cond);
 			free(tp.cond_text);
@@ -198,6 +208,26 @@ static void add_actions(struct session *s, const char *p, struct strbuf *reply)
 }
 
 /* QTDV:n:value:builtin:name */
+/* QTDPsrc:num:addr:type:start:len:hex, kept as sent (after "QTDPsrc:")
+ * for the upload; text for a tracepoint xenstub does not have, or beyond
+ * the bound, is dropped (the answer is OK all the same: it is only text) */
+static void source(struct session *s, const char *p, struct strbuf *reply)
+{
+	struct trace_state *t = trace_state(s);
+	struct tracepoint *tp;
+	const char *q = p;
+	uint64_t num, addr;
+
+	if (!hexnum(&q, &num) && !expect(&q, ':') && !hexnum(&q, &addr) &&
+	    !expect(&q, ':') && num <= UINT32_MAX && strlen(p) <= 4096 &&
+	    (tp = trace_find_tp(t, (unsigned)num, addr, true)) &&
+	    tp->nsrcs < TRACE_SRCS_MAX) {
+		tp->srcs = xrealloc(tp->srcs, (tp->nsrcs + 1) * sizeof(*tp->srcs));
+		tp->srcs[tp->nsrcs++] = xstrdup(p);
+	}
+	strbuf_addstr(reply, "OK");
+}
+
 static void define_tsv(struct session *s, const char *p, struct strbuf *reply)
 {
 	struct trace_state *t = trace_state(s);
@@ -268,7 +298,8 @@ static void start(struct session *s, uint64_t tid, struct strbuf *reply)
 	for (i = 0; i < t->ntps; i++) {
 		char *msg = NULL;
 
-		if (session_insert_point(s, tid, PT_SW_BREAK, t->tps[i].addr, 1, &msg) < 0) {
+		if (session_insert_point(s, tid, t->tps[i].stealth ? PT_HW_BREAK : PT_SW_BREAK,
+					 t->tps[i].addr, 1, &msg) < 0) {
 			log_warn(LC_TRAP, "tracepoint %u at 0x%llx: %s", t->tps[i].num,
 				 (unsigned long long)t->tps[i].addr, msg ? msg : "");
 			free(msg);
@@ -377,7 +408,8 @@ static void frame(struct session *s, const char *p, struct strbuf *reply)
 	strbuf_addstr(reply, "F-1");
 }
 
-/* qTfP/qTsP: each tracepoint, then each of its actions, then "l". */
+/* qTfP/qTsP: each tracepoint, then each of its actions and source texts,
+ * then "l". */
 static void upload_tp(struct session *s, bool first, struct strbuf *reply)
 {
 	struct trace_state *t = trace_state(s);
@@ -396,13 +428,17 @@ static void upload_tp(struct session *s, bool first, struct strbuf *reply)
 		strbuf_addf(reply, "T%x:%llx:%c:%llx:%llx", tp->num,
 			    (unsigned long long)tp->addr, tp->enabled ? 'E' : 'D',
 			    (unsigned long long)tp->step, (unsigned long long)tp->pass);
+		if (tp->stealth)
+			strbuf_addf(reply, ":F%llx", (unsigned long long)tp->insn_len);
 		if (tp->cond_text)
 			strbuf_addf(reply, ":X%s", tp->cond_text);
-	} else {
+	} else if (t->up_act <= tp->nacts) {
 		strbuf_addf(reply, "A%x:%llx:%s", tp->num, (unsigned long long)tp->addr,
 			    tp->acts[t->up_act - 1].text);
+	} else {
+		strbuf_addf(reply, "Z%s", tp->srcs[t->up_act - 1 - tp->nacts]);
 	}
-	if (++t->up_act > tp->nacts) {
+	if (++t->up_act > tp->nacts + tp->nsrcs) {
 		t->up_act = 0;
 		t->up_tp++;
 	}
@@ -498,6 +534,11 @@ static void enable(struct session *s, const char *p, bool on,
 	strbuf_addstr(reply, "OK");
 }
 
+bool session_offers_tracepoints(struct session *s)
+{
+	return run_live(s) && s->opts.tracepoints;
+}
+
 int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 			 struct strbuf *reply)
 {
@@ -505,7 +546,7 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 	uint64_t v;
 	const char *p;
 
-	if (!run_live(s) || !s->opts.tracepoints)
+	if (!session_offers_tracepoints(s))
 		return -EOPNOTSUPP;
 	t = trace_state(s);
 	if (!strcmp(pkt, "QTinit")) {
@@ -516,7 +557,7 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 	} else if (starts(pkt, "QTDP:")) {
 		define(s, pkt + 5, reply);
 	} else if (starts(pkt, "QTDPsrc:")) {
-		strbuf_addstr(reply, "OK");
+		source(s, pkt + 8, reply);
 	} else if (starts(pkt, "QTDV:")) {
 		define_tsv(s, pkt + 5, reply);
 	} else if (starts(pkt, "QTro")) {
@@ -524,7 +565,17 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 	} else if (!strcmp(pkt, "QTStart")) {
 		start(s, tid, reply);
 	} else if (!strcmp(pkt, "QTStop")) {
-		trace_stop(s, "tstop:0");
+		/* "tstop:NOTE:TP", the note as gdb sent it (hex), even empty:
+		 * gdb keeps no stop text without that colon, and tsave then
+		 * crashes writing it out */
+		char why[sizeof(t->stop)];
+		const char *note = t->stop_notes ? t->stop_notes : "";
+		size_t n = strlen(note);
+
+		if (n > sizeof(why) - 16)
+			n = (sizeof(why) - 16) & ~(size_t)1;
+		snprintf(why, sizeof(why), "tstop:%.*s:0", (int)n, note);
+		trace_stop(s, why);
 		strbuf_addstr(reply, "OK");
 	} else if (!strcmp(pkt, "qTStatus")) {
 		status(s, reply);
@@ -569,6 +620,9 @@ int session_trace_packet(struct session *s, uint64_t tid, const char *pkt,
 		raw_buffer(s, pkt + 9, reply);
 	} else if (starts(pkt, "QTNotes:")) {
 		notes(s, pkt + 8, reply);
+	} else if (!strcmp(pkt, "qTMinFTPILen")) {
+		/* fast tracepoints are execute traps: any instruction will do */
+		strbuf_addstr(reply, "1");
 	} else if (!strcmp(pkt, "QTDisconnected:0")) {
 		strbuf_addstr(reply, "OK");
 	} else if (starts(pkt, "QTEnable:") || starts(pkt, "QTDisable:")) {

@@ -275,7 +275,7 @@ static void collect(struct session *s, struct tracepoint *tp, unsigned v,
 	}
 }
 
-bool trace_hit(struct session *s, unsigned v, uint64_t addr,
+bool trace_hit(struct session *s, unsigned v, uint64_t addr, bool stealth,
 	       const struct x86_regs *regs)
 {
 	struct trace_state *t = s->trace;
@@ -287,7 +287,7 @@ bool trace_hit(struct session *s, unsigned v, uint64_t addr,
 	for (i = 0; i < t->ntps; i++) {
 		struct tracepoint *tp = &t->tps[i];
 
-		if (!tp->planted || tp->addr != addr)
+		if (!tp->planted || tp->addr != addr || tp->stealth != stealth)
 			continue;
 		/* after the experiment ended, its int3s (still in until
 		 * QTStop) let every vCPU go without a frame */
@@ -309,8 +309,10 @@ void trace_unplant(struct session *s)
 		if (!t->tps[i].planted)
 			continue;
 		t->tps[i].planted = false;
-		if (session_remove_point(s, t->tid, PT_SW_BREAK, t->tps[i].addr, 1) < 0)
-			log_warn(LC_TRAP, "the int3 of tracepoint %u at 0x%llx could not be removed",
+		if (session_remove_point(s, t->tid, t->tps[i].stealth ? PT_HW_BREAK : PT_SW_BREAK,
+					 t->tps[i].addr, 1) < 0)
+			log_warn(LC_TRAP, "the %s of tracepoint %u at 0x%llx could not be removed",
+				 t->tps[i].stealth ? "execute trap" : "int3",
 				 t->tps[i].num, (unsigned long long)t->tps[i].addr);
 	}
 }
@@ -341,6 +343,9 @@ void trace_free_tp(struct tracepoint *tp)
 	free(tp->acts);
 	ax_free(tp->cond);
 	free(tp->cond_text);
+	for (i = 0; i < tp->nsrcs; i++)
+		free(tp->srcs[i]);
+	free(tp->srcs);
 }
 
 void trace_clear_frames(struct trace_state *t)

@@ -23,6 +23,7 @@ struct ax_expr;
 #define TRACE_BUFFER_MAX (256u << 20)
 #define TRACE_POINTS_MAX 1024u
 #define TRACE_ACTIONS_MAX 256u
+#define TRACE_SRCS_MAX 256u		/* QTDPsrc texts kept per tracepoint */
 #define TRACE_TSVS_MAX 1024u
 #define TRACE_RO_MAX 64u
 #define TRACE_BLOCK_MAX 65535u		/* bytes of one M block */
@@ -47,6 +48,14 @@ struct tracepoint {
 	size_t nacts;
 	uint64_t hits, bytes;
 	bool planted;
+	/* a fast tracepoint (gdb's ftrace, QTDP's F option): an execute
+	 * trap, as hbreak plants, with nothing written into the guest */
+	bool stealth;
+	uint64_t insn_len;		/* F's value, for the upload */
+	/* the source text gdb gave (QTDPsrc: "num:addr:at|cond|cmd:start:
+	 * len:hex", as sent), uploaded back for a trace file or another gdb */
+	char **srcs;
+	size_t nsrcs;
 };
 
 struct tsv {
@@ -102,11 +111,11 @@ void trace_stop(struct session *s, const char *why);
 void trace_free_tp(struct tracepoint *tp);
 void trace_clear_frames(struct trace_state *t);
 
-/* vCPU v, held at our int3 at addr with the (partial) registers regs: a
- * tracepoint's int3? Then, while the experiment runs, its frame is
- * collected (when its condition holds), and the answer is true: the vCPU
- * goes on. */
-bool trace_hit(struct session *s, unsigned v, uint64_t addr,
+/* vCPU v, held at our int3 (stealth false) or execute trap (stealth
+ * true) at addr with the (partial) registers regs: a tracepoint's? Then,
+ * while the experiment runs, its frame is collected (when its condition
+ * holds), and the answer is true: the vCPU goes on. */
+bool trace_hit(struct session *s, unsigned v, uint64_t addr, bool stealth,
 	       const struct x86_regs *regs);
 /* With a frame selected: its registers (0), or -ENOENT (no frame: the
  * live guest's). */

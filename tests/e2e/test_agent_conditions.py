@@ -298,6 +298,7 @@ for i in range(%(n)d + 1):
 gdb.execute("tfind 0")
 res["tdump"] = gdb.execute("tdump", to_string=True)
 gdb.execute("tfind none")
+gdb.execute("tsave %(file)s")
 res["live_pc"] = int(gdb.parse_and_eval("$pc"))
 res["stats"] = gdb.execute("monitor stats", to_string=True)
 print("RESULT " + _json.dumps(res))
@@ -310,7 +311,8 @@ def test_tracepoint_frames(ctx):
     (N hits, no stop but the end breakpoint) gives N frames whose
     registers are those of each hit and whose memory is what the store is
     about to overwrite; tdump shows them; tfind none is the live guest
-    again; the guest is left as found."""
+    again; the guest is left as found; tsave writes a trace file that
+    gdb reads back (target tfile) with the same frames."""
     import os
     with L.xensim.sim_for(ctx) as sim:
         dom, set_rdi, store, end = _domain(ctx, sim)
@@ -334,6 +336,21 @@ def test_tracepoint_frames(ctx):
                             d["stats"]) is not None, "monitor stats counts the hits and frames",
                   d["stats"])
         L.check_as_found(ctx, sim, dom, before, "after a trace experiment")
+    # the file tsave wrote, read back by gdb on its own
+    r = ctx.gdb(["target tfile " + path, "tstatus", "info tracepoints", "tfind 2", "p/x $pc",
+                 "p $rdi", "p *(long*)$rsi", "tdump", "tfind %d" % (N - 1), "p $rdi",
+                 "tfind %d" % N], timeout=120)
+    ctx.check("Collected %d trace frames" % N in r.out and
+              re.search(r"Found trace frame 2, .*\n\$1 = 0x%x\n\$2 = 3\n\$3 = 3\n" % store, r.out) and
+              re.search(r"Found trace frame %d, .*\n\$4 = %d\n" % (N - 1, N), r.out) and
+              "No trace frame found" in r.out,
+              "tsave wrote the N frames: target tfile gives frame 2's and the last one's "
+              "registers and memory", (r.out[-2000:], r.err[-2000:]))
+    ctx.check("collect *(long*)$rsi" in r.out and "*(long*)$rsi = 3" in r.out and
+              "no source location" not in r.err,
+              "the file has the tracepoint's source (QTDPsrc uploaded back): info "
+              "tracepoints lists its actions, tdump shows frame 2's collected memory",
+              (r.out[-2500:], r.err[-1000:]))
 
 
 def test_refusals(ctx):
@@ -367,6 +384,19 @@ def test_refusals(ctx):
                 ctx.check(rep == b"E01", "%s refused" % bad, rep)
             ctx.check(c.cmd("qTfP") == b"l", "no tracepoint was defined", None)
             ctx.check(c.cmd("QTFrame:0") == b"F-1", "no frame to select", None)
+            # a 0x03 that reaches xenstub while stopped (gdb sends it when
+            # a stop reply crosses it, e.g. while it resumes after hits
+            # whose condition it evaluates false): the next continue
+            # stops at once, with SIGINT; the one after runs
+            c.send_raw(b"\x03")
+            rep = c.cmd("vCont;c").decode()
+            ctx.check(rep.startswith("T02"), "a 0x03 received while stopped stops the next "
+                      "continue (SIGINT), as gdbserver's pending SIGINT does", rep)
+            ok = c.cmd("Z0,%x,1" % end)
+            rep = c.cmd("vCont;c").decode()
+            ctx.check(ok == b"OK" and rep.startswith("T05thread:1;swbreak"),
+                      "and only that one: the next continue runs to the breakpoint", (ok, rep))
+            c.cmd("z0,%x,1" % end)
             c.cmd("D")
         finally:
             c.close()
@@ -386,6 +416,24 @@ gdb.execute("continue")
 res["stop"] = [gdb.selected_thread().num, int(gdb.parse_and_eval("$pc")),
                int(gdb.parse_and_eval("$rdi"))]
 res["stats"] = gdb.execute("monitor stats", to_string=True)
+# a fast tracepoint there: a debug register too
+gdb.execute("delete")
+gdb.execute("break *%(end)d")
+gdb.execute("continue")
+gdb.execute("ftrace *%(store)d")
+with open("%(actions)s", "w") as f:
+    f.write("actions\ncollect $rdi\nend\n")
+gdb.execute("source %(actions)s")
+gdb.execute("tstart")
+gdb.execute("continue")
+res["end"] = int(gdb.parse_and_eval("$pc"))
+gdb.execute("tstop")
+res["rdi"] = []
+for i in range(%(n)d + 1):
+    if "Found trace frame" not in gdb.execute("tfind %%d" %% i, to_string=True):
+        break
+    res["rdi"].append(int(gdb.parse_and_eval("$rdi")))
+gdb.execute("tfind none")
 print("RESULT " + _json.dumps(res))
 gdb.execute("detach")
 '''
@@ -394,12 +442,15 @@ gdb.execute("detach")
 def test_hbreak_if_debug_registers(ctx):
     """Without mem_access (xensim --amd): hbreak *ADDR if $rdi == 3 on a
     debug register; the false hits resume (with RF) without a stop, the
-    stop is the hit with $rdi == 3; the debug registers are given back."""
+    stop is the hit with $rdi == 3; then a fast tracepoint (ftrace) on a
+    debug register collects a round's N hits without a stop; the debug
+    registers are given back."""
     with L.xensim.sim_for(ctx) as sim:
         dom, set_rdi, store, end = _domain(ctx, sim, extra=("--amd",))
         before = L.snapshot(sim, dom)
-        r = L.gdb_live(ctx, sim, "web01", args=["--os=none"], timeout=240,
-                       python=DR % {"dom": dom, "end": end, "store": store})
+        r = L.gdb_live(ctx, sim, "web01", args=["--os=none", "--tracepoints"], timeout=240,
+                       python=DR % {"dom": dom, "end": end, "store": store, "n": N,
+                                    "actions": ctx.tmpfile("dr-actions.gdb")})
         d = _result(ctx, r, "hbreak if on a debug register: the session ran")
         if d is None:
             return
@@ -407,6 +458,8 @@ def test_hbreak_if_debug_registers(ctx):
         st = _stats(d["stats"])
         ctx.check(st.get("go") == 2 and st.get("evals") == 3,
                   "3 evaluations, the 2 false hits resumed at once", d["stats"])
+        ctx.check(d["end"] == end and d["rdi"] == list(range(1, N + 1)),
+                  "ftrace on a debug register: a round's N hits as frames, no stop", d)
         L.check_as_found(ctx, sim, dom, before, "after hbreak if on a debug register")
 
 
