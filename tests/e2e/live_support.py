@@ -156,20 +156,31 @@ class GdbSession:
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, bufsize=1)
         self._out = []
-        self._lock = threading.Lock()
+        self._lines = 0
+        self._eof = False
+        # notified at each line gdb prints (and at its end): a waiter
+        # wakes when there is something new to look at
+        self._cond = threading.Condition()
         self._n = 0
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self):
         for line in self.p.stdout:
-            with self._lock:
+            with self._cond:
                 self._out.append(line)
+                self._lines += 1
+                self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
 
     @property
     def out(self):
-        with self._lock:
-            return "".join(self._out)
+        with self._cond:
+            if len(self._out) > 1:
+                self._out[:] = ["".join(self._out)]
+            return self._out[0] if self._out else ""
 
     def send(self, line):
         try:
@@ -183,14 +194,24 @@ class GdbSession:
         """Polls what gdb printed (from offset start) for a regex; the match
         or None once gdb exited or the bound passed."""
         deadline = time.monotonic() + timeout
+        seen = -1
         while True:
-            m = re.search(pattern, self.out[start:], re.M)
-            if m or time.monotonic() > deadline:
-                return m
-            if self.p.poll() is not None:
+            with self._cond:
+                lines, eof = self._lines, self._eof
+            if lines != seen:
+                seen = lines
+                m = re.search(pattern, self.out[start:], re.M)
+                if m:
+                    return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if eof or self.p.poll() is not None:
                 self._reader.join(2)
                 return re.search(pattern, self.out[start:], re.M)
-            time.sleep(0.02)
+            with self._cond:
+                if self._lines == seen and not self._eof:
+                    self._cond.wait(min(left, 0.5))
 
     def mark(self):
         return len(self.out)
