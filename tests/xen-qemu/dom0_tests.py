@@ -47,6 +47,9 @@ COMPARED = dict([(n, n) for n in ("rip", "rsp", "cr3", "rax", "rbx", "rcx", "rdx
 # its timer shows in its tick counter (Guest.runs_on).
 GUEST_CMDLINE = "console=hvc0 quiet nosoftlockup rcupdate.rcu_cpu_stall_suppress=1"
 # what a guest kernel prints when something went wrong in it
+# how long a guest may take to print its ready line: 1 to 5 minutes under
+# emulation, over 5 with a load average of 12 from other emulators
+READY_WAIT = 600
 GUEST_TROUBLE = re.compile(r"Kernel panic|BUG:|Oops|WARNING:|general protection|int3: ")
 
 
@@ -177,7 +180,7 @@ class Guest:
         if rc != 0:
             note("xl create %s failed again:\n%s" % (self.name, indent(out)))
             return False
-        ok = self.wait(self.ready, 300)
+        ok = self.wait(self.ready, READY_WAIT)
         note("%s created again as domain %s (was %s) in %.0f s: %s" %
              (self.name, self.domid, old, time.monotonic() - t, "ready" if ok else "not ready"))
         return ok
@@ -958,7 +961,7 @@ def main():
                      "xl create %s (type %s)" % (g.name, g.type), out):
             guests.append(g)
     for g in guests:
-        ok = g.wait(g.ready, 300)
+        ok = g.wait(g.ready, READY_WAIT)
         g.refresh_domid()
         note("%s (domain %s) %s" % (g.name, g.domid, "ready" if ok else "not ready"))
         faults = g.triple_faults()
@@ -975,9 +978,9 @@ def main():
             # stops after ACPI's lines, both vCPUs running) is the
             # emulator's, never xenstub's; once on a fresh guest
             tail = g.console().rstrip().splitlines()[-12:]
-            note("EMULATOR: %s (domain %s) did not finish booting in 300 s, before any "
+            note("EMULATOR: %s (domain %s) did not finish booting in %d s, before any "
                  "debugger attached; xl list says:\n%s\nits console last said:\n%s"
-                 % (g.name, g.domid, indent(sh(["xl", "list"])[1]),
+                 % (g.name, g.domid, READY_WAIT, indent(sh(["xl", "list"])[1]),
                     indent("\n".join(tail) or "(nothing)")))
             g.faults.append("a boot that stalled")
             res.retried += 1
