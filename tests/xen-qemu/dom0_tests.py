@@ -18,10 +18,13 @@ import subprocess
 import sys
 import time
 
+import hvmload
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 GDBSIDE = os.path.join(HERE, "gdbside.py")
 XENSTUB = "/usr/local/bin/xenstub"
 XENCTX = "/usr/lib/xen-4.17/bin/xenctx"
+HVMCTX = "/usr/lib/xen-4.17/bin/xen-hvmctx"
 GUEST_DIR = os.path.join(HERE, "guest")
 T0 = time.monotonic()
 
@@ -44,6 +47,9 @@ COMPARED = dict([(n, n) for n in ("rip", "rsp", "cr3", "rax", "rbx", "rcx", "rdx
 # its timer shows in its tick counter (Guest.runs_on).
 GUEST_CMDLINE = "console=hvc0 quiet nosoftlockup rcupdate.rcu_cpu_stall_suppress=1"
 # what a guest kernel prints when something went wrong in it
+# how long a guest may take to print its ready line: 1 to 5 minutes under
+# emulation, over 5 with a load average of 12 from other emulators
+READY_WAIT = 600
 GUEST_TROUBLE = re.compile(r"Kernel panic|BUG:|Oops|WARNING:|general protection|int3: ")
 
 
@@ -174,7 +180,7 @@ class Guest:
         if rc != 0:
             note("xl create %s failed again:\n%s" % (self.name, indent(out)))
             return False
-        ok = self.wait(self.ready, 300)
+        ok = self.wait(self.ready, READY_WAIT)
         note("%s created again as domain %s (was %s) in %.0f s: %s" %
              (self.name, self.domid, old, time.monotonic() - t, "ready" if ok else "not ready"))
         return ok
@@ -218,6 +224,54 @@ class Guest:
     def sym(self, name):
         m = re.search(r"^XQ-SYM %s ([0-9a-f]+)$" % re.escape(name), self.console(), re.M)
         return m.group(1) if m else None
+
+    def clock_syms(self):
+        """The kallsyms addresses gdbside.clock() reads the guest's clock at."""
+        syms = {n: self.sym(n) for n in ("jiffies_64", "__per_cpu_offset", "xen_vcpu")}
+        syms["last_value"] = re.findall(r"^XQ-SYM last_value ([0-9a-f]+)$", self.console(), re.M)
+        return syms
+
+    def hvm_tsc(self):
+        """{vCPU: the TSC in its CPU record} from xen-hvmctx."""
+        rc, out = sh([HVMCTX, str(self.domid)])
+        tsc, inst = {}, None
+        for line in out.splitlines():
+            m = re.search(r"type 2 instance (\d+)", line)
+            if m:
+                inst = int(m.group(1))
+            elif line.startswith("Entry "):
+                inst = None
+            m = re.search(r"\btsc 0x([0-9a-f]+)", line)
+            if m and inst is not None:
+                tsc[inst] = int(m.group(1), 16)
+        return tsc
+
+    def clock_report(self):
+        """The guest's clock against Xen's, for a guest whose counter
+        stopped: Xen's uptime, TSC mode and vCPU timers (debug keys s and
+        a), each vCPU's TSC (its HVM CPU record), and what a read-only
+        xenstub session reads in the guest: jiffies, pvclock's last_value
+        and each vCPU's pvclock fields, with the time the pvclock gives at
+        that vCPU's TSC (seconds)."""
+        out = []
+        before = len(sh(["xl", "dmesg"])[1].splitlines())
+        sh(["xl", "debug-keys", "s"])
+        sh(["xl", "debug-keys", "a"])
+        dump = sh(["xl", "dmesg"])[1].splitlines()[before:]
+        out.append("xl debug-keys s a (TSC mode; timers: ex= is microseconds from now):\n" +
+                   "\n".join(l for l in dump if re.search(
+                       r"TSC|dom\d|emulated|CPU\d+:|singleshot|periodic", l)))
+        tsc = self.hvm_tsc()
+        r, text = gdb("clock", target="xen:%d" % self.domid, xs_opts=PLAIN, vcpus=self.vcpus,
+                      syms=self.clock_syms(), timeout=240)
+        tsc2 = self.hvm_tsc()
+        out.append("vCPU TSCs (xen-hvmctx) before and after reading: %s %s" % (
+            {v: h(t) for v, t in tsc.items()}, {v: h(t) for v, t in tsc2.items()}))
+        if r is None:
+            out.append("the clock could not be read:\n" + text[-1500:])
+            return "\n".join(out)
+        out.append(describe_clock(r["clock"], tsc))
+        return "\n".join(out)
 
     def ready(self):
         return "XQ-READY" in self.console()
@@ -291,10 +345,47 @@ class Guest:
             l for l in dump
             if "d%d" % self.domid in l or "Dom%d" % self.domid in l
             or "VCPU" in l or "pending" in l)[-2500:])
+        out.append(self.clock_report())
         later = self.wait(lambda: self.last_tick() > t0, 120)
         out.append("two minutes later the counter %s (%d)" %
                    ("moved again" if later else "still stands", self.last_tick()))
+        if not later:
+            out.append(self.clock_report())
         return "\n".join(out)
+
+
+def pvclock(vi, tsc):
+    """The time (ns) Xen's pvclock fields vi give at guest TSC tsc, as
+    Linux's __pvclock_read_cycles computes it (a TSC behind the timestamp
+    wraps, as it does there)."""
+    delta = (tsc - vi["tsc_timestamp"]) & ((1 << 64) - 1)
+    delta = delta << vi["shift"] if vi["shift"] >= 0 else delta >> -vi["shift"]
+    delta &= (1 << 64) - 1
+    return (vi["system_time"] + ((delta * vi["mul"]) >> 32)) & ((1 << 64) - 1)
+
+
+def describe_clock(clk, tsc):
+    """One line per item of gdbside.clock()'s reading, times in seconds."""
+    lines = []
+    for k in sorted(clk):
+        v = clk[k]
+        if isinstance(v, dict) and "system_time" in v:
+            line = "%s: vcpu_info %s upcall_pending %d mask %d sel %#x version %d tsc_timestamp %#x " \
+                   "system_time %.6f s mul %#x shift %d flags %#x" % (
+                       k, v["addr"], v["upcall_pending"], v["upcall_mask"], v["pending_sel"],
+                       v["version"], v["tsc_timestamp"], v["system_time"] / 1e9, v["mul"],
+                       v["shift"], v["flags"])
+            t = tsc.get(int(k[4:]))
+            if t is not None:
+                line += "; its TSC %#x is %s the timestamp, pvclock %.6f s" % (
+                    t, "BEHIND" if t < v["tsc_timestamp"] else "past", pvclock(v, t) / 1e9)
+            lines.append(line)
+        elif isinstance(v, int):
+            lines.append("%s: %d (%#x)%s" % (k, v, v, " = %.6f s" % (v / 1e9)
+                                              if k.startswith("last_value") else ""))
+        else:
+            lines.append("%s: %s" % (k, v))
+    return "\n".join(lines)
 
 
 def gdb(scenario, timeout=240, **args):
@@ -353,11 +444,15 @@ def phase_text(out, i):
     return m.group(1) if m else ""
 
 
-def wanted(*names):
-    """Whether the checks named (or their guest) were asked for: all of
-    them unless XQ_ONLY (run.py --only) lists names."""
+def wanted(kind, *names):
+    """Whether guest kind (pvh, pv) with one of the checks named is asked
+    for: every check but those in ON_REQUEST when XQ_ONLY (run.py --only)
+    is empty; else the checks it names, and every check but those in
+    ON_REQUEST of a guest it names."""
     only = [w for w in os.environ.get("XQ_ONLY", "").split(",") if w]
-    return not only or any(n in only for n in names)
+    if not only:
+        return any(n not in ON_REQUEST for n in names)
+    return any(n in only or (kind in only and n not in ON_REQUEST) for n in names)
 
 
 # ---- the checks ----
@@ -670,6 +765,82 @@ def check_pv_refusals(res, g):
     g.runs_on(res, "%s: after the refusals" % g.name)
 
 
+def check_regstress(res, g, write, rounds=40, step=False):
+    """Many register writes in a row, each followed by a run of the guest:
+    r12 of vCPU 0 written to another value and back (two whole-domain HVM
+    context loads, the guest's value unchanged), continue until the counter
+    moves, interrupt; the counter must move after every round. Without
+    write, the same rounds read every vCPU's registers instead: the control
+    (what attaching, stopping and running does without a load). The guest's
+    clock is read at every stop; at the first round whose counter stands,
+    the guest and Xen are examined (stall_report)."""
+    what = "%s: %d rounds of %s, continue, interrupt" % (
+        g.name, rounds, "stepi" if step else "two register writes (r12 and back)" if write
+        else "register reads (no write: the control)")
+    t0 = g.last_tick()
+    r, out = gdb("regstress", target="xen:%s" % g.name, xs_opts=PLAIN, log=g.log,
+                 vcpus=g.vcpus, syms=g.clock_syms(), rounds=rounds, write=write, step=step,
+                 min_ticks=1, wait=40, stall_wait=90, timeout=300 + rounds * 50)
+    note("%s:\n%s" % (what, indent(out, 60)))
+    if not res.check(r is not None, "%s: gdb session" % what, out):
+        g.runs_on(res, "%s: after the session" % what)
+        return
+    moved = [rd.get("ticks_before_interrupt", 0) - rd["ticks_at_continue"] for rd in r["rounds"]]
+    note("%s: the counter moved %s" % (what, moved))
+    for i, rd in enumerate(r["rounds"]):
+        note("round %d clock:\n%s" % (i, indent(describe_clock(rd["clock"], {}), 20)))
+    details = "rounds: %s\n" % moved
+    if "after_stall" in r:
+        st = r["after_stall"]
+        details += "after the stall, %d more seconds: counter %d -> %d\n" % (
+            90, st["ticks_at_continue"], st.get("ticks_before_interrupt", 0))
+        details += "clock at the stalled round:\n%s\nclock %d s later:\n%s\n" % (
+            describe_clock(r["rounds"][-1]["clock"], {}), 90, describe_clock(st["clock"], {}))
+        details += g.stall_report(g.last_tick())
+    ok = len(r["rounds"]) == rounds and all(m >= 1 for m in moved) and \
+        not any("access_error" in rd for rd in r["rounds"])
+    if write and not step:
+        ok = ok and all(rd.get("r12_back") for rd in r["rounds"])
+    res.check(ok, "%s: the guest's counter moves after every round (%d rounds, counter %d -> %d)"
+              % (what, len(r["rounds"]), t0, g.last_tick()), details + out[-3000:])
+    g.runs_on(res, "%s: after detach" % what)
+
+
+def check_hvmload(res, g, advance, rounds=60):
+    """What xenstub's register write does to the domain, done without
+    xenstub or gdb (hvmload.py, libxenctrl alone): rounds of pause, get the
+    HVM context, load its header, CPU and MTRR records back (each vCPU's
+    TSC moved on by the time between get and set with advance, as xenstub
+    does; left as read without), unpause, then wait for the counter to
+    move. A stall here is Xen's and the emulator's, not xenstub's."""
+    what = "%s: %d context loads by libxenctrl alone (%s)" % (
+        g.name, rounds, "TSC moved on by the gap, as xenstub does" if advance
+        else "TSC loaded as read")
+    before = len(sh(["xl", "dmesg"])[1].splitlines())
+    sh(["xl", "debug-keys", "s"])
+    note("Xen's TSC mode (debug key s):\n%s" % indent("\n".join(
+        sh(["xl", "dmesg"])[1].splitlines()[before:])))
+    xc = hvmload.Xc()
+    log = []
+    for i in range(rounds):
+        t0 = g.last_tick()
+        try:
+            gap, tscs = hvmload.load_cycle(xc, g.domid, advance)
+        except OSError as e:
+            res.check(False, "%s: round %d: the load succeeds" % (what, i), str(e))
+            return
+        ok = g.wait(lambda: g.last_tick() > t0, 40)
+        log.append("round %d: gap %d us, TSCs loaded %s, counter %d -> %d" % (
+            i, gap, {v: h(t) for v, t in tscs.items()}, t0, g.last_tick()))
+        if not ok:
+            note("%s:\n%s" % (what, indent("\n".join(log), 80)))
+            res.check(False, "%s: the counter moves after every load (stalled after round %d)"
+                      % (what, i), "\n".join(log[-5:]) + "\n" + g.stall_report(t0))
+            return
+    note("%s:\n%s" % (what, indent("\n".join(log), 80)))
+    res.check(True, "%s: the counter moves after every load" % what)
+
+
 def fault_report(g, faults, when):
     """Shows what says the emulator killed guest g: Xen's triple-fault line
     with the vCPU state it printed, and the guest's last console lines."""
@@ -739,7 +910,20 @@ PVH_CHECKS = (
     ("recover", "kill -9 at a stop, then xenstub --recover", check_kill9_recover, 45),
     ("debugregs", "a new attach; watchpoints and hardware breakpoints",
      check_debug_registers, 35),
+    # run only when named (XEN_TEST_ONLY): minutes each
+    ("regcontrol", "40 rounds of register reads, continue, interrupt (control)",
+     lambda res, g: check_regstress(res, g, False), 300),
+    ("regstress", "40 rounds of register writes, continue, interrupt",
+     lambda res, g: check_regstress(res, g, True), 300),
+    ("stepstress", "40 rounds of stepi, continue, interrupt",
+     lambda res, g: check_regstress(res, g, True, step=True), 300),
+    ("hvmload", "60 context loads by libxenctrl alone, TSC moved on as xenstub does",
+     lambda res, g: check_hvmload(res, g, True), 120),
+    ("hvmplain", "60 context loads by libxenctrl alone, TSC as read",
+     lambda res, g: check_hvmload(res, g, False), 120),
 )
+# checks that run only when XEN_TEST_ONLY names them
+ON_REQUEST = ("regcontrol", "regstress", "stepstress", "hvmload", "hvmplain")
 PV_CHECKS = (
     ("attach", "attach by name and id (and read-only), registers, memory",
      lambda res, g: check_attach(res, g, ["xen:%s" % g.name, "xen:%d" % g.domid,
@@ -777,7 +961,7 @@ def main():
                      "xl create %s (type %s)" % (g.name, g.type), out):
             guests.append(g)
     for g in guests:
-        ok = g.wait(g.ready, 300)
+        ok = g.wait(g.ready, READY_WAIT)
         g.refresh_domid()
         note("%s (domain %s) %s" % (g.name, g.domid, "ready" if ok else "not ready"))
         faults = g.triple_faults()
@@ -794,9 +978,9 @@ def main():
             # stops after ACPI's lines, both vCPUs running) is the
             # emulator's, never xenstub's; once on a fresh guest
             tail = g.console().rstrip().splitlines()[-12:]
-            note("EMULATOR: %s (domain %s) did not finish booting in 300 s, before any "
+            note("EMULATOR: %s (domain %s) did not finish booting in %d s, before any "
                  "debugger attached; xl list says:\n%s\nits console last said:\n%s"
-                 % (g.name, g.domid, indent(sh(["xl", "list"])[1]),
+                 % (g.name, g.domid, READY_WAIT, indent(sh(["xl", "list"])[1]),
                     indent("\n".join(tail) or "(nothing)")))
             g.faults.append("a boot that stalled")
             res.retried += 1

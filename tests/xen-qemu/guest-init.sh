@@ -5,7 +5,8 @@
 #
 # Console protocol (hvc0, logged by xenconsoled in dom0):
 #   XQ-VERSION <the guest's /proc/version>
-#   XQ-SYM <name> <address>        kernel symbols from /proc/kallsyms
+#   XQ-SYM <name> <address>        kernel symbols from /proc/kallsyms (a static
+#                                  name may come more than once)
 #   XQ-READY
 #   XQ-TICK <n> <hostname>         every second, for as long as the guest runs
 # The host name is the scratch string: it lives in the kernel's init_uts_ns
@@ -19,9 +20,14 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 hostname xq-scratch-a
 
 echo "XQ-VERSION $(cat /proc/version)"
-# __x64_sys_newuname runs every second: hostname calls uname()
+# __x64_sys_newuname runs every second: hostname calls uname(). The guest's
+# clock, read by dom0 when the counter stops: jiffies_64; each vCPU's
+# vcpu_info (per-CPU pointer xen_vcpu, per-CPU areas at __per_cpu_offset[])
+# whose time fields are Xen's pvclock; pvclock's last_value, the largest
+# time any vCPU read (a static: every last_value is printed)
 awk '$3 == "linux_banner" || $3 == "init_uts_ns" || $3 == "_text" ||
-     $3 == "__x64_sys_newuname" { print "XQ-SYM", $3, $1 }' /proc/kallsyms
+     $3 == "__x64_sys_newuname" || $3 == "jiffies_64" || $3 == "xen_vcpu" ||
+     $3 == "__per_cpu_offset" || $3 == "last_value" { print "XQ-SYM", $3, $1 }' /proc/kallsyms
 echo "XQ-READY"
 i=0
 while :; do

@@ -181,7 +181,7 @@ ostage=$out/overlay
 rm -rf "$ostage"
 mkdir -p "$ostage/xen-test/guest" "$ostage/usr/local/bin" "$ostage/usr/lib/x86_64-linux-gnu"
 install -m 755 "$here/dom0-init.sh" "$ostage/init"
-install -m 644 "$here/dom0_tests.py" "$here/gdbside.py" "$ostage/xen-test/"
+install -m 644 "$here/dom0_tests.py" "$here/gdbside.py" "$here/hvmload.py" "$ostage/xen-test/"
 install -m 755 "$build/xenstub" "$ostage/usr/local/bin/xenstub"
 (cd "$gstage" && find . -print0 | cpio --null -o -H newc --quiet | gzip -9) \
 	>"$ostage/xen-test/guest/initrd.gz"

@@ -47,7 +47,7 @@ def main():
     ap.add_argument("--only", default="",
                     help="run only these checks or guests, comma-separated "
                          "(pvh, pv, attach, modify, interrupt, step, recover, debugregs, "
-                         "refusals)")
+                         "refusals; regcontrol and regstress run only when named)")
     ap.add_argument("--repeat", type=int, default=int(os.environ.get("XEN_TEST_REPEAT", "1")),
                     help="run the checks this many times on the same guests, to catch "
                          "what fails by chance (XEN_TEST_REPEAT)")

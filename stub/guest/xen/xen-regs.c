@@ -281,49 +281,199 @@ int xen_regs_flush(struct target *t, unsigned vcpu)
 	return rc;
 }
 
-static int set_hvm_regs(struct target *t, unsigned vcpu, const struct x86_regs *r)
+/*
+ * Xen 4.17 gives each vCPU's CPU record, in a save, the TSC it has at
+ * sync_tsc, a TSC value read once at the start; a load sets each vCPU's
+ * TSC against a sync_tsc read when it starts too. Both turn that value
+ * into time against the current CPU's time stamp, and both run softirqs
+ * after each record (process_pending_softirqs() in hvm_save() and
+ * hvm_load()): when the once-a-second time calibration is among them, the
+ * stamp moves past sync_tsc, and with an emulated TSC (vtsc: a host TSC Xen
+ * does not deem reliable, or tsc_mode always_emulate) every later vCPU's
+ * time comes from a negative delta and its TSC is garbage: seen as vCPU 1's
+ * TSC moved by 70 years, then by 66 the other way, by register writes.
+ * vCPU 0's never is (nothing runs between the header and its record).
+ * What holds across saves of a paused domain is each vCPU's TSC less vCPU
+ * 0's: a save is trusted when a second one agrees with it on those, and a
+ * load when the save after it gives the same.
+ */
+#define TSC_READS 4
+
+struct tsc_view {
+	unsigned n;		/* CPU records seen, vCPUs 0..n-1 */
+	uint32_t khz;
+	uint64_t *tsc;		/* each vCPU's TSC, by vCPU id */
+};
+
+/* Fills v from the CPU records of ctx (shrunk by keep_cpu_records()). */
+static void tsc_view_of(const uint8_t *ctx, uint32_t size, unsigned nr, struct tsc_view *v)
+{
+	uint32_t off = 0;
+
+	v->n = 0;
+	v->khz = 0;
+	memset(v->tsc, 0, nr * sizeof(*v->tsc));
+	while (off + sizeof(struct hvm_save_descriptor) <= size) {
+		struct hvm_save_descriptor d;
+
+		memcpy(&d, ctx + off, sizeof(d));
+		off += (uint32_t)sizeof(d);
+		if (d.length > size - off || d.typecode == HVM_SAVE_CODE(END))
+			return;
+		if (d.typecode == HVM_SAVE_CODE(HEADER) &&
+		    d.length >= sizeof(struct hvm_save_header)) {
+			struct hvm_save_header h;
+
+			memcpy(&h, ctx + off, sizeof(h));
+			v->khz = h.gtsc_khz;
+		} else if (d.typecode == HVM_SAVE_CODE(CPU) && d.instance < nr &&
+			   d.length >= sizeof(struct hvm_hw_cpu)) {
+			struct hvm_hw_cpu c;
+
+			memcpy(&c, ctx + off, sizeof(c));
+			v->tsc[d.instance] = c.tsc;
+			if (d.instance + 1u > v->n)
+				v->n = d.instance + 1u;
+		}
+		off += d.length;
+	}
+}
+
+/* Whether a and b agree on every vCPU's TSC less vCPU 0's, to a
+ * millisecond (what rounding leaves between two saves is a few ticks). */
+static bool tsc_views_agree(const struct tsc_view *a, const struct tsc_view *b)
+{
+	uint64_t tol = (uint64_t)(a->khz ? a->khz : 1000000) + 1000;
+	unsigned v;
+
+	if (a->n != b->n)
+		return false;
+	for (v = 1; v < a->n; v++) {
+		int64_t da = (int64_t)(a->tsc[v] - a->tsc[0]);
+		int64_t db = (int64_t)(b->tsc[v] - b->tsc[0]);
+		uint64_t diff = da > db ? (uint64_t)da - (uint64_t)db : (uint64_t)db - (uint64_t)da;
+
+		if (diff > tol)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Reads the domain's HVM context into buf (at most cap bytes), shrunk by
+ * keep_cpu_records(): *size, the time of the read in *at, its TSCs in *view.
+ * Returns 0 or -errno with the reason set on t.
+ */
+static int read_cpu_records(struct target *t, uint8_t *buf, uint32_t cap, uint32_t *size,
+			    uint64_t *at, struct tsc_view *view)
 {
 	struct xen_target *x = to_xen(t);
-	struct hvm_hw_cpu *cpu;
-	uint64_t got_at;
-	uint8_t *old;
-	int size;
+	int n;
 
-	size = xc_domain_hvm_getcontext(x->xch, x->domid, NULL, 0);
-	if (size <= 0)
-		return -(errno ? errno : EIO);
-	if ((uint32_t)size > x->ctx_size) {
-		free(x->ctx);
-		x->ctx = xmalloc((size_t)size);
-		x->ctx_size = (uint32_t)size;
+	*at = mono_ns();
+	n = xc_domain_hvm_getcontext(x->xch, x->domid, buf, cap);
+	if (n <= 0) {
+		int e = errno ? errno : EIO;
+
+		target_set_error(t, "reading the HVM context of domain %u: %s", x->domid,
+				 strerror(e));
+		return -e;
 	}
-	got_at = mono_ns();
-	size = xc_domain_hvm_getcontext(x->xch, x->domid, x->ctx, x->ctx_size);
-	if (size <= 0)
-		return -(errno ? errno : EIO);
-	size = (int)keep_cpu_records(x->ctx, (uint32_t)size);
-	if (!size) {
+	*size = keep_cpu_records(buf, (uint32_t)n);
+	if (!*size) {
 		target_set_error(t, "the HVM context of domain %u is malformed (no end record)",
 				 x->domid);
 		return -EIO;
 	}
-	cpu = find_cpu_record(x->ctx, (uint32_t)size, vcpu);
-	if (!cpu) {
-		target_set_error(t, "vCPU %u has no CPU record in the HVM context", vcpu);
-		return -ENOENT;
+	tsc_view_of(buf, *size, t->nr_vcpus, view);
+	return 0;
+}
+
+/*
+ * Reads the context until a read is trusted: it agrees with ref (when
+ * given) or with the read before it. Leaves the trusted read in buf and
+ * returns 1 when it agreed with ref, 0 when with the read before (ref, if
+ * any, is then wrong), -errno on failure. A domain of one vCPU needs one
+ * read.
+ */
+static int read_trusted(struct target *t, uint8_t *buf, uint32_t cap, uint32_t *size,
+			uint64_t *at, struct tsc_view *view, const struct tsc_view *ref)
+{
+	struct tsc_view prev;
+	unsigned i;
+	int rc;
+
+	prev.tsc = xcalloc(t->nr_vcpus ? t->nr_vcpus : 1, sizeof(*prev.tsc));
+	prev.n = 0;
+	for (i = 0; i < TSC_READS; i++) {
+		rc = read_cpu_records(t, buf, cap, size, at, view);
+		if (rc)
+			goto out;
+		if (view->n <= 1 || (ref && tsc_views_agree(view, ref))) {
+			rc = 1;
+			goto out;
+		}
+		if (i > 0 && tsc_views_agree(view, &prev)) {
+			rc = 0;
+			goto out;
+		}
+		prev.n = view->n;
+		prev.khz = view->khz;
+		memcpy(prev.tsc, view->tsc, view->n * sizeof(*prev.tsc));
 	}
-	old = xmalloc((size_t)size);
-	memcpy(old, x->ctx, (size_t)size);
-	xen_regs_to_hvm_cpu(r, cpu);
-	advance_tsc(x->ctx, (uint32_t)size, mono_ns() - got_at);
-	if (xc_domain_hvm_setcontext(x->xch, x->domid, x->ctx, (uint32_t)size) < 0) {
+	target_set_error(t, "Xen gave %u different TSCs for the vCPUs of domain %u in %u reads "
+			 "of its paused context; its registers are unchanged", TSC_READS,
+			 to_xen(t)->domid, TSC_READS);
+	rc = -EIO;
+out:
+	free(prev.tsc);
+	return rc;
+}
+
+/* Sets each CPU record's TSC of ctx to vCPU 0's plus want's difference. */
+static void put_tsc_view(uint8_t *ctx, uint32_t size, const struct tsc_view *want)
+{
+	uint32_t off = 0;
+	uint64_t tsc0 = 0;
+	bool have0 = false;
+
+	while (off + sizeof(struct hvm_save_descriptor) <= size) {
+		struct hvm_save_descriptor d;
+
+		memcpy(&d, ctx + off, sizeof(d));
+		off += (uint32_t)sizeof(d);
+		if (d.length > size - off || d.typecode == HVM_SAVE_CODE(END))
+			return;
+		if (d.typecode == HVM_SAVE_CODE(CPU) && d.length >= sizeof(struct hvm_hw_cpu) &&
+		    d.instance < want->n) {
+			struct hvm_hw_cpu *c = (struct hvm_hw_cpu *)(ctx + off);
+
+			if (d.instance == 0) {
+				tsc0 = c->tsc;
+				have0 = true;
+			} else if (have0) {
+				c->tsc = tsc0 + (want->tsc[d.instance] - want->tsc[0]);
+			}
+		}
+		off += d.length;
+	}
+}
+
+/* Loads ctx (size bytes); on a refusal loads old back (see below). */
+static int load_context(struct target *t, unsigned vcpu, uint8_t *ctx, uint8_t *old,
+			uint32_t size, uint64_t got_at)
+{
+	struct xen_target *x = to_xen(t);
+
+	advance_tsc(ctx, size, mono_ns() - got_at);
+	if (xc_domain_hvm_setcontext(x->xch, x->domid, ctx, size) < 0) {
 		int e = errno ? errno : EIO;
 
 		/* hvm_load() takes every vCPU down before it checks the
 		 * records and brings up only those it loaded: load the
 		 * context as it was, so that a refusal loses no vCPU */
-		advance_tsc(old, (uint32_t)size, mono_ns() - got_at);
-		if (xc_domain_hvm_setcontext(x->xch, x->domid, old, (uint32_t)size) < 0)
+		advance_tsc(old, size, mono_ns() - got_at);
+		if (xc_domain_hvm_setcontext(x->xch, x->domid, old, size) < 0)
 			target_set_error(t, "Xen refused vCPU %u's new registers (%s), and putting "
 					 "the old ones back failed too (%s): vCPUs of domain %u may be down",
 					 vcpu, strerror(e), strerror(errno), x->domid);
@@ -331,9 +481,74 @@ static int set_hvm_regs(struct target *t, unsigned vcpu, const struct x86_regs *
 			target_set_error(t, "Xen refused vCPU %u's new registers: %s "
 					 "(a value it does not accept?); they are unchanged",
 					 vcpu, strerror(e));
-		free(old);
 		return -e;
 	}
-	free(old);
 	return 0;
+}
+
+static int set_hvm_regs(struct target *t, unsigned vcpu, const struct x86_regs *r)
+{
+	struct xen_target *x = to_xen(t);
+	struct tsc_view want, seen;
+	struct hvm_hw_cpu *cpu;
+	uint8_t *old = NULL, *check = NULL;
+	uint32_t size, csize;
+	uint64_t got_at, check_at;
+	unsigned tries;
+	int n, rc;
+
+	n = xc_domain_hvm_getcontext(x->xch, x->domid, NULL, 0);
+	if (n <= 0)
+		return -(errno ? errno : EIO);
+	if ((uint32_t)n > x->ctx_size) {
+		free(x->ctx);
+		x->ctx = xmalloc((size_t)n);
+		x->ctx_size = (uint32_t)n;
+	}
+	want.tsc = xcalloc(t->nr_vcpus ? t->nr_vcpus : 1, sizeof(*want.tsc));
+	seen.tsc = xcalloc(t->nr_vcpus ? t->nr_vcpus : 1, sizeof(*seen.tsc));
+	check = xmalloc(x->ctx_size);
+	/* the vCPUs' TSCs as two reads agree on them */
+	rc = read_trusted(t, x->ctx, x->ctx_size, &size, &got_at, &want, NULL);
+	if (rc < 0)
+		goto out;
+	cpu = find_cpu_record(x->ctx, size, vcpu);
+	if (!cpu) {
+		target_set_error(t, "vCPU %u has no CPU record in the HVM context", vcpu);
+		rc = -ENOENT;
+		goto out;
+	}
+	old = xmalloc(x->ctx_size);
+	memcpy(old, x->ctx, size);
+	xen_regs_to_hvm_cpu(r, cpu);
+	rc = load_context(t, vcpu, x->ctx, old, size, got_at);
+	/* a load whose TSCs a trusted read does not find is made again from
+	 * that read, which holds what was loaded but the TSCs */
+	for (tries = 0; rc == 0 && want.n > 1; tries++) {
+		rc = read_trusted(t, check, x->ctx_size, &csize, &check_at, &seen, &want);
+		if (rc < 0)
+			break;
+		if (rc == 1) {
+			rc = 0;
+			break;
+		}
+		log_warn(LC_TARGET, "domain %u: Xen set other TSCs than loaded (vCPU 1 %+lld ticks "
+			 "from vCPU 0, not %+lld): loading them again", x->domid,
+			 (long long)(seen.tsc[1] - seen.tsc[0]), (long long)(want.tsc[1] - want.tsc[0]));
+		if (tries == 2) {
+			target_set_error(t, "Xen set the vCPUs' TSCs of domain %u wrong in three loads "
+					 "of vCPU %u's new registers", x->domid, vcpu);
+			rc = -EIO;
+			break;
+		}
+		memcpy(old, check, csize);
+		put_tsc_view(check, csize, &want);
+		rc = load_context(t, vcpu, check, old, csize, check_at);
+	}
+out:
+	free(old);
+	free(check);
+	free(want.tsc);
+	free(seen.tsc);
+	return rc;
 }
