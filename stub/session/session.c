@@ -464,7 +464,7 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 	struct journal_state st;
 	struct vmem *mem;
 	char *why = NULL;
-	unsigned v, n = 0;
+	unsigned v, n = 0, regs_failed = 0;
 	size_t i;
 	int rc;
 
@@ -520,8 +520,13 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 
 		if (!jv->dr_saved && !jv->tf_set)
 			continue;
-		if (target_get_regs(t, v, &r) < 0)
+		if (target_get_regs(t, v, &r) < 0) {
+			strbuf_addf(out, "vCPU %u: its %s could not be given back (reading its registers: %s)\n",
+				    v, jv->tf_set ? "trap flag" : "debug registers",
+				    target_strerror(t));
+			regs_failed++;
 			continue;
+		}
 		if (jv->dr_saved)
 			memcpy(r.dr, jv->dr, sizeof(r.dr));
 		if (jv->tf_set) {
@@ -534,8 +539,23 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 			strbuf_addf(out, "vCPU %u: %s%s given back\n", v,
 				    jv->dr_saved ? "debug registers " : "",
 				    jv->tf_set ? "trap flag " : "");
+		else {
+			strbuf_addf(out, "vCPU %u: its %s could not be given back: %s\n", v,
+				    jv->tf_set ? "trap flag" : "debug registers",
+				    target_strerror(t));
+			regs_failed++;
+		}
 	}
 	vmem_free(mem);
+	if (regs_failed) {
+		/* released now, a vCPU would take a #DB of ours or run with
+		 * our debug registers: it stays as the dead xenstub left it */
+		target_unpause(t);
+		journal_state_free(&st);
+		strbuf_addf(out, "%s: not recovered: its vCPUs stay paused as the dead xenstub left them; "
+			    "run xenstub --recover again\n", t->description);
+		return -EIO;
+	}
 	rc = target_ev_recover(t, &st);
 	if (rc != -EOPNOTSUPP) {
 		strbuf_addf(out, "single-steps off, monitor ring %s, %u pause%s undone%s\n",
