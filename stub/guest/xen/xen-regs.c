@@ -71,25 +71,39 @@ int xen_get_regs(struct target *t, unsigned vcpu, struct x86_regs *r)
 	}
 }
 
+/*
+ * The record of a whole-domain HVM context at *off: its descriptor in *d,
+ * its payload returned and *off moved past it; NULL at the end marker or
+ * at a record that runs past size.
+ */
+static uint8_t *next_record(uint8_t *ctx, uint32_t size, uint32_t *off,
+			    struct hvm_save_descriptor *d)
+{
+	uint8_t *p;
+
+	if (size - *off < sizeof(*d))
+		return NULL;
+	memcpy(d, ctx + *off, sizeof(*d));
+	*off += (uint32_t)sizeof(*d);
+	if (d->length > size - *off || d->typecode == HVM_SAVE_CODE(END))
+		return NULL;
+	p = ctx + *off;
+	*off += d->length;
+	return p;
+}
+
 /* Finds the CPU record of a vCPU in a whole-domain HVM context. */
 static struct hvm_hw_cpu *find_cpu_record(uint8_t *ctx, uint32_t size,
 					  unsigned vcpu)
 {
+	struct hvm_save_descriptor d;
 	uint32_t off = 0;
+	uint8_t *p;
 
-	while (off + sizeof(struct hvm_save_descriptor) <= size) {
-		struct hvm_save_descriptor *d = (void *)(ctx + off);
-
-		off += sizeof(*d);
-		if (d->length > size - off)
-			return NULL;
-		if (d->typecode == HVM_SAVE_CODE(CPU) && d->instance == vcpu &&
-		    d->length >= sizeof(struct hvm_hw_cpu))
-			return (struct hvm_hw_cpu *)(ctx + off);
-		if (d->typecode == HVM_SAVE_CODE(END))
-			return NULL;
-		off += d->length;
-	}
+	while ((p = next_record(ctx, size, &off, &d)))
+		if (d.typecode == HVM_SAVE_CODE(CPU) && d.instance == vcpu &&
+		    d.length >= sizeof(struct hvm_hw_cpu))
+			return (struct hvm_hw_cpu *)p;
 	return NULL;
 }
 
@@ -156,31 +170,24 @@ static uint64_t mono_ns(void)
  */
 static void advance_tsc(uint8_t *ctx, uint32_t size, uint64_t ns)
 {
+	struct hvm_save_descriptor d;
 	uint32_t off = 0, khz = 0;
 	uint64_t ticks = 0;
+	uint8_t *p;
 
-	while (off + sizeof(struct hvm_save_descriptor) <= size) {
-		struct hvm_save_descriptor d;
-
-		memcpy(&d, ctx + off, sizeof(d));
-		off += (uint32_t)sizeof(d);
-		if (d.length > size - off || d.typecode == HVM_SAVE_CODE(END))
-			return;
+	while ((p = next_record(ctx, size, &off, &d))) {
 		if (d.typecode == HVM_SAVE_CODE(HEADER) &&
 		    d.length >= sizeof(struct hvm_save_header)) {
 			struct hvm_save_header h;
 
-			memcpy(&h, ctx + off, sizeof(h));
+			memcpy(&h, p, sizeof(h));
 			khz = h.gtsc_khz;
 			/* µs resolution keeps ns * khz within 64 bits */
 			ticks = ns / 1000 * khz / 1000;
 		} else if (d.typecode == HVM_SAVE_CODE(CPU) && khz &&
 			   d.length >= sizeof(struct hvm_hw_cpu)) {
-			struct hvm_hw_cpu *c = (struct hvm_hw_cpu *)(ctx + off);
-
-			c->tsc += ticks;
+			((struct hvm_hw_cpu *)p)->tsc += ticks;
 		}
-		off += d.length;
 	}
 }
 
@@ -306,36 +313,31 @@ struct tsc_view {
 };
 
 /* Fills v from the CPU records of ctx (shrunk by keep_cpu_records()). */
-static void tsc_view_of(const uint8_t *ctx, uint32_t size, unsigned nr, struct tsc_view *v)
+static void tsc_view_of(uint8_t *ctx, uint32_t size, unsigned nr, struct tsc_view *v)
 {
+	struct hvm_save_descriptor d;
 	uint32_t off = 0;
+	uint8_t *p;
 
 	v->n = 0;
 	v->khz = 0;
 	memset(v->tsc, 0, nr * sizeof(*v->tsc));
-	while (off + sizeof(struct hvm_save_descriptor) <= size) {
-		struct hvm_save_descriptor d;
-
-		memcpy(&d, ctx + off, sizeof(d));
-		off += (uint32_t)sizeof(d);
-		if (d.length > size - off || d.typecode == HVM_SAVE_CODE(END))
-			return;
+	while ((p = next_record(ctx, size, &off, &d))) {
 		if (d.typecode == HVM_SAVE_CODE(HEADER) &&
 		    d.length >= sizeof(struct hvm_save_header)) {
 			struct hvm_save_header h;
 
-			memcpy(&h, ctx + off, sizeof(h));
+			memcpy(&h, p, sizeof(h));
 			v->khz = h.gtsc_khz;
 		} else if (d.typecode == HVM_SAVE_CODE(CPU) && d.instance < nr &&
 			   d.length >= sizeof(struct hvm_hw_cpu)) {
 			struct hvm_hw_cpu c;
 
-			memcpy(&c, ctx + off, sizeof(c));
+			memcpy(&c, p, sizeof(c));
 			v->tsc[d.instance] = c.tsc;
 			if (d.instance + 1u > v->n)
 				v->n = d.instance + 1u;
 		}
-		off += d.length;
 	}
 }
 
@@ -433,20 +435,16 @@ out:
 /* Sets each CPU record's TSC of ctx to vCPU 0's plus want's difference. */
 static void put_tsc_view(uint8_t *ctx, uint32_t size, const struct tsc_view *want)
 {
+	struct hvm_save_descriptor d;
 	uint32_t off = 0;
 	uint64_t tsc0 = 0;
 	bool have0 = false;
+	uint8_t *p;
 
-	while (off + sizeof(struct hvm_save_descriptor) <= size) {
-		struct hvm_save_descriptor d;
-
-		memcpy(&d, ctx + off, sizeof(d));
-		off += (uint32_t)sizeof(d);
-		if (d.length > size - off || d.typecode == HVM_SAVE_CODE(END))
-			return;
+	while ((p = next_record(ctx, size, &off, &d))) {
 		if (d.typecode == HVM_SAVE_CODE(CPU) && d.length >= sizeof(struct hvm_hw_cpu) &&
 		    d.instance < want->n) {
-			struct hvm_hw_cpu *c = (struct hvm_hw_cpu *)(ctx + off);
+			struct hvm_hw_cpu *c = (struct hvm_hw_cpu *)p;
 
 			if (d.instance == 0) {
 				tsc0 = c->tsc;
@@ -455,7 +453,6 @@ static void put_tsc_view(uint8_t *ctx, uint32_t size, const struct tsc_view *wan
 				c->tsc = tsc0 + (want->tsc[d.instance] - want->tsc[0]);
 			}
 		}
-		off += d.length;
 	}
 }
 
