@@ -284,7 +284,7 @@ int target_ev_get_access(struct target *t, unsigned view, uint64_t gfn,
 	return ev ? ev->get_access(t, view, gfn, access) : -EOPNOTSUPP;
 }
 
-int target_ev_recover(struct target *t, const struct journal_state *st)
+int target_ev_recover(struct target *t, struct journal_state *st)
 {
 	const struct target_event_ops *ev = EV_OP(t, recover);
 

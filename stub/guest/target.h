@@ -165,8 +165,11 @@ struct target_event_ops {
 			  uint8_t *access);
 	/* Undoes, with the hypervisor's calls only, what a dead xenstub left
 	 * (single-steps, monitors and the ring, pauses): see journal.h.
-	 * Memory, permissions and registers are restored by the caller. */
-	int (*recover)(struct target *t, const struct journal_state *st);
+	 * Memory, permissions and debug registers are restored by the
+	 * caller, with the domain paused. A trap flag it can give back
+	 * without a register load it does, and clears that vCPU's tf_set;
+	 * the caller writes those still set. */
+	int (*recover)(struct target *t, struct journal_state *st);
 };
 
 /* Parameters from the command line that shape how a target opens. */
@@ -305,6 +308,6 @@ int target_ev_set_access(struct target *t, unsigned view, const uint64_t *gfns,
 			 const uint8_t *access, unsigned n);
 int target_ev_get_access(struct target *t, unsigned view, uint64_t gfn,
 			 uint8_t *access);
-int target_ev_recover(struct target *t, const struct journal_state *st);
+int target_ev_recover(struct target *t, struct journal_state *st);
 
 #endif

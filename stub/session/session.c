@@ -14,6 +14,7 @@
 
 #include "arch/x86/paging.h"
 #include "os-awareness/os.h"
+#include "stub/base/alloc.h"
 #include "stub/base/log.h"
 #include "stub/session/points-agent.h"
 #include "stub/session/run.h"
@@ -457,6 +458,36 @@ const struct stop_info *session_last_stop(const struct session *s)
 
 /* ---- recovery after a kill -9 ---- */
 
+/* Gives vCPU v its debug registers and trap flag back as the journal has
+ * them, through its registers; says what it did in out. 0 or -errno. */
+static int give_back_regs(struct target *t, unsigned v, const struct journal_vcpu *jv,
+			  struct strbuf *out)
+{
+	struct x86_regs r;
+
+	if (target_get_regs(t, v, &r) < 0) {
+		strbuf_addf(out, "vCPU %u: its %s could not be given back (reading its registers: %s)\n",
+			    v, jv->tf_set ? "trap flag" : "debug registers", target_strerror(t));
+		return -EIO;
+	}
+	if (jv->dr_saved)
+		memcpy(r.dr, jv->dr, sizeof(r.dr));
+	if (jv->tf_set) {
+		if (jv->tf_was)
+			r.rflags |= X86_RFLAGS_TF;
+		else
+			r.rflags &= ~X86_RFLAGS_TF;
+	}
+	if (target_set_regs(t, v, &r) < 0) {
+		strbuf_addf(out, "vCPU %u: its %s could not be given back: %s\n", v,
+			    jv->tf_set ? "trap flag" : "debug registers", target_strerror(t));
+		return -EIO;
+	}
+	strbuf_addf(out, "vCPU %u: %s%s given back\n", v, jv->dr_saved ? "debug registers " : "",
+		    jv->tf_set ? "trap flag " : "");
+	return 0;
+}
+
 int session_recover(struct target *t, const char *journal_dir_opt,
 		    struct strbuf *out)
 {
@@ -465,6 +496,7 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 	struct vmem *mem;
 	char *why = NULL;
 	unsigned v, n = 0, regs_failed = 0;
+	bool *tf_left;
 	size_t i;
 	int rc;
 
@@ -514,38 +546,12 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 		}
 		strbuf_addf(out, "frame permissions restored: %u of %zu\n", n, st.naccess);
 	}
-	for (v = 0; v < st.nvcpu && v < t->nr_vcpus; v++) {
-		const struct journal_vcpu *jv = &st.vcpu[v];
-		struct x86_regs r;
-
-		if (!jv->dr_saved && !jv->tf_set)
-			continue;
-		if (target_get_regs(t, v, &r) < 0) {
-			strbuf_addf(out, "vCPU %u: its %s could not be given back (reading its registers: %s)\n",
-				    v, jv->tf_set ? "trap flag" : "debug registers",
-				    target_strerror(t));
+	/* debug registers (and a trap flag with them) through the registers;
+	 * a trap flag alone the target gives back first with the vCPU's
+	 * release where it can (target.h) */
+	for (v = 0; v < st.nvcpu && v < t->nr_vcpus; v++)
+		if (st.vcpu[v].dr_saved && give_back_regs(t, v, &st.vcpu[v], out))
 			regs_failed++;
-			continue;
-		}
-		if (jv->dr_saved)
-			memcpy(r.dr, jv->dr, sizeof(r.dr));
-		if (jv->tf_set) {
-			if (jv->tf_was)
-				r.rflags |= X86_RFLAGS_TF;
-			else
-				r.rflags &= ~X86_RFLAGS_TF;
-		}
-		if (target_set_regs(t, v, &r) == 0)
-			strbuf_addf(out, "vCPU %u: %s%s given back\n", v,
-				    jv->dr_saved ? "debug registers " : "",
-				    jv->tf_set ? "trap flag " : "");
-		else {
-			strbuf_addf(out, "vCPU %u: its %s could not be given back: %s\n", v,
-				    jv->tf_set ? "trap flag" : "debug registers",
-				    target_strerror(t));
-			regs_failed++;
-		}
-	}
 	vmem_free(mem);
 	if (regs_failed) {
 		/* released now, a vCPU would take a #DB of ours or run with
@@ -556,6 +562,9 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 			    "run xenstub --recover again\n", t->description);
 		return -EIO;
 	}
+	tf_left = xcalloc(st.nvcpu ? st.nvcpu : 1, sizeof(*tf_left));
+	for (v = 0; v < st.nvcpu && v < t->nr_vcpus; v++)
+		tf_left[v] = st.vcpu[v].tf_set && !st.vcpu[v].dr_saved;
 	rc = target_ev_recover(t, &st);
 	if (rc != -EOPNOTSUPP) {
 		strbuf_addf(out, "single-steps off, monitor ring %s, %u pause%s undone%s\n",
@@ -563,9 +572,24 @@ int session_recover(struct target *t, const char *journal_dir_opt,
 			    st.pauses, st.pauses == 1 ? "" : "s",
 			    rc < 0 ? " (with errors, see above)" : "");
 	}
-	target_unpause(t);
+	for (v = 0; v < st.nvcpu && v < t->nr_vcpus; v++) {
+		if (!tf_left[v])
+			continue;
+		if (!st.vcpu[v].tf_set)
+			strbuf_addf(out, "vCPU %u: trap flag given back with its release\n", v);
+		else if (give_back_regs(t, v, &st.vcpu[v], out))
+			regs_failed++;
+	}
+	free(tf_left);
 	journal_state_free(&st);
+	/* all else the dead xenstub left is undone: the journal has served */
+	target_unpause(t);
 	journal_remove(dir, t->key);
+	if (regs_failed) {
+		strbuf_addf(out, "%s: recovered but for the trap flag named above: that vCPU will "
+			    "take one debug trap the guest did not ask for\n", t->description);
+		return -EIO;
+	}
 	strbuf_addf(out, "%s: recovered\n", t->description);
 	return 0;
 }

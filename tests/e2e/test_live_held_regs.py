@@ -10,6 +10,9 @@ context, with the pending general registers; xenstub killed with TF still
 pending in its release, --recover takes TF off."""
 
 import re
+import signal
+import subprocess
+import sys
 
 import live_support as L
 
@@ -105,9 +108,9 @@ def _stepi_held(ctx, how):
         finally:
             g.quit()
         s = sim.state(dom)
-        # the flags still pending, and (awatch) each vCPU's debug
-        # registers given back
-        ctx.check(s["hvm_loads"] - d0 <= (1 if how == "break" else 2),
+        # the flags still pending go with the release; (awatch) each
+        # vCPU's debug registers (two vCPUs) through the context
+        ctx.check(s["hvm_loads"] - d0 <= (0 if how == "break" else 2),
                   "%s: detaching loads the context %d times" % (how, s["hvm_loads"] - d0))
         ctx.check(not _reg(s["vcpus"][0], "rflags") & 0x100 and not s["vcpus"][0]["set_registers_pending"],
                   "%s: RFLAGS as found after detach (no TF)" % how, s["vcpus"][0]["regs"]["rflags"])
@@ -219,10 +222,15 @@ def test_recover_after_kill_with_tf_pending(ctx):
             p.wait()
         finally:
             g.kill()
+        loads0 = sim.state(dom)["hvm_loads"]
         r = ctx.run_xenstub(["--recover", "xen:web01"], env=sim.env())
-        ctx.check(r.rc == 0 and "trap flag" in r.out and "recovered" in r.out,
-                  "--recover gives the trap flag back", r)
+        ctx.check(r.rc == 0 and "trap flag given back with its release" in r.out and
+                  "recovered" in r.out, "--recover gives the trap flag back", r)
         s = sim.state(dom)
+        # a whole-context load writes every vCPU's state (on AMD a stale
+        # CR2 too): the held vCPU's release carries the flag instead
+        ctx.check(s["hvm_loads"] == loads0, "--recover loads no HVM context",
+                  (loads0, s["hvm_loads"]))
         ctx.check(not _reg(s["vcpus"][0], "rflags") & 0x100, "no TF after --recover",
                   s["vcpus"][0]["regs"]["rflags"])
         L.wait_loops(sim, dom, s["vcpus"][0]["workload"]["loops"] + 1)
@@ -230,3 +238,64 @@ def test_recover_after_kill_with_tf_pending(ctx):
         ctx.check(s["vcpus"][0]["counters"]["db_delivered"] == 0,
                   "the guest runs on, no #DB delivered", s["vcpus"][0]["counters"])
         L.check_as_found(ctx, sim, dom, before, "recovery with TF pending")
+
+
+# `xl pause` / `xl unpause` through the stand-in libxenctrl
+XL_PAUSE = r'''
+import ctypes, sys
+xc = ctypes.CDLL("libxenctrl.so.4.17")
+xc.xc_interface_open.restype = ctypes.c_void_p
+h = xc.xc_interface_open(None, None, 0)
+f = xc.xc_domain_pause if sys.argv[2] == "pause" else xc.xc_domain_unpause
+print(f(ctypes.c_void_p(h), int(sys.argv[1])))
+'''
+
+
+def _xl(sim, dom, what):
+    r = subprocess.run([sys.executable, "-c", XL_PAUSE, str(dom), what],
+                       env=sim.env(), capture_output=True, text=True, timeout=60)
+    return r.stdout.strip() == "0"
+
+
+def test_detach_before_release_applied(ctx):
+    """A continue from a step stop sends the flags without TF with the
+    vCPU's release; Xen applies them only when the vCPU next runs and drops
+    them with the ring. The vCPU does not run (an `xl pause` of the domain
+    came before), gdb interrupts and detaches: the teardown finds the
+    vCPU's registers still those of the event and writes the sent ones
+    itself, so the guest runs on without TF and without a #DB."""
+    with L.xensim.sim_for(ctx) as sim:
+        dom = _domain(sim)
+        before = L.snapshot(sim, dom)
+        g = L.gdb_session(ctx, sim, "web01", args=["--os=none"])
+        try:
+            if not _stop_at(ctx, g, "break"):
+                return
+            g.cmd("delete")
+            g.cmd("stepi")
+            ctx.check(_xl(sim, dom, "pause"), "xl pause")
+            mark = g.mark()
+            g.send("continue")
+            ctx.check(g.wait_for(r"Continuing", mark), "continue sent", g.out[mark:])
+            vc = _vcpu(sim, dom)
+            ctx.check(not vc["vm_event_pause"] and vc["set_registers_pending"] and
+                      _reg(vc, "rflags") & 0x100,
+                      "released with its registers, not applied: Xen's record still has TF",
+                      (vc["vm_event_pause"], vc["set_registers_pending"], vc["regs"]["rflags"]))
+            g.signal(signal.SIGINT)
+            ctx.check(g.wait_for(r"SIGINT|SIGTRAP|stopped", mark),
+                      "gdb interrupts the continue", g.out[mark:])
+            rc = g.quit()
+            ctx.check(rc == 0, "gdb detaches", (rc, g.out[mark:]))
+        finally:
+            g.kill()
+        vc = _vcpu(sim, dom)
+        ctx.check(not _reg(vc, "rflags") & 0x100 and not vc["set_registers_pending"],
+                  "after the detach Xen has the flags without TF",
+                  (vc["regs"]["rflags"], vc["set_registers_pending"]))
+        ctx.check(_xl(sim, dom, "unpause"), "xl unpause")
+        L.wait_loops(sim, dom, vc["workload"]["loops"] + 1)
+        s = sim.state(dom)
+        ctx.check(s["vcpus"][0]["counters"]["db_delivered"] == 0,
+                  "the guest runs on, no #DB delivered", s["vcpus"][0]["counters"])
+        L.check_as_found(ctx, sim, dom, before, "detach before the release was applied")

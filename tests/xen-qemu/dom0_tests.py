@@ -723,6 +723,11 @@ def check_kill9_recover(res, g):
     rc, rec = sh([XENSTUB, "--recover", "xen:%s" % g.name])
     note("xenstub --recover:\n%s" % indent(rec, 20))
     res.check(rc == 0 and "recovered" in rec, "%s: xenstub --recover succeeds" % what, rec)
+    # the step's trap flag (EFLAGS.TF on AMD) goes with the held vCPU's
+    # release, not through a whole HVM context load (every vCPU's state,
+    # on AMD 4.17 with a stale CR2)
+    res.check("trap flag given back with its release" in rec,
+              "%s: the trap flag goes back with the vCPU's release" % what, rec)
     g.runs_on(res, what)
     r2, out2 = gdb("memread", target="xen:%d" % g.domid, xs_opts=PLAIN, addr=g.sym("init_uts_ns") or 0, len=1)
     res.check(r2 is not None, "%s: a new xenstub attaches afterwards" % what, out2)

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #include <xen/hvm/save.h>
@@ -106,6 +107,9 @@ static void pull_requests(struct xen_target *x)
 			x->queue = xrealloc(x->queue, x->qcap * sizeof(*x->queue));
 		}
 		x->queue[x->nqueue++] = req;
+		/* an event of a vCPU: it ran, with what its release carried */
+		if (req.vcpu_id < x->base.nr_vcpus)
+			x->regs_sent[req.vcpu_id] = false;
 		if (rc == rp) { /* look again: more may have arrived */
 			xen_mb();
 			rp = x->back_ring.sring->req_prod;
@@ -268,7 +272,7 @@ int xen_ev_next(struct target *t, struct target_event *ev)
 	return 1;
 }
 
-static void regs_to_event(const struct x86_regs *r, struct vm_event_regs_x86 *v)
+void xen_regs_to_event(const struct x86_regs *r, struct vm_event_regs_x86 *v)
 {
 	v->rax = r->gpr[X86_RAX]; v->rcx = r->gpr[X86_RCX];
 	v->rdx = r->gpr[X86_RDX]; v->rbx = r->gpr[X86_RBX];
@@ -356,7 +360,7 @@ int xen_ev_respond(struct target *t, const struct target_event *ev,
 	if (x->regs_pending[v] && carry) {
 		rsp.flags |= VM_EVENT_FLAG_SET_REGISTERS;
 		rsp.data.regs.x86 = q->data.regs.x86;
-		regs_to_event(&x->pending_regs[v], &rsp.data.regs.x86);
+		xen_regs_to_event(&x->pending_regs[v], &rsp.data.regs.x86);
 	}
 	rc = xen_put_response(x, &rsp);
 	if (rc)
@@ -364,6 +368,9 @@ int xen_ev_respond(struct target *t, const struct target_event *ev,
 	/* Xen took the response in the notification: it has them */
 	if (rsp.flags & VM_EVENT_FLAG_SET_REGISTERS) {
 		x->regs_pending[v] = false;
+		x->regs_sent[v] = true;
+		x->sent_regs[v] = x->pending_regs[v];
+		x->sent_over[v] = q->data.regs.x86;
 		log_dbg(LC_TRAP, "vCPU %u released with its new registers (rip 0x%llx rflags 0x%llx)",
 			v, (unsigned long long)rsp.data.regs.x86.rip,
 			(unsigned long long)rsp.data.regs.x86.rflags);
@@ -537,6 +544,125 @@ int xen_ev_get_access(struct target *t, unsigned view, uint64_t gfn,
 	return 0;
 }
 
+/* Teardown: answers what is held and whatever arrives until the ring is
+ * quiet; a vCPU we were stepping stops being stepped. */
+static void answer_all(struct target *t)
+{
+	struct xen_target *x = to_xen(t);
+	struct target_event ev;
+	struct target_response r;
+	unsigned v, round;
+
+	for (round = 0; round < 64; round++) {
+		bool any = false;
+
+		while (xen_ev_next(t, &ev) > 0)
+			any = true;
+		for (v = 0; v < t->nr_vcpus; v++) {
+			if (!x->held[v])
+				continue;
+			memset(&r, 0, sizeof(r));
+			ev.vcpu = v;
+			r.toggle_singlestep = x->ss_armed[v];
+			if (xen_ev_respond(t, &ev, &r))
+				log_warn(LC_TRAP, "teardown: releasing vCPU %u failed", v);
+			any = true;
+		}
+		if (!any)
+			break;
+	}
+}
+
+/* Whether vCPU v, released with registers, has not run since: its CPU
+ * record still holds the registers of the event that release answered. */
+static bool not_run_since_release(struct target *t, unsigned v)
+{
+	struct xen_target *x = to_xen(t);
+	const struct vm_event_regs_x86 *o = &x->sent_over[v];
+	struct vm_event_regs_x86 now;
+	struct x86_regs r;
+
+	if (xen_get_regs(t, v, &r))
+		return false;
+	memset(&now, 0, sizeof(now));
+	xen_regs_to_event(&r, &now);
+	return now.rax == o->rax && now.rbx == o->rbx && now.rcx == o->rcx &&
+	       now.rdx == o->rdx && now.rsp == o->rsp && now.rbp == o->rbp &&
+	       now.rsi == o->rsi && now.rdi == o->rdi && now.r8 == o->r8 &&
+	       now.r9 == o->r9 && now.r10 == o->r10 && now.r11 == o->r11 &&
+	       now.r12 == o->r12 && now.r13 == o->r13 && now.r14 == o->r14 &&
+	       now.r15 == o->r15 && now.rip == o->rip && now.rflags == o->rflags;
+}
+
+#define APPLY_WAIT_MS	2000
+#define APPLY_POLL_MS	2
+
+/* Teardown, the domain paused by us: lets it run until every vCPU a
+ * release carried registers to ran (or APPLY_WAIT_MS passed), answering
+ * what arrives meanwhile, and pauses it again. */
+static void wait_applied(struct target *t)
+{
+	struct xen_target *x = to_xen(t);
+	struct timespec nap = { 0, APPLY_POLL_MS * 1000000L };
+	unsigned v, n, left, waited;
+
+	for (v = 0, left = 0; v < t->nr_vcpus; v++)
+		left += x->regs_sent[v];
+	if (!left)
+		return;
+	/* the teardown's pause and any of ours that a stop left */
+	for (n = 0; n < 1 + x->our_pauses; n++) {
+		if (xc_domain_unpause(x->xch, x->domid) < 0) {
+			log_warn(LC_TRAP, "teardown: unpausing domain %u: %s", x->domid,
+				 strerror(errno));
+			break;
+		}
+		journal_note(t->journal, "unpause");
+	}
+	for (waited = 0; waited < APPLY_WAIT_MS; waited += APPLY_POLL_MS) {
+		answer_all(t);
+		for (v = 0, left = 0; v < t->nr_vcpus; v++) {
+			if (x->regs_sent[v] && !not_run_since_release(t, v))
+				x->regs_sent[v] = false;
+			left += x->regs_sent[v];
+		}
+		if (!left)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	while (n--) {
+		journal_note(t->journal, "pause");
+		if (xc_domain_pause(x->xch, x->domid) < 0)
+			log_warn(LC_TRAP, "teardown: pausing domain %u again: %s", x->domid,
+				 strerror(errno));
+	}
+	log_dbg(LC_TRAP, "teardown: %u vCPU(s) had not run %u ms after their release", left, waited);
+}
+
+/*
+ * With the domain paused: the registers a release carried to vCPU v, if
+ * it has not run since, made pending again, for the teardown to load
+ * before the ring goes. Its CPU record still holds the registers of the
+ * event that release answered then (Xen loads them at the vCPU's next
+ * run); once it ran, it holds the sent ones or what the vCPU made of them.
+ */
+static void resend_unapplied(struct target *t, unsigned v)
+{
+	struct xen_target *x = to_xen(t);
+
+	if (!x->regs_sent[v] || x->held[v] || x->regs_pending[v])
+		return;
+	x->regs_sent[v] = false;
+	if (!not_run_since_release(t, v))
+		return;
+	x->pending_regs[v] = x->sent_regs[v];
+	x->regs_pending[v] = true;
+	log_info(LC_TRAP, "teardown: vCPU %u has not run since its release carried new registers "
+		 "(rip 0x%llx rflags 0x%llx): they go through the HVM context", v,
+		 (unsigned long long)x->sent_regs[v].rip,
+		 (unsigned long long)x->sent_regs[v].rflags);
+}
+
 /*
  * Teardown in Xen's order (tools/misc/xen-access.c): with the domain
  * paused, answer everything outstanding, turn each monitor off, then the
@@ -545,9 +671,7 @@ int xen_ev_get_access(struct target *t, unsigned view, uint64_t gfn,
 void xen_ev_disable(struct target *t)
 {
 	struct xen_target *x = to_xen(t);
-	struct target_event ev;
-	struct target_response r;
-	unsigned v, i, round;
+	unsigned v, i;
 	bool paused = false;
 
 	if (!x->ring_page) {
@@ -567,9 +691,24 @@ void xen_ev_disable(struct target *t)
 	for (v = 0; v < t->nr_vcpus; v++)
 		if (x->ss_armed[v] && !x->held[v])
 			xen_ev_singlestep(t, v, false);
-	/* a release would not carry them: Xen drops what its responses left
-	 * for vCPUs that have not run yet when the ring goes
-	 * (vm_event_cleanup_domain), and the domain is paused until then */
+	for (i = 0; i <= TMON_INGUEST_PF; i++)
+		if (x->mon[i] && xen_ev_monitor(t, (enum target_monitor)i, false))
+			log_warn(LC_TRAP, "teardown: %s", target_strerror(t));
+	/* held vCPUs go, their pending registers with their releases */
+	answer_all(t);
+	/*
+	 * Xen applies registers a release carried when the vCPU next runs,
+	 * and drops them when the ring goes (vm_event_cleanup_domain): the
+	 * domain runs until each such vCPU ran. Those that did not (paused
+	 * by another tool, say) get theirs through the whole HVM context,
+	 * which Xen loads into every vCPU (on AMD with a stale CR2, see
+	 * xen-regs.c), so it is the way out only.
+	 */
+	if (paused)
+		wait_applied(t);
+	for (v = 0; v < t->nr_vcpus; v++)
+		if (paused)
+			resend_unapplied(t, v);
 	for (v = 0; v < t->nr_vcpus; v++) {
 		if (!x->regs_pending[v] || !xen_regs_flush(t, v))
 			continue;
@@ -577,29 +716,7 @@ void xen_ev_disable(struct target *t)
 			v, target_strerror(t));
 		x->regs_pending[v] = false;
 	}
-	for (i = 0; i <= TMON_INGUEST_PF; i++)
-		if (x->mon[i] && xen_ev_monitor(t, (enum target_monitor)i, false))
-			log_warn(LC_TRAP, "teardown: %s", target_strerror(t));
-	/* answer what is held and whatever arrives until the ring is quiet */
-	for (round = 0; round < 64; round++) {
-		bool any = false;
-
-		while (xen_ev_next(t, &ev) > 0)
-			any = true;
-		for (v = 0; v < t->nr_vcpus; v++) {
-			if (!x->held[v])
-				continue;
-			memset(&r, 0, sizeof(r));
-			ev.vcpu = v;
-			/* a vCPU we were stepping: stop stepping it */
-			r.toggle_singlestep = x->ss_armed[v];
-			if (xen_ev_respond(t, &ev, &r))
-				log_warn(LC_TRAP, "teardown: releasing vCPU %u failed", v);
-			any = true;
-		}
-		if (!any)
-			break;
-	}
+	answer_all(t);
 	if (xc_monitor_disable(x->xch, x->domid) < 0)
 		log_warn(LC_TRAP, "teardown: disabling the monitor ring of domain %u: %s",
 			 x->domid, strerror(errno));

@@ -63,6 +63,15 @@ struct xen_target {
 	 */
 	bool *regs_pending;
 	struct x86_regs *pending_regs;
+	/*
+	 * Per vCPU: registers a release carried, until the vCPU is known to
+	 * have run (Xen applies them at its next run, and drops them when
+	 * the ring goes): what was sent, and the registers of the event it
+	 * answered, which the vCPU's CPU record keeps until then.
+	 */
+	bool *regs_sent;
+	struct x86_regs *sent_regs;
+	struct vm_event_regs_x86 *sent_over;
 	/* requests read from the ring but not handed out yet */
 	vm_event_request_t *queue;
 	unsigned nqueue, qcap;
@@ -122,10 +131,13 @@ int xen_ev_set_access(struct target *t, unsigned view, const uint64_t *gfns,
 		      const uint8_t *access, unsigned n);
 int xen_ev_get_access(struct target *t, unsigned view, uint64_t gfn,
 		      uint8_t *access);
+/* What a response's VM_EVENT_FLAG_SET_REGISTERS sets (rax..r15, rip,
+ * rflags), from r into v; the rest of v is left as it is. */
+void xen_regs_to_event(const struct x86_regs *r, struct vm_event_regs_x86 *v);
 /* Puts one response on the ring and notifies Xen. 0 or -errno. */
 int xen_put_response(struct xen_target *x, const vm_event_response_t *rsp);
 
 /* ---- xen-recover.c: target_event_ops.recover ---- */
-int xen_ev_recover(struct target *t, const struct journal_state *st);
+int xen_ev_recover(struct target *t, struct journal_state *st);
 
 #endif

@@ -2,20 +2,150 @@
 /*
  * The live Xen target's recovery: what a xenstub killed with -9 left in
  * a domain and only Xen calls can undo (single-steps, monitors and the
- * ring, vCPUs held by its events, pauses), undone from its journal.
+ * ring, vCPUs held by its events, trap flags, pauses), undone from its
+ * journal.
  */
 #include "stub/guest/xen/xen-internal.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "stub/base/log.h"
+#include <stdlib.h>
+
+#include "stub/base/alloc.h"
 #include "stub/guest/journal.h"
 
-/* Undoes what a dead xenstub left that only Xen calls can undo. */
-int xen_ev_recover(struct target *t, const struct journal_state *st)
+/* How long the vCPUs whose trap flag goes back with their release get to
+ * run once (Xen applies the registers then); after it the caller writes
+ * the flag through the HVM context. */
+#define TF_WAIT_MS	10000
+#define TF_POLL_MS	20
+
+static bool tf_wanted(const struct journal_vcpu *jv)
+{
+	return jv->tf_was;
+}
+
+/* Whether vCPU v's trap flag is what the journal says it was. */
+static int tf_is_back(struct target *t, unsigned v, const struct journal_vcpu *jv)
+{
+	struct x86_regs r;
+	int rc = xen_get_regs(t, v, &r);
+
+	if (rc)
+		return rc;
+	return !!(r.rflags & X86_RFLAGS_TF) == tf_wanted(jv);
+}
+
+/* One release of vCPU v on the fresh ring: it lets go a vCPU an event of
+ * the dead listener holds and is ignored for any other. With regs, the
+ * release carries them (VM_EVENT_FLAG_SET_REGISTERS). */
+static void release(struct xen_target *x, unsigned v, const struct x86_regs *regs)
+{
+	vm_event_response_t rsp;
+
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.version = VM_EVENT_INTERFACE_VERSION;
+	rsp.vcpu_id = v;
+	rsp.flags = VM_EVENT_FLAG_VCPU_PAUSED;
+	if (regs) {
+		rsp.flags |= VM_EVENT_FLAG_SET_REGISTERS;
+		xen_regs_to_event(regs, &rsp.data.regs.x86);
+	}
+	xen_put_response(x, &rsp);
+}
+
+/*
+ * Gives back the trap flags of the vCPUs in want (their registers read
+ * now, with the flag the journal names) with their releases, the domain
+ * running: Xen applies such registers at the vCPU's next run and drops
+ * them when the ring goes (vm_event_cleanup_domain), so the ring stays
+ * until each of them ran. A vCPU that was not held ignores the release;
+ * it runs with the flag, and the debug-exception monitor, on meanwhile,
+ * turns its #DB into an event whose answer carries the flag instead of
+ * a trap in the guest. Clears want[v] (and the journal's tf_set) for
+ * each vCPU whose flag is back. The domain is paused again on return.
+ */
+static void give_back_tf(struct target *t, struct journal_state *st, bool *want,
+			 unsigned *undone_pauses)
 {
 	struct xen_target *x = to_xen(t);
-	unsigned v, i;
+	struct timespec nap = { 0, TF_POLL_MS * 1000000L };
+	struct target_event ev;
+	struct x86_regs r;
+	unsigned v, left, waited;
+
+	if (xen_ev_monitor(t, TMON_DEBUG_EXC, true))
+		log_warn(LC_TRAP, "recover: the debug-exception monitor: %s", target_strerror(t));
+	for (v = 0; v < t->nr_vcpus; v++) {
+		if (want[v] && xen_get_regs(t, v, &r) == 0) {
+			if (tf_wanted(&st->vcpu[v]))
+				r.rflags |= X86_RFLAGS_TF;
+			else
+				r.rflags &= ~X86_RFLAGS_TF;
+			release(x, v, &r);
+		} else {
+			release(x, v, NULL);
+		}
+		/* Xen takes them off the ring at once */
+		if ((v + 1) % RING_SIZE(&x->back_ring) == 0)
+			xc_monitor_resume(x->xch, x->domid);
+	}
+	xc_monitor_resume(x->xch, x->domid);
+	for (; *undone_pauses < st->pauses; (*undone_pauses)++)
+		if (xc_domain_unpause(x->xch, x->domid) < 0)
+			break;
+	xen_unpause(t);
+	for (waited = 0; waited <= TF_WAIT_MS; waited += TF_POLL_MS) {
+		while (xen_ev_next(t, &ev) > 0) {
+			struct target_response rsp;
+
+			if (!ev.held)
+				continue;
+			memset(&rsp, 0, sizeof(rsp));
+			if (ev.kind == TEV_DEBUG_EXC && want[ev.vcpu] &&
+			    xen_get_regs(t, ev.vcpu, &r) == 0) {
+				if (tf_wanted(&st->vcpu[ev.vcpu]))
+					r.rflags |= X86_RFLAGS_TF;
+				else
+					r.rflags &= ~X86_RFLAGS_TF;
+				rsp.regs = &r;
+			}
+			if (xen_ev_respond(t, &ev, &rsp))
+				log_warn(LC_TRAP, "recover: releasing vCPU %u: %s", ev.vcpu,
+					 target_strerror(t));
+		}
+		for (v = 0, left = 0; v < t->nr_vcpus; v++) {
+			if (!want[v] || x->held[v])
+				continue;
+			if (tf_is_back(t, v, &st->vcpu[v]) == 1) {
+				want[v] = false;
+				st->vcpu[v].tf_set = false;
+				log_info(LC_TRAP, "recover: vCPU %u's trap flag is back (%s)", v,
+					 tf_wanted(&st->vcpu[v]) ? "set" : "clear");
+			}
+		}
+		for (v = 0; v < t->nr_vcpus; v++)
+			left += want[v];
+		if (!left)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	if (xen_pause(t))
+		log_warn(LC_TRAP, "recover: %s", target_strerror(t));
+	for (v = 0; v < t->nr_vcpus; v++)
+		if (want[v])
+			log_warn(LC_TRAP, "recover: vCPU %u did not run in %u ms: its trap flag goes "
+				 "back through the HVM context", v, TF_WAIT_MS);
+}
+
+/* Undoes what a dead xenstub left that only Xen calls can undo. */
+int xen_ev_recover(struct target *t, struct journal_state *st)
+{
+	struct xen_target *x = to_xen(t);
+	unsigned v, i, undone = 0;
+	bool *want, any = false;
 	int rc = 0;
 
 	for (v = 0; v < st->nvcpu && v < t->nr_vcpus; v++) {
@@ -28,7 +158,19 @@ int xen_ev_recover(struct target *t, const struct journal_state *st)
 			rc = -EIO;
 		}
 	}
-	if (st->ring) {
+	want = xcalloc(t->nr_vcpus ? t->nr_vcpus : 1, sizeof(*want));
+	for (v = 0; v < st->nvcpu && v < t->nr_vcpus; v++) {
+		const struct journal_vcpu *jv = &st->vcpu[v];
+
+		if (!jv->tf_set || jv->dr_saved || x->pv)
+			continue;
+		if (tf_is_back(t, v, jv) == 1) {
+			st->vcpu[v].tf_set = false;
+			continue;
+		}
+		want[v] = any = true;
+	}
+	if (st->ring || any) {
 		/* every kind of monitor off (Xen answers EEXIST for one that
 		 * is off already), then the ring itself */
 		xc_monitor_software_breakpoint(x->xch, x->domid, false);
@@ -37,7 +179,7 @@ int xen_ev_recover(struct target *t, const struct journal_state *st)
 		xc_monitor_emul_unimplemented(x->xch, x->domid, false);
 		xc_monitor_inguest_pagefault(x->xch, x->domid, false);
 		memset(x->mon, 0, sizeof(x->mon));
-		if (xc_monitor_disable(x->xch, x->domid) < 0) {
+		if (st->ring && xc_monitor_disable(x->xch, x->domid) < 0) {
 			log_warn(LC_TRAP, "the monitor ring could not be removed: %s",
 				 strerror(errno));
 			rc = -EIO;
@@ -51,27 +193,25 @@ int xen_ev_recover(struct target *t, const struct journal_state *st)
 		 * ones go, and touches no other.
 		 */
 		if (xen_ev_enable(t) == 0) {
-			for (v = 0; v < t->nr_vcpus; v++) {
-				vm_event_response_t rsp;
-
-				memset(&rsp, 0, sizeof(rsp));
-				rsp.version = VM_EVENT_INTERFACE_VERSION;
-				rsp.vcpu_id = v;
-				rsp.flags = VM_EVENT_FLAG_VCPU_PAUSED;
-				xen_put_response(x, &rsp);
-				/* Xen takes them off the ring at once */
-				if ((v + 1) % RING_SIZE(&x->back_ring) == 0)
-					xc_monitor_resume(x->xch, x->domid);
+			if (any) {
+				give_back_tf(t, st, want, &undone);
+			} else {
+				for (v = 0; v < t->nr_vcpus; v++) {
+					release(x, v, NULL);
+					if ((v + 1) % RING_SIZE(&x->back_ring) == 0)
+						xc_monitor_resume(x->xch, x->domid);
+				}
+				xc_monitor_resume(x->xch, x->domid);
 			}
-			xc_monitor_resume(x->xch, x->domid);
 			xen_ev_disable(t);
-		} else {
+		} else if (st->ring) {
 			log_warn(LC_TRAP, "vCPUs held by the dead xenstub's events could not be released: %s",
 				 target_strerror(t));
 			rc = -EIO;
 		}
 	}
-	for (i = 0; i < st->pauses; i++) {
+	free(want);
+	for (i = undone; i < st->pauses; i++) {
 		if (xc_domain_unpause(x->xch, x->domid) < 0) {
 			log_warn(LC_TRAP, "a pause of the dead xenstub could not be undone: %s",
 				 strerror(errno));

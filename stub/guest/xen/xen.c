@@ -205,6 +205,9 @@ static int xen_open(const char *spec, const struct target_params *p,
 	x->held_req = xcalloc(x->base.nr_vcpus, sizeof(*x->held_req));
 	x->regs_pending = xcalloc(x->base.nr_vcpus, sizeof(bool));
 	x->pending_regs = xcalloc(x->base.nr_vcpus, sizeof(*x->pending_regs));
+	x->regs_sent = xcalloc(x->base.nr_vcpus, sizeof(bool));
+	x->sent_regs = xcalloc(x->base.nr_vcpus, sizeof(*x->sent_regs));
+	x->sent_over = xcalloc(x->base.nr_vcpus, sizeof(*x->sent_over));
 
 	x->base.caps = TCAP_RUN | TCAP_EVENTS;
 	if (!p->read_only)
@@ -348,6 +351,9 @@ static void xen_close(struct target *t)
 	free(x->held_req);
 	free(x->regs_pending);
 	free(x->pending_regs);
+	free(x->regs_sent);
+	free(x->sent_regs);
+	free(x->sent_over);
 	free(x->queue);
 	free(x->ctx);
 	free(t->description);
