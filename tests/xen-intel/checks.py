@@ -1152,8 +1152,68 @@ def check_rate(s):
     s.runs("rate: afterwards")
 
 
+# a clock id no caller passes: the false condition's constant
+NO_CLOCK = 0x5eed5eed
+
+
+def check_conditions(s):
+    """Breakpoint conditions and dprintf evaluated by xenstub (agent
+    expressions) at the int3 hits on the real Xen: a condition that reads
+    guest memory through the hit vCPU's registers (the clock id in the
+    syscall's pt_regs, *(long *)($rdi + 112)) and is never true lets every
+    hit go on without a stop while xenstub counts its evaluations; its
+    negation stops at the address; an agent-style dprintf prints the id
+    at each hit and never stops. Afterwards the guest's own bytes are back
+    and the guest runs."""
+    res, g = s.res, s.guest
+    fb = g.sym("__x64_sys_clock_nanosleep")
+    b0, out0 = s.xen_read(fb, 8)
+    arg = "*(long *)($rdi + 112)"
+    phases = [{"points": ["set breakpoint condition-evaluation target",
+                          "break *%#x if %s == %#x" % (fb, arg, NO_CLOCK)],
+               "count": 1, "wait": 40},
+              {"points": ["break *%#x if %s != %#x" % (fb, arg, NO_CLOCK)],
+               "count": 2, "wait": 120},
+              {"points": ["set dprintf-style agent",
+                          "dprintf *%#x,\"xs-clock %%ld\\n\", %s" % (fb, arg)],
+               "count": 1, "wait": 30}]
+    r, out, _ = s.gdb("hits", phases=phases, vcpus=g.vcpus, domid=g.domid)
+    if not res.check(r is not None and len(r["phases"]) == 3, "conditions: gdb session", out):
+        return
+    never, always, dpf = r["phases"]
+    res.check(all("error" not in str(p) for ph in r["phases"] for p in ph["points"]),
+              "conditions: gdb accepts the conditions (evaluated by the target) and the dprintf",
+              json.dumps([ph["points"] for ph in r["phases"]], indent=1))
+    m = re.search(r"(\d+) condition evaluations, (\d+) hits resumed at once", never.get("stats", ""))
+    stops = phase_stops(r, 0)
+    res.check(not any(st.get("bps") for st in stops) and m and int(m.group(1)) > 0 and
+              int(m.group(2)) > 0,
+              "conditions: a condition never true: no stop in 40 s, while xenstub evaluated it "
+              "at %s hits and let them go on" % (m.group(1) if m else "?"),
+              never.get("stats", "") + "\n" + json.dumps(stops, indent=1)[:3000])
+    stops = phase_stops(r, 1)
+    good = [st for st in stops if st.get("bps")]
+    res.check(len(good) == 2 and all(st.get("pc") == fb and st.get("xenctx", {}).get("rip") == fb
+                                     for st in good),
+              "conditions: its negation stops twice at the address, where xenctx shows the vCPU "
+              "(%s)" % [h(st.get("pc")) for st in stops], json.dumps(stops, indent=1)[:3000])
+    printed = re.findall(r"^xs-clock (-?\d+)$", out, re.M)
+    stops = phase_stops(r, 2)
+    res.check(printed and not any(st.get("bps") for st in stops) and
+              all(int(v) != NO_CLOCK for v in printed),
+              "conditions: the agent's dprintf prints the clock id at each hit (%d lines: %s) "
+              "and never stops" % (len(printed), sorted(set(printed))[:4]),
+              dpf.get("stats", "") + "\n" + out[-3000:])
+    b2, out2 = s.xen_read(fb, 8)
+    res.check(b0 and b2 == b0,
+              "conditions: afterwards Xen shows the guest's own bytes at the address (%s)" % b2,
+              "before: %s\nafter: %s" % (out0, out2))
+    s.runs("conditions: afterwards")
+
+
 ORDER = [("setup", check_setup), ("attach", check_attach), ("watch", check_watch),
-         ("breakpoints", check_breakpoints), ("hold", check_hold),
+         ("breakpoints", check_breakpoints), ("conditions", check_conditions),
+         ("hold", check_hold),
          ("many", check_many), ("kpti", check_kpti), ("exits", check_exits),
          ("rate", check_rate), ("stack", check_stack), ("frame", check_frame),
          ("idt", check_idt)]

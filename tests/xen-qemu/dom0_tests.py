@@ -846,6 +846,41 @@ def check_hvmload(res, g, advance, rounds=60):
     res.check(True, "%s: the counter moves after every load" % what)
 
 
+def check_pausestress(res, g, ring, rounds=60):
+    """What xenstub's attach and detach do to the domain apart from any
+    event, done without xenstub or gdb (libxenctrl alone): rounds of pause,
+    (with ring: the monitor ring on, as at attach), unpause, let it run
+    half a second, pause, (the ring off, as at detach), unpause, then wait
+    for the counter to move. A stall here is Xen's and the emulator's."""
+    what = "%s: %d rounds of pause%s, unpause, by libxenctrl alone" % (
+        g.name, rounds, ", monitor ring on and off" if ring else "")
+    xc = hvmload.Xc()
+    log = []
+    for i in range(rounds):
+        t0 = g.last_tick()
+        try:
+            xc.call("xc_domain_pause", g.domid)
+            page = xc.monitor_ring(g.domid) if ring else None
+            xc.call("xc_domain_unpause", g.domid)
+            time.sleep(0.5)
+            xc.call("xc_domain_pause", g.domid)
+            if page:
+                xc.monitor_off(g.domid, page)
+            xc.call("xc_domain_unpause", g.domid)
+        except OSError as e:
+            res.check(False, "%s: round %d succeeds" % (what, i), str(e))
+            return
+        ok = g.wait(lambda: g.last_tick() > t0, 40)
+        log.append("round %d: counter %d -> %d" % (i, t0, g.last_tick()))
+        if not ok:
+            note("%s:\n%s" % (what, indent("\n".join(log), 80)))
+            res.check(False, "%s: the counter moves after every round (stalled after round %d)"
+                      % (what, i), "\n".join(log[-5:]) + "\n" + g.stall_report(t0))
+            return
+    note("%s:\n%s" % (what, indent("\n".join(log), 80)))
+    res.check(True, "%s: the counter moves after every round" % what)
+
+
 def fault_report(g, faults, when):
     """Shows what says the emulator killed guest g: Xen's triple-fault line
     with the vCPU state it printed, and the guest's last console lines."""
@@ -926,9 +961,14 @@ PVH_CHECKS = (
      lambda res, g: check_hvmload(res, g, True), 120),
     ("hvmplain", "60 context loads by libxenctrl alone, TSC as read",
      lambda res, g: check_hvmload(res, g, False), 120),
+    ("pausestress", "60 rounds of pause and unpause by libxenctrl alone",
+     lambda res, g: check_pausestress(res, g, False), 120),
+    ("ringstress", "60 rounds of pause, monitor ring on, unpause, pause, ring off, unpause "
+     "by libxenctrl alone", lambda res, g: check_pausestress(res, g, True), 150),
 )
 # checks that run only when XEN_TEST_ONLY names them
-ON_REQUEST = ("regcontrol", "regstress", "stepstress", "hvmload", "hvmplain")
+ON_REQUEST = ("regcontrol", "regstress", "stepstress", "hvmload", "hvmplain", "pausestress",
+              "ringstress")
 PV_CHECKS = (
     ("attach", "attach by name and id (and read-only), registers, memory",
      lambda res, g: check_attach(res, g, ["xen:%s" % g.name, "xen:%d" % g.domid,

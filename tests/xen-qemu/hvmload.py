@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """What a register write does to an HVM/PVH domain, done with libxenctrl
-alone (no xenstub, no gdb), for dom0_tests.py's on-request `hvmload` check:
+alone (no xenstub, no gdb), for dom0_tests.py's on-request `hvmload` check
+(and the pauses and monitor rings of its `pausestress` and `ringstress`):
 pause the domain, read its whole HVM context, load back the header and
 every vCPU's CPU and MTRR records, unpause. This tells what Xen's context
 load itself does to a guest from what xenstub adds to it.
@@ -30,6 +31,12 @@ class Xc:
                                                       ctypes.c_void_p, ctypes.c_uint32]
         self.lib.xc_domain_hvm_setcontext.argtypes = [ctypes.c_void_p, ctypes.c_uint32,
                                                       ctypes.c_void_p, ctypes.c_uint32]
+        self.lib.xc_monitor_enable.restype = ctypes.c_void_p
+        self.lib.xc_monitor_enable.argtypes = [ctypes.c_void_p, ctypes.c_uint32,
+                                               ctypes.POINTER(ctypes.c_uint32)]
+        self.lib.xc_monitor_disable.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         self.xch = self.lib.xc_interface_open(None, None, 0)
         if not self.xch:
             raise OSError(ctypes.get_errno(), "xc_interface_open")
@@ -39,6 +46,18 @@ class Xc:
         if rc < 0:
             raise OSError(ctypes.get_errno(), name)
         return rc
+
+    def monitor_ring(self, domid):
+        """xc_monitor_enable: the ring page (to give to monitor_off)."""
+        port = ctypes.c_uint32()
+        page = self.lib.xc_monitor_enable(self.xch, domid, ctypes.byref(port))
+        if not page:
+            raise OSError(ctypes.get_errno(), "xc_monitor_enable")
+        return page
+
+    def monitor_off(self, domid, page):
+        self.call("xc_monitor_disable", domid)
+        self.libc.munmap(page, 4096)
 
     def getcontext(self, domid):
         size = self.call("xc_domain_hvm_getcontext", domid, None, 0)
