@@ -849,8 +849,9 @@ def check_hvmload(res, g, advance, rounds=60):
 def check_pausestress(res, g, ring, rounds=60):
     """What xenstub's attach and detach do to the domain apart from any
     event, done without xenstub or gdb (libxenctrl alone): rounds of pause,
-    (with ring: the monitor ring on, as at attach), unpause, let it run
-    half a second, pause, (the ring off, as at detach), unpause, then wait
+    (with ring: the monitor ring and the debug-exception monitor on, as at
+    attach on AMD), unpause, let it run half a second, pause, (both off, as
+    at detach), unpause, then wait
     for the counter to move. A stall here is Xen's and the emulator's."""
     what = "%s: %d rounds of pause%s, unpause, by libxenctrl alone" % (
         g.name, rounds, ", monitor ring on and off" if ring else "")

@@ -35,6 +35,8 @@ class Xc:
         self.lib.xc_monitor_enable.argtypes = [ctypes.c_void_p, ctypes.c_uint32,
                                                ctypes.POINTER(ctypes.c_uint32)]
         self.lib.xc_monitor_disable.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        self.lib.xc_monitor_debug_exceptions.argtypes = [ctypes.c_void_p, ctypes.c_uint32,
+                                                         ctypes.c_bool, ctypes.c_bool]
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         self.xch = self.lib.xc_interface_open(None, None, 0)
@@ -48,14 +50,18 @@ class Xc:
         return rc
 
     def monitor_ring(self, domid):
-        """xc_monitor_enable: the ring page (to give to monitor_off)."""
+        """What xenstub's attach does on AMD: xc_monitor_enable, then the
+        synchronous debug-exception monitor on. The ring page (for
+        monitor_off)."""
         port = ctypes.c_uint32()
         page = self.lib.xc_monitor_enable(self.xch, domid, ctypes.byref(port))
         if not page:
             raise OSError(ctypes.get_errno(), "xc_monitor_enable")
+        self.call("xc_monitor_debug_exceptions", domid, True, True)
         return page
 
     def monitor_off(self, domid, page):
+        self.call("xc_monitor_debug_exceptions", domid, False, False)
         self.call("xc_monitor_disable", domid)
         self.libc.munmap(page, 4096)
 
