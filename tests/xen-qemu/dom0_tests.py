@@ -344,7 +344,7 @@ class Guest:
         out.append("xl debug-keys q e:\n" + "\n".join(
             l for l in dump
             if "d%d" % self.domid in l or "Dom%d" % self.domid in l
-            or "VCPU" in l or "pending" in l)[-2500:])
+            or "VCPU" in l or "pending" in l or "pause_" in l)[-2500:])
         out.append(self.clock_report())
         later = self.wait(lambda: self.last_tick() > t0, 120)
         out.append("two minutes later the counter %s (%d)" %
