@@ -846,15 +846,18 @@ def check_hvmload(res, g, advance, rounds=60):
     res.check(True, "%s: the counter moves after every load" % what)
 
 
-def check_pausestress(res, g, ring, rounds=60):
+def check_pausestress(res, g, ring, rounds=60, hold=0.0):
     """What xenstub's attach and detach do to the domain apart from any
     event, done without xenstub or gdb (libxenctrl alone): rounds of pause,
     (with ring: the monitor ring and the debug-exception monitor on, as at
     attach on AMD), unpause, let it run half a second, pause, (both off, as
     at detach), unpause, then wait
-    for the counter to move. A stall here is Xen's and the emulator's."""
-    what = "%s: %d rounds of pause%s, unpause, by libxenctrl alone" % (
-        g.name, rounds, ", monitor ring on and off" if ring else "")
+    for the counter to move. With hold, the first pause lasts that many
+    seconds (the guest's timers fire while it is paused, as at a debugger's
+    stop). A stall here is Xen's and the emulator's."""
+    what = "%s: %d rounds of pause%s%s, unpause, by libxenctrl alone" % (
+        g.name, rounds, " held %g s" % hold if hold else "",
+        ", monitor ring on and off" if ring else "")
     xc = hvmload.Xc()
     log = []
     for i in range(rounds):
@@ -862,6 +865,7 @@ def check_pausestress(res, g, ring, rounds=60):
         try:
             xc.call("xc_domain_pause", g.domid)
             page = xc.monitor_ring(g.domid) if ring else None
+            time.sleep(hold)
             xc.call("xc_domain_unpause", g.domid)
             time.sleep(0.5)
             xc.call("xc_domain_pause", g.domid)
@@ -966,10 +970,12 @@ PVH_CHECKS = (
      lambda res, g: check_pausestress(res, g, False), 120),
     ("ringstress", "60 rounds of pause, monitor ring on, unpause, pause, ring off, unpause "
      "by libxenctrl alone", lambda res, g: check_pausestress(res, g, True), 150),
+    ("longpause", "30 rounds of a 3 s pause, then unpause, by libxenctrl alone",
+     lambda res, g: check_pausestress(res, g, False, rounds=30, hold=3.0), 180),
 )
 # checks that run only when XEN_TEST_ONLY names them
 ON_REQUEST = ("regcontrol", "regstress", "stepstress", "hvmload", "hvmplain", "pausestress",
-              "ringstress")
+              "ringstress", "longpause")
 PV_CHECKS = (
     ("attach", "attach by name and id (and read-only), registers, memory",
      lambda res, g: check_attach(res, g, ["xen:%s" % g.name, "xen:%d" % g.domid,
