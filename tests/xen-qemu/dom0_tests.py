@@ -846,7 +846,7 @@ def check_hvmload(res, g, advance, rounds=60):
     res.check(True, "%s: the counter moves after every load" % what)
 
 
-def check_pausestress(res, g, ring, rounds=60, hold=0.0):
+def check_pausestress(res, g, ring, rounds=60, hold=0.0, inspect=False):
     """What xenstub's attach and detach do to the domain apart from any
     event, done without xenstub or gdb (libxenctrl alone): rounds of pause,
     (with ring: the monitor ring and the debug-exception monitor on, as at
@@ -854,10 +854,14 @@ def check_pausestress(res, g, ring, rounds=60, hold=0.0):
     at detach), unpause, then wait
     for the counter to move. With hold, the first pause lasts that many
     seconds (the guest's timers fire while it is paused, as at a debugger's
-    stop). A stall here is Xen's and the emulator's."""
-    what = "%s: %d rounds of pause%s%s, unpause, by libxenctrl alone" % (
+    stop). With inspect, a read-only xenstub session (threads, registers,
+    memory, as the attach check's) runs inside each pause; else a stall
+    here is Xen's and the emulator's."""
+    what = "%s: %d rounds of pause%s%s%s, unpause, by libxenctrl%s" % (
         g.name, rounds, " held %g s" % hold if hold else "",
-        ", monitor ring on and off" if ring else "")
+        ", monitor ring on and off" if ring else "",
+        " with a gdb session through xenstub inside" if inspect else "",
+        "" if inspect else " alone")
     xc = hvmload.Xc()
     log = []
     for i in range(rounds):
@@ -866,6 +870,10 @@ def check_pausestress(res, g, ring, rounds=60, hold=0.0):
             xc.call("xc_domain_pause", g.domid)
             page = xc.monitor_ring(g.domid) if ring else None
             time.sleep(hold)
+            if inspect:
+                gdb("inspect", target="xen:%d" % g.domid, vcpus=g.vcpus,
+                    banner=g.sym("linux_banner") or 0, monitor_sym=False, xs_opts=PLAIN,
+                    regs=sorted(COMPARED))
             xc.call("xc_domain_unpause", g.domid)
             time.sleep(0.5)
             xc.call("xc_domain_pause", g.domid)
@@ -972,10 +980,12 @@ PVH_CHECKS = (
      "by libxenctrl alone", lambda res, g: check_pausestress(res, g, True), 150),
     ("longpause", "30 rounds of a 3 s pause, then unpause, by libxenctrl alone",
      lambda res, g: check_pausestress(res, g, False, rounds=30, hold=3.0), 180),
+    ("inspectpause", "20 rounds of a pause with a read-only gdb session through xenstub inside",
+     lambda res, g: check_pausestress(res, g, False, rounds=20, hold=1.0, inspect=True), 300),
 )
 # checks that run only when XEN_TEST_ONLY names them
 ON_REQUEST = ("regcontrol", "regstress", "stepstress", "hvmload", "hvmplain", "pausestress",
-              "ringstress", "longpause")
+              "ringstress", "longpause", "inspectpause")
 PV_CHECKS = (
     ("attach", "attach by name and id (and read-only), registers, memory",
      lambda res, g: check_attach(res, g, ["xen:%s" % g.name, "xen:%d" % g.domid,
