@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/regs.h"
+
 struct journal;
 
 /* The folder journals live in: --journal-dir, else $XENSTUB_JOURNAL_DIR,
@@ -55,6 +57,15 @@ struct journal_vcpu {
 	bool tf_was;
 	bool single_step;
 };
+
+/* rflags with the trap flag the vCPU had before xenstub set it, as jv
+ * says (rflags as given when xenstub did not set it). */
+static inline uint64_t journal_rflags(const struct journal_vcpu *jv, uint64_t rflags)
+{
+	if (!jv->tf_set)
+		return rflags;
+	return jv->tf_was ? rflags | X86_RFLAGS_TF : rflags & ~X86_RFLAGS_TF;
+}
 
 struct journal_state {
 	char path[512];

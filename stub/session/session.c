@@ -472,12 +472,7 @@ static int give_back_regs(struct target *t, unsigned v, const struct journal_vcp
 	}
 	if (jv->dr_saved)
 		memcpy(r.dr, jv->dr, sizeof(r.dr));
-	if (jv->tf_set) {
-		if (jv->tf_was)
-			r.rflags |= X86_RFLAGS_TF;
-		else
-			r.rflags &= ~X86_RFLAGS_TF;
-	}
+	r.rflags = journal_rflags(jv, r.rflags);
 	if (target_set_regs(t, v, &r) < 0) {
 		strbuf_addf(out, "vCPU %u: its %s could not be given back: %s\n", v,
 			    jv->tf_set ? "trap flag" : "debug registers", target_strerror(t));

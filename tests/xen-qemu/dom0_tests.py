@@ -826,24 +826,36 @@ def check_hvmload(res, g, advance, rounds=60):
     note("Xen's TSC mode (debug key s):\n%s" % indent("\n".join(
         sh(["xl", "dmesg"])[1].splitlines()[before:])))
     xc = hvmload.Xc()
+
+    def one(i):
+        gap, tscs = hvmload.load_cycle(xc, g.domid, advance)
+        return "gap %d us, TSCs loaded %s, " % (gap, {v: h(t) for v, t in tscs.items()})
+    counter_rounds(res, g, what, rounds, one, "round %d: the load succeeds", "load")
+
+
+def counter_rounds(res, g, what, rounds, one_round, failed, noun):
+    """Runs one_round(i) rounds times, each followed by a wait for guest
+    g's counter to move, and logs each round (one_round returns what to
+    log before the counter). A round whose call fails (OSError) fails the
+    check with failed % i; a counter that does not move, with g's stall
+    report."""
     log = []
     for i in range(rounds):
         t0 = g.last_tick()
         try:
-            gap, tscs = hvmload.load_cycle(xc, g.domid, advance)
+            said = one_round(i)
         except OSError as e:
-            res.check(False, "%s: round %d: the load succeeds" % (what, i), str(e))
+            res.check(False, "%s: %s" % (what, failed % i), str(e))
             return
         ok = g.wait(lambda: g.last_tick() > t0, 40)
-        log.append("round %d: gap %d us, TSCs loaded %s, counter %d -> %d" % (
-            i, gap, {v: h(t) for v, t in tscs.items()}, t0, g.last_tick()))
+        log.append("round %d: %scounter %d -> %d" % (i, said, t0, g.last_tick()))
         if not ok:
             note("%s:\n%s" % (what, indent("\n".join(log), 80)))
-            res.check(False, "%s: the counter moves after every load (stalled after round %d)"
-                      % (what, i), "\n".join(log[-5:]) + "\n" + g.stall_report(t0))
+            res.check(False, "%s: the counter moves after every %s (stalled after round %d)"
+                      % (what, noun, i), "\n".join(log[-5:]) + "\n" + g.stall_report(t0))
             return
     note("%s:\n%s" % (what, indent("\n".join(log), 80)))
-    res.check(True, "%s: the counter moves after every load" % what)
+    res.check(True, "%s: the counter moves after every %s" % (what, noun))
 
 
 def check_pausestress(res, g, ring, rounds=60, hold=0.0, inspect=False):
@@ -851,8 +863,7 @@ def check_pausestress(res, g, ring, rounds=60, hold=0.0, inspect=False):
     event, done without xenstub or gdb (libxenctrl alone): rounds of pause,
     (with ring: the monitor ring and the debug-exception monitor on, as at
     attach on AMD), unpause, let it run half a second, pause, (both off, as
-    at detach), unpause, then wait
-    for the counter to move. With hold, the first pause lasts that many
+    at detach), unpause, then wait for the counter to move. With hold, the first pause lasts that many
     seconds (the guest's timers fire while it is paused, as at a debugger's
     stop). With inspect, a read-only xenstub session (threads, registers,
     memory, as the attach check's) runs inside each pause; else a stall
@@ -863,35 +874,23 @@ def check_pausestress(res, g, ring, rounds=60, hold=0.0, inspect=False):
         " with a gdb session through xenstub inside" if inspect else "",
         "" if inspect else " alone")
     xc = hvmload.Xc()
-    log = []
-    for i in range(rounds):
-        t0 = g.last_tick()
-        try:
-            xc.call("xc_domain_pause", g.domid)
-            page = xc.monitor_ring(g.domid) if ring else None
-            time.sleep(hold)
-            if inspect:
-                gdb("inspect", target="xen:%d" % g.domid, vcpus=g.vcpus,
-                    banner=g.sym("linux_banner") or 0, monitor_sym=False, xs_opts=PLAIN,
-                    regs=sorted(COMPARED))
-            xc.call("xc_domain_unpause", g.domid)
-            time.sleep(0.5)
-            xc.call("xc_domain_pause", g.domid)
-            if page:
-                xc.monitor_off(g.domid, page)
-            xc.call("xc_domain_unpause", g.domid)
-        except OSError as e:
-            res.check(False, "%s: round %d succeeds" % (what, i), str(e))
-            return
-        ok = g.wait(lambda: g.last_tick() > t0, 40)
-        log.append("round %d: counter %d -> %d" % (i, t0, g.last_tick()))
-        if not ok:
-            note("%s:\n%s" % (what, indent("\n".join(log), 80)))
-            res.check(False, "%s: the counter moves after every round (stalled after round %d)"
-                      % (what, i), "\n".join(log[-5:]) + "\n" + g.stall_report(t0))
-            return
-    note("%s:\n%s" % (what, indent("\n".join(log), 80)))
-    res.check(True, "%s: the counter moves after every round" % what)
+
+    def one(i):
+        xc.call("xc_domain_pause", g.domid)
+        page = xc.monitor_ring(g.domid) if ring else None
+        time.sleep(hold)
+        if inspect:
+            gdb("inspect", target="xen:%d" % g.domid, vcpus=g.vcpus,
+                banner=g.sym("linux_banner") or 0, monitor_sym=False, xs_opts=PLAIN,
+                regs=sorted(COMPARED))
+        xc.call("xc_domain_unpause", g.domid)
+        time.sleep(0.5)
+        xc.call("xc_domain_pause", g.domid)
+        if page:
+            xc.monitor_off(g.domid, page)
+        xc.call("xc_domain_unpause", g.domid)
+        return ""
+    counter_rounds(res, g, what, rounds, one, "round %d succeeds", "round")
 
 
 def fault_report(g, faults, when):

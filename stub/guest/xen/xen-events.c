@@ -578,20 +578,16 @@ static void answer_all(struct target *t)
 static bool not_run_since_release(struct target *t, unsigned v)
 {
 	struct xen_target *x = to_xen(t);
-	const struct vm_event_regs_x86 *o = &x->sent_over[v];
 	struct vm_event_regs_x86 now;
 	struct x86_regs r;
 
 	if (xen_get_regs(t, v, &r))
 		return false;
-	memset(&now, 0, sizeof(now));
+	/* what a release sets, as it is now, over the event's registers
+	 * (copied bytewise, so that padding compares equal) */
+	memcpy(&now, &x->sent_over[v], sizeof(now));
 	xen_regs_to_event(&r, &now);
-	return now.rax == o->rax && now.rbx == o->rbx && now.rcx == o->rcx &&
-	       now.rdx == o->rdx && now.rsp == o->rsp && now.rbp == o->rbp &&
-	       now.rsi == o->rsi && now.rdi == o->rdi && now.r8 == o->r8 &&
-	       now.r9 == o->r9 && now.r10 == o->r10 && now.r11 == o->r11 &&
-	       now.r12 == o->r12 && now.r13 == o->r13 && now.r14 == o->r14 &&
-	       now.r15 == o->r15 && now.rip == o->rip && now.rflags == o->rflags;
+	return !memcmp(&now, &x->sent_over[v], sizeof(now));
 }
 
 #define APPLY_WAIT_MS	2000
@@ -704,11 +700,11 @@ void xen_ev_disable(struct target *t)
 	 * which Xen loads into every vCPU (on AMD with a stale CR2, see
 	 * xen-regs.c), so it is the way out only.
 	 */
-	if (paused)
+	if (paused) {
 		wait_applied(t);
-	for (v = 0; v < t->nr_vcpus; v++)
-		if (paused)
+		for (v = 0; v < t->nr_vcpus; v++)
 			resend_unapplied(t, v);
+	}
 	for (v = 0; v < t->nr_vcpus; v++) {
 		if (!x->regs_pending[v] || !xen_regs_flush(t, v))
 			continue;

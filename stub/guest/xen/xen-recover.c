@@ -7,13 +7,12 @@
  */
 #include "stub/guest/xen/xen-internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "stub/base/log.h"
-#include <stdlib.h>
-
 #include "stub/base/alloc.h"
+#include "stub/base/log.h"
 #include "stub/guest/journal.h"
 
 /* How long the vCPUs whose trap flag goes back with their release get to
@@ -21,11 +20,6 @@
  * the flag through the HVM context. */
 #define TF_WAIT_MS	10000
 #define TF_POLL_MS	20
-
-static bool tf_wanted(const struct journal_vcpu *jv)
-{
-	return jv->tf_was;
-}
 
 /* Whether vCPU v's trap flag is what the journal says it was. */
 static int tf_is_back(struct target *t, unsigned v, const struct journal_vcpu *jv)
@@ -35,7 +29,7 @@ static int tf_is_back(struct target *t, unsigned v, const struct journal_vcpu *j
 
 	if (rc)
 		return rc;
-	return !!(r.rflags & X86_RFLAGS_TF) == tf_wanted(jv);
+	return !!(r.rflags & X86_RFLAGS_TF) == jv->tf_was;
 }
 
 /* One release of vCPU v on the fresh ring: it lets go a vCPU an event of
@@ -57,33 +51,18 @@ static void release(struct xen_target *x, unsigned v, const struct x86_regs *reg
 }
 
 /*
- * Gives back the trap flags of the vCPUs in want (their registers read
- * now, with the flag the journal names) with their releases, the domain
- * running: Xen applies such registers at the vCPU's next run and drops
- * them when the ring goes (vm_event_cleanup_domain), so the ring stays
- * until each of them ran. A vCPU that was not held ignores the release;
- * it runs with the flag, and the debug-exception monitor, on meanwhile,
- * turns its #DB into an event whose answer carries the flag instead of
- * a trap in the guest. Clears want[v] (and the journal's tf_set) for
- * each vCPU whose flag is back. The domain is paused again on return.
+ * One release per vCPU on the fresh ring; one in want carries its
+ * registers read now, with the trap flag the journal names.
  */
-static void give_back_tf(struct target *t, struct journal_state *st, bool *want,
-			 unsigned *undone_pauses)
+static void release_all(struct target *t, const struct journal_state *st, const bool *want)
 {
 	struct xen_target *x = to_xen(t);
-	struct timespec nap = { 0, TF_POLL_MS * 1000000L };
-	struct target_event ev;
 	struct x86_regs r;
-	unsigned v, left, waited;
+	unsigned v;
 
-	if (xen_ev_monitor(t, TMON_DEBUG_EXC, true))
-		log_warn(LC_TRAP, "recover: the debug-exception monitor: %s", target_strerror(t));
 	for (v = 0; v < t->nr_vcpus; v++) {
 		if (want[v] && xen_get_regs(t, v, &r) == 0) {
-			if (tf_wanted(&st->vcpu[v]))
-				r.rflags |= X86_RFLAGS_TF;
-			else
-				r.rflags &= ~X86_RFLAGS_TF;
+			r.rflags = journal_rflags(&st->vcpu[v], r.rflags);
 			release(x, v, &r);
 		} else {
 			release(x, v, NULL);
@@ -93,6 +72,28 @@ static void give_back_tf(struct target *t, struct journal_state *st, bool *want,
 			xc_monitor_resume(x->xch, x->domid);
 	}
 	xc_monitor_resume(x->xch, x->domid);
+}
+
+/*
+ * After release_all() gave the vCPUs in want their trap flags, with the
+ * debug-exception monitor on: lets the domain run until each of them ran
+ * (Xen applies such registers at the vCPU's next run and drops them when
+ * the ring goes, vm_event_cleanup_domain). A vCPU that was not held
+ * ignored its release and runs with the flag: its #DB becomes an event
+ * whose answer carries the flag instead of a trap in the guest. Clears
+ * want[v] and the journal's tf_set for each vCPU whose flag is back. The
+ * dead xenstub's pauses are undone first (*undone_pauses counts them);
+ * the domain is paused again on return.
+ */
+static void wait_tf_back(struct target *t, struct journal_state *st, bool *want,
+			 unsigned *undone_pauses)
+{
+	struct xen_target *x = to_xen(t);
+	struct timespec nap = { 0, TF_POLL_MS * 1000000L };
+	struct target_event ev;
+	struct x86_regs r;
+	unsigned v, left, waited;
+
 	for (; *undone_pauses < st->pauses; (*undone_pauses)++)
 		if (xc_domain_unpause(x->xch, x->domid) < 0)
 			break;
@@ -106,10 +107,7 @@ static void give_back_tf(struct target *t, struct journal_state *st, bool *want,
 			memset(&rsp, 0, sizeof(rsp));
 			if (ev.kind == TEV_DEBUG_EXC && want[ev.vcpu] &&
 			    xen_get_regs(t, ev.vcpu, &r) == 0) {
-				if (tf_wanted(&st->vcpu[ev.vcpu]))
-					r.rflags |= X86_RFLAGS_TF;
-				else
-					r.rflags &= ~X86_RFLAGS_TF;
+				r.rflags = journal_rflags(&st->vcpu[ev.vcpu], r.rflags);
 				rsp.regs = &r;
 			}
 			if (xen_ev_respond(t, &ev, &rsp))
@@ -117,17 +115,14 @@ static void give_back_tf(struct target *t, struct journal_state *st, bool *want,
 					 target_strerror(t));
 		}
 		for (v = 0, left = 0; v < t->nr_vcpus; v++) {
-			if (!want[v] || x->held[v])
-				continue;
-			if (tf_is_back(t, v, &st->vcpu[v]) == 1) {
+			if (want[v] && !x->held[v] && tf_is_back(t, v, &st->vcpu[v]) == 1) {
 				want[v] = false;
 				st->vcpu[v].tf_set = false;
 				log_info(LC_TRAP, "recover: vCPU %u's trap flag is back (%s)", v,
-					 tf_wanted(&st->vcpu[v]) ? "set" : "clear");
+					 st->vcpu[v].tf_was ? "set" : "clear");
 			}
-		}
-		for (v = 0; v < t->nr_vcpus; v++)
 			left += want[v];
+		}
 		if (!left)
 			break;
 		nanosleep(&nap, NULL);
@@ -193,16 +188,12 @@ int xen_ev_recover(struct target *t, struct journal_state *st)
 		 * ones go, and touches no other.
 		 */
 		if (xen_ev_enable(t) == 0) {
-			if (any) {
-				give_back_tf(t, st, want, &undone);
-			} else {
-				for (v = 0; v < t->nr_vcpus; v++) {
-					release(x, v, NULL);
-					if ((v + 1) % RING_SIZE(&x->back_ring) == 0)
-						xc_monitor_resume(x->xch, x->domid);
-				}
-				xc_monitor_resume(x->xch, x->domid);
-			}
+			if (any && xen_ev_monitor(t, TMON_DEBUG_EXC, true))
+				log_warn(LC_TRAP, "recover: the debug-exception monitor: %s",
+					 target_strerror(t));
+			release_all(t, st, want);
+			if (any)
+				wait_tf_back(t, st, want, &undone);
 			xen_ev_disable(t);
 		} else if (st->ring) {
 			log_warn(LC_TRAP, "vCPUs held by the dead xenstub's events could not be released: %s",
