@@ -10,6 +10,7 @@ cannot take the others down; the decisions are made here, from what gdb,
 xenctx, xl and the guests' consoles show. Every wait is bounded.
 """
 
+import bisect
 import json
 import os
 import re
@@ -246,6 +247,77 @@ class Guest:
                 tsc[inst] = int(m.group(1), 16)
         return tsc
 
+    def evtchn_lines(self, dump):
+        """This domain's part of Xen's event-channel dump (debug key e)."""
+        lines, inside = [], False
+        for l in dump:
+            if "Event channel information for domain" in l:
+                inside = re.search(r"domain %d:" % self.domid, l) is not None
+            if inside:
+                lines.append(re.sub(r"^\(XEN\) \[[ 0-9.]+\] ?", "", l))
+        return lines[:80]
+
+    def lapic_report(self):
+        """Each vCPU's local APIC as its HVM record has it (xen-hvmctx):
+        TPR, PPR, the in-service and requested vectors."""
+        rc, out = sh([HVMCTX, str(self.domid)])
+        regs, inst = {}, None
+        for line in out.splitlines():
+            m = re.search(r"type (\d+) instance (\d+)", line)
+            if m:
+                inst = int(m.group(2)) if m.group(1) == "6" else None
+                continue
+            if inst is None:
+                continue
+            for off, val in re.findall(r"0x([0-9a-f]{3}): 0x([0-9a-f]{8})", line):
+                regs.setdefault(inst, {})[int(off, 16)] = int(val, 16)
+        out = []
+        for v in sorted(regs):
+            r = regs[v]
+
+            def vectors(base):
+                return [i * 32 + b for i in range(8) for b in range(32)
+                        if r.get(base + 16 * i, 0) >> b & 1]
+            out.append("vCPU %d LAPIC: TPR %#x PPR %#x ISR %s IRR %s TMR %s LVTT %#x" % (
+                v, r.get(0x80, 0), r.get(0xa0, 0), [hex(x) for x in vectors(0x100)],
+                [hex(x) for x in vectors(0x200)], [hex(x) for x in vectors(0x180)],
+                r.get(0x320, 0)))
+        return "\n".join(out) if out else "no LAPIC record (xen-hvmctx exit %d)" % rc
+
+    def tasks_report(self):
+        """Where the guest's tasks are (xenstub with Linux awareness, read
+        only): ps, threads, and the kernel stacks of the counter's shell,
+        its children and the console's kthread, their kernel text addresses
+        named through dom0's /proc/kallsyms (the same kernel) moved by the
+        guest's KASLR offset; and the console ring's indexes."""
+        rc, gfn = sh(["xenstore-read", "/local/domain/%d/console/ring-ref" % self.domid])
+        r, text = gdb("tasks", target="xen:%d" % self.domid, xs_opts="-v",
+                      names=["init", "sh", "sleep", "hostname", "khvcd"], words=48,
+                      cons_gfn=int(gfn) if rc == 0 and gfn.strip().isdigit() else None,
+                      timeout=240)
+        if r is None:
+            return "the tasks could not be read:\n" + text[-1500:]
+        out = ["xenstub ps:\n" + str(r.get("ps"))[-2500:],
+               "gdb threads:\n" + str(r.get("threads"))[-2500:]]
+        ring = r.get("cons_ring")
+        if isinstance(ring, list):
+            out.append("console ring (gfn %s): in_cons %d in_prod %d out_cons %d out_prod %d "
+                       "(out: %d bytes unread by xenconsoled of 2048)" % (
+                           gfn.strip(), ring[0], ring[1], ring[2], ring[3],
+                           (ring[3] - ring[2]) & 0xffffffff))
+        else:
+            out.append("console ring: %s" % ring)
+        names = kallsyms_namer(self.sym("_text"))
+        for st in r.get("stacks", []):
+            if "error" in st:
+                out.append("thread %s %s: %s" % (st["thread"], st["name"], st["error"]))
+                continue
+            out.append("thread %s %s: pc %s sp %#x" % (st["thread"], st["name"],
+                                                     names(st["pc"]), st["sp"]))
+            out.append("  stack text: " + " ".join(
+                names(w) for w in st["words"] if (w >> 32) == 0xffffffff and names(w)[0] != "0"))
+        return "\n".join(out)
+
     def clock_report(self):
         """The guest's clock against Xen's, for a guest whose counter
         stopped: Xen's uptime, TSC mode and vCPU timers (debug keys s and
@@ -321,17 +393,30 @@ class Guest:
         ok = self.wait(lambda: self.last_tick() >= t0 + extra_ticks, timeout)
         details = self.console()[-1500:]
         if not ok:
-            # the report first: the failure text keeps only a head and a tail
+            # the whole report as a note: the failure text keeps only a head
+            # and a tail
             details = self.stall_report(t0) + "\n" + self.console()[-300:]
         res.check(ok, "%s: its console counter moves (%d -> %d)" %
                   (what, t0, self.last_tick()), details)
         return ok
 
     def stall_report(self, t0):
-        """What Xen says of a guest whose counter stands still: each vCPU's
-        registers, Xen's domain and event-channel dump, and whether the
-        counter moves again within two more minutes (a stall, or a guest
-        that is gone)."""
+        """What Xen and the guest say of a guest whose counter stands still
+        (state_report), and whether the counter moves again within two more
+        minutes (a stall, or a guest that is gone)."""
+        out = [self.state_report()]
+        later = self.wait(lambda: self.last_tick() > t0, 120)
+        out.append("two minutes later the counter %s (%d)" %
+                   ("moved again" if later else "still stands", self.last_tick()))
+        if not later:
+            out.append(self.clock_report())
+        # whole, as a note: a FAIL line keeps only a head and a tail
+        note("%s: the stall report:\n%s" % (self.name, indent("\n".join(out), 2000)))
+        return "\n".join(out)
+
+    def state_report(self):
+        """Each vCPU's registers, Xen's domain and event-channel dumps, the
+        local APICs, the guest's clock and where its tasks are."""
         out = []
         for v in range(self.vcpus):
             rc, regs, text = self.xenctx(v, all_regs=False)
@@ -341,17 +426,45 @@ class Guest:
         sh(["xl", "debug-keys", "q"])
         sh(["xl", "debug-keys", "e"])
         dump = sh(["xl", "dmesg"])[1].splitlines()[before:]
-        out.append("xl debug-keys q e:\n" + "\n".join(
+        out.append("xl debug-keys q:\n" + "\n".join(
             l for l in dump
             if "d%d" % self.domid in l or "Dom%d" % self.domid in l
             or "VCPU" in l or "pending" in l or "pause_" in l)[-2500:])
+        out.append("xl debug-keys e (this domain's ports: [pending/masked/linked], "
+                   "s=state n=vCPU, v=VIRQ):\n" + "\n".join(self.evtchn_lines(dump)))
+        out.append(self.lapic_report())
         out.append(self.clock_report())
-        later = self.wait(lambda: self.last_tick() > t0, 120)
-        out.append("two minutes later the counter %s (%d)" %
-                   ("moved again" if later else "still stands", self.last_tick()))
-        if not later:
-            out.append(self.clock_report())
+        out.append(self.tasks_report())
         return "\n".join(out)
+
+
+def kallsyms_namer(guest_text):
+    """A function naming a guest kernel address as symbol+offset, from
+    dom0's /proc/kallsyms (dom0 runs the guests' kernel) moved by the
+    guest's KASLR offset (guest_text: its _text, hex); the bare address
+    when it cannot."""
+    syms = []
+    try:
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                a, t, n = line.split()[:3]
+                if t in "tTwW":
+                    syms.append((int(a, 16), n))
+    except OSError:
+        pass
+    syms.sort()
+    text = [a for a, n in syms if n == "_text"]
+    delta = int(guest_text, 16) - text[0] if guest_text and text and text[0] else None
+    keys = [a for a, _ in syms]
+
+    def name(addr):
+        if delta is None or not keys:
+            return "%#x" % addr
+        i = bisect.bisect_right(keys, addr - delta) - 1
+        if i < 0 or addr - delta - keys[i] > 0x10000:
+            return "%#x" % addr
+        return "%s+%#x" % (syms[i][1], addr - delta - keys[i])
+    return name
 
 
 def pvclock(vi, tsc):
@@ -893,6 +1006,15 @@ def check_pausestress(res, g, ring, rounds=60, hold=0.0, inspect=False):
     counter_rounds(res, g, what, rounds, one, "round %d succeeds", "round")
 
 
+def check_report(res, g):
+    """The stall report's view of a guest that runs, to set a stalled
+    guest's against: the report is printed, and the guest must still tick
+    after it (the report only reads)."""
+    note("%s: the stall report of a running guest:\n%s"
+         % (g.name, indent(g.state_report(), 2000)))
+    g.runs_on(res, "%s: after the report" % g.name)
+
+
 def fault_report(g, faults, when):
     """Shows what says the emulator killed guest g: Xen's triple-fault line
     with the vCPU state it printed, and the guest's last console lines."""
@@ -981,10 +1103,12 @@ PVH_CHECKS = (
      lambda res, g: check_pausestress(res, g, False, rounds=30, hold=3.0), 180),
     ("inspectpause", "20 rounds of a pause with a read-only gdb session through xenstub inside",
      lambda res, g: check_pausestress(res, g, False, rounds=20, hold=1.0, inspect=True), 300),
+    ("report", "what the stall report shows of a guest that runs (a baseline)",
+     check_report, 120),
 )
 # checks that run only when XEN_TEST_ONLY names them
 ON_REQUEST = ("regcontrol", "regstress", "stepstress", "hvmload", "hvmplain", "pausestress",
-              "ringstress", "longpause", "inspectpause")
+              "ringstress", "longpause", "inspectpause", "report")
 PV_CHECKS = (
     ("attach", "attach by name and id (and read-only), registers, memory",
      lambda res, g: check_attach(res, g, ["xen:%s" % g.name, "xen:%d" % g.domid,

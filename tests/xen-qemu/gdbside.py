@@ -367,6 +367,49 @@ def sc_clock(a):
     return res
 
 
+def sc_tasks(a):
+    """What the guest's tasks are doing, for a guest whose counter stands
+    (read only): xenstub's `monitor ps` and `info threads`; for each task
+    named in a["names"], its pc, sp and a["words"] words of its kernel stack
+    from sp; and with a["cons_gfn"], the indexes of the guest's console ring
+    (xencons_interface: in_cons, in_prod, out_cons, out_prod at 3072) read by
+    guest-physical address."""
+    res = {"attach": attach(a)}
+
+    def get(name, fn):
+        try:
+            res[name] = fn()
+        except Exception as e:  # noqa: BLE001 - reported, not judged
+            res[name] = "error: %s" % e
+    get("ps", lambda: ex("monitor ps"))
+    get("threads", lambda: ex("info threads"))
+    res["stacks"] = []
+    for th in gdb.selected_inferior().threads():
+        if (th.name or "") not in a.get("names", ()):
+            continue
+        st = {"thread": th.num, "name": th.name}
+        try:
+            th.switch()
+            st["pc"] = int(gdb.parse_and_eval("$pc")) & MASK64
+            st["sp"] = int(gdb.parse_and_eval("$sp")) & MASK64
+            raw = read(st["sp"], 8 * a.get("words", 64))
+            st["words"] = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, len(raw), 8)]
+        except Exception as e:  # noqa: BLE001
+            st["error"] = str(e)
+        res["stacks"].append(st)
+    if a.get("cons_gfn") is not None:
+        def ring():
+            ex("monitor phys on")
+            try:
+                raw = read(a["cons_gfn"] * 4096 + 3072, 16)
+            finally:
+                ex("monitor phys off")
+            return [int.from_bytes(raw[i:i + 4], "little") for i in range(0, 16, 4)]
+        get("cons_ring", ring)
+    res["detach"] = detach()
+    return res
+
+
 def sc_regstress(a):
     """Rounds of: with a["step"], one stepi of vCPU 0; else with a["write"],
     vCPU 0's r12 written to another value and back (two register writes,
