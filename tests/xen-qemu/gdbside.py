@@ -392,7 +392,12 @@ def sc_tasks(a):
             th.switch()
             st["pc"] = int(gdb.parse_and_eval("$pc")) & MASK64
             st["sp"] = int(gdb.parse_and_eval("$sp")) & MASK64
-            raw = read(st["sp"], 8 * a.get("words", 64))
+            n = 8 * a.get("words", 64)
+            try:
+                raw = read(st["sp"], n)
+            except gdb.MemoryError:
+                # the stack's top page ends below n: up to its end
+                raw = read(st["sp"], min(n, 4096 - (st["sp"] & 4095)))
             st["words"] = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, len(raw), 8)]
         except Exception as e:  # noqa: BLE001
             st["error"] = str(e)
