@@ -1196,6 +1196,13 @@ def main():
               "pids %s" % running("xenstub"))
     for g in guests:
         m = GUEST_TROUBLE.search(g.console())
+        if m:
+            # whole, without the counter's lines: a FAIL line keeps only a
+            # head and a tail, and an Oops is long
+            trouble = [line for line in g.console()[max(0, m.start() - 300):].splitlines()
+                       if not line.startswith("XQ-TICK")]
+            note("%s: its console from the first trouble on:\n%s"
+                 % (g.name, indent("\n".join(trouble[:300]), 400)))
         res.check(not m, "%s: its console shows no panic, BUG, Oops or WARNING" % g.name,
                   g.console()[max(0, m.start() - 500):m.start() + 2500] if m else "")
     for g in guests:
