@@ -829,12 +829,13 @@ def check_kill9_recover(res, g):
     guest runs again and a new xenstub attaches (the ring is free)."""
     what = "%s: kill -9 at a step stop, then --recover" % g.name
     r, out = gdb("kill9", target="xen:%s" % g.name, xs_opts=PLAIN)
+    note("kill -9 session:\n%s" % indent(out, 60))
     if not res.check(r is not None and r["killed"], "%s: gdb session, xenstub killed" % what, out):
         return
     st = g.state()
     res.check("p" in st, "%s: the dead xenstub left the domain paused (xl: %s)" % (what, st))
-    rc, rec = sh([XENSTUB, "--recover", "xen:%s" % g.name])
-    note("xenstub --recover:\n%s" % indent(rec, 20))
+    rc, rec = sh([XENSTUB, "-v", "--recover", "xen:%s" % g.name])
+    note("xenstub -v --recover:\n%s" % indent(rec, 60))
     res.check(rc == 0 and "recovered" in rec, "%s: xenstub --recover succeeds" % what, rec)
     # the step's trap flag (EFLAGS.TF on AMD) goes with the held vCPU's
     # release, not through a whole HVM context load (every vCPU's state,
