@@ -218,6 +218,19 @@ class Guest:
         return [lines[i:i + 30] for i, line in enumerate(lines)
                 if re.search(r"\bd%dv\d+ Triple fault" % self.domid, line)]
 
+    def trouble_mark(self):
+        """How many panic, BUG, Oops or WARNING lines the console has."""
+        return len(GUEST_TROUBLE.findall(self.console()))
+
+    def trouble_note(self, mark, when):
+        """Notes each trouble line the console gained since mark, with the
+        two lines before it (the counter's last ticks say when)."""
+        lines = self.console().splitlines()
+        hits = [i for i, line in enumerate(lines) if GUEST_TROUBLE.search(line)]
+        if len(hits) > mark:
+            note("%s: NEW trouble on its console %s:\n%s" % (self.name, when, indent("\n".join(
+                "\n".join(lines[max(0, i - 2):i + 1]) for i in hits[mark:]), 200)))
+
     def version(self):
         m = re.search(r"^XQ-VERSION (.*)$", self.console(), re.M)
         return m.group(1) if m else None
@@ -834,8 +847,11 @@ def check_kill9_recover(res, g):
         return
     st = g.state()
     res.check("p" in st, "%s: the dead xenstub left the domain paused (xl: %s)" % (what, st))
+    trouble = g.trouble_mark()
     rc, rec = sh([XENSTUB, "-v", "--recover", "xen:%s" % g.name])
     note("xenstub -v --recover:\n%s" % indent(rec, 60))
+    time.sleep(3)
+    g.trouble_note(trouble, "within 3 s of --recover")
     res.check(rc == 0 and "recovered" in rec, "%s: xenstub --recover succeeds" % what, rec)
     # the step's trap flag (EFLAGS.TF on AMD) goes with the held vCPU's
     # release, not through a whole HVM context load (every vCPU's state,
@@ -1037,7 +1053,9 @@ def guarded(res, g, what, fn):
         seen = len(g.triple_faults())
         res.hold()
         t = time.monotonic()
+        trouble = g.trouble_mark()
         fn()
+        g.trouble_note(trouble, "during %s" % what)
         faults = g.triple_faults()[seen:]
         if not faults:
             res.commit()
