@@ -841,8 +841,10 @@ def check_kill9_recover(res, g):
     """xenstub killed with SIGKILL at a stop, then `xenstub --recover`: the
     guest runs again and a new xenstub attaches (the ring is free)."""
     what = "%s: kill -9 at a step stop, then --recover" % g.name
+    trouble = g.trouble_mark()
     r, out = gdb("kill9", target="xen:%s" % g.name, xs_opts=PLAIN)
     note("kill -9 session:\n%s" % indent(out, 60))
+    g.trouble_note(trouble, "during the kill -9 session")
     if not res.check(r is not None and r["killed"], "%s: gdb session, xenstub killed" % what, out):
         return
     st = g.state()

@@ -63,6 +63,9 @@ static void release_all(struct target *t, const struct journal_state *st, const 
 	for (v = 0; v < t->nr_vcpus; v++) {
 		if (want[v] && xen_get_regs(t, v, &r) == 0) {
 			r.rflags = journal_rflags(&st->vcpu[v], r.rflags);
+			log_info(LC_TRAP, "recover: vCPU %u released with rip %#llx rsp %#llx rflags %#llx",
+				 v, (unsigned long long)r.rip, (unsigned long long)r.gpr[X86_RSP],
+				 (unsigned long long)r.rflags);
 			release(x, v, &r);
 		} else {
 			release(x, v, NULL);
