@@ -113,6 +113,9 @@ static void wait_tf_back(struct target *t, struct journal_state *st, bool *want,
 				r.rflags = journal_rflags(&st->vcpu[ev.vcpu], r.rflags);
 				rsp.regs = &r;
 			}
+			log_info(LC_TRAP, "recover: event of vCPU %u (kind %d) at rip %#llx: released%s",
+				 ev.vcpu, (int)ev.kind, (unsigned long long)ev.regs.rip,
+				 rsp.regs ? " with its trap flag given back" : "");
 			if (xen_ev_respond(t, &ev, &rsp))
 				log_warn(LC_TRAP, "recover: releasing vCPU %u: %s", ev.vcpu,
 					 target_strerror(t));
