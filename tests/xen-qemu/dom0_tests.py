@@ -270,6 +270,26 @@ class Guest:
                 lines.append(re.sub(r"^\(XEN\) \[[ 0-9.]+\] ?", "", l))
         return lines[:80]
 
+    def vcpu_snapshot(self):
+        """Each vCPU's rip, rsp and rflags (xenctx), Xen's pause counts and
+        flags of each, and the local APICs: where the vCPUs stand."""
+        out = []
+        for v in range(self.vcpus):
+            rc, regs, _ = self.xenctx(v, all_regs=False)
+            out.append("vCPU %d: rip %s rsp %s rflags %s" % (
+                v, h(regs.get("rip", "?")), h(regs.get("rsp", "?")), h(regs.get("flags", "?"))))
+        before = len(sh(["xl", "dmesg"])[1].splitlines())
+        sh(["xl", "debug-keys", "q"])
+        dump = sh(["xl", "dmesg"])[1].splitlines()[before:]
+        inside = False
+        for l in dump:
+            if "information and callbacks for domain" in l:
+                inside = "domain %d:" % self.domid in l
+            elif inside and ("VCPU" in l or "pause_" in l):
+                out.append(re.sub(r"^\(XEN\) \[[ 0-9.]+\] ?", "", l))
+        out.append(self.lapic_report())
+        return "\n".join(out)
+
     def lapic_report(self):
         """Each vCPU's local APIC as its HVM record has it (xen-hvmctx):
         TPR, PPR, the in-service and requested vectors."""
@@ -849,9 +869,11 @@ def check_kill9_recover(res, g):
         return
     st = g.state()
     res.check("p" in st, "%s: the dead xenstub left the domain paused (xl: %s)" % (what, st))
+    note("before --recover:\n%s" % indent(g.vcpu_snapshot(), 60))
     trouble = g.trouble_mark()
     rc, rec = sh([XENSTUB, "-v", "--recover", "xen:%s" % g.name])
     note("xenstub -v --recover:\n%s" % indent(rec, 60))
+    note("right after --recover:\n%s" % indent(g.vcpu_snapshot(), 60))
     time.sleep(3)
     g.trouble_note(trouble, "within 3 s of --recover")
     res.check(rc == 0 and "recovered" in rec, "%s: xenstub --recover succeeds" % what, rec)
