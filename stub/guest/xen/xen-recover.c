@@ -14,10 +14,11 @@
 #include "stub/base/alloc.h"
 #include "stub/base/log.h"
 #include "stub/guest/journal.h"
+#include "stub/guest/vmem.h"
 
-/* How long the vCPUs whose trap flag goes back with their release get to
- * run once (Xen applies the registers then); after it the caller writes
- * the flag through the HVM context. */
+/* How long the vCPUs whose trap flag goes back get to raise their
+ * debug exception (one instruction, or an interrupt handler and one);
+ * after it the caller writes the flag through the HVM context. */
 #define TF_WAIT_MS	10000
 #define TF_POLL_MS	20
 
@@ -32,44 +33,50 @@ static int tf_is_back(struct target *t, unsigned v, const struct journal_vcpu *j
 	return !!(r.rflags & X86_RFLAGS_TF) == jv->tf_was;
 }
 
-/* One release of vCPU v on the fresh ring: it lets go a vCPU an event of
- * the dead listener holds and is ignored for any other. With regs, the
- * release carries them (VM_EVENT_FLAG_SET_REGISTERS). */
-static void release(struct xen_target *x, unsigned v, const struct x86_regs *regs)
+/*
+ * Whether vCPU v's next instruction is a hlt: Xen completes it itself,
+ * and with the trap flag set it injects that step's #DB into the guest
+ * (svm's __update_guest_eip) instead of reporting it to the monitor.
+ */
+static bool next_is_hlt(struct target *t, unsigned v)
 {
-	vm_event_response_t rsp;
+	struct x86_regs r;
+	struct aspace as;
+	struct vmem *m;
+	uint8_t b = 0;
+	bool hlt = false;
 
-	memset(&rsp, 0, sizeof(rsp));
-	rsp.version = VM_EVENT_INTERFACE_VERSION;
-	rsp.vcpu_id = v;
-	rsp.flags = VM_EVENT_FLAG_VCPU_PAUSED;
-	if (regs) {
-		rsp.flags |= VM_EVENT_FLAG_SET_REGISTERS;
-		xen_regs_to_event(regs, &rsp.data.regs.x86);
-	}
-	xen_put_response(x, &rsp);
+	if (xen_get_regs(t, v, &r))
+		return false;
+	m = vmem_new(t, 4, false);
+	vmem_aspace_of(&r, &as);
+	if (vmem_read(m, &as, r.rip, &b, 1, NULL) == 0)
+		hlt = b == 0xf4;
+	vmem_free(m);
+	return hlt;
 }
 
 /*
- * One release per vCPU on the fresh ring; one in want carries its
- * registers read now, with the trap flag the journal names.
+ * One release per vCPU on the fresh ring, none with registers: it lets
+ * go a vCPU an event of the dead listener holds and is ignored for any
+ * other (Xen matches responses by vCPU and acts on one only while an
+ * event holds it). Registers sent with such a release are not applied
+ * when the vCPU next runs (seen on Xen 4.17 with SVM: its next
+ * instruction still trapped) but later, over whatever it did meanwhile,
+ * so a trap flag never goes back this way.
  */
-static void release_all(struct target *t, const struct journal_state *st, const bool *want)
+static void release_all(struct target *t)
 {
 	struct xen_target *x = to_xen(t);
-	struct x86_regs r;
+	vm_event_response_t rsp;
 	unsigned v;
 
 	for (v = 0; v < t->nr_vcpus; v++) {
-		if (want[v] && xen_get_regs(t, v, &r) == 0) {
-			r.rflags = journal_rflags(&st->vcpu[v], r.rflags);
-			log_info(LC_TRAP, "recover: vCPU %u released with rip %#llx rsp %#llx rflags %#llx",
-				 v, (unsigned long long)r.rip, (unsigned long long)r.gpr[X86_RSP],
-				 (unsigned long long)r.rflags);
-			release(x, v, &r);
-		} else {
-			release(x, v, NULL);
-		}
+		memset(&rsp, 0, sizeof(rsp));
+		rsp.version = VM_EVENT_INTERFACE_VERSION;
+		rsp.vcpu_id = v;
+		rsp.flags = VM_EVENT_FLAG_VCPU_PAUSED;
+		xen_put_response(x, &rsp);
 		/* Xen takes them off the ring at once */
 		if ((v + 1) % RING_SIZE(&x->back_ring) == 0)
 			xc_monitor_resume(x->xch, x->domid);
@@ -78,15 +85,17 @@ static void release_all(struct target *t, const struct journal_state *st, const 
 }
 
 /*
- * After release_all() gave the vCPUs in want their trap flags, with the
- * debug-exception monitor on: lets the domain run until each of them ran
- * (Xen applies such registers at the vCPU's next run and drops them when
- * the ring goes, vm_event_cleanup_domain). A vCPU that was not held
- * ignored its release and runs with the flag: its #DB becomes an event
- * whose answer carries the flag instead of a trap in the guest. Clears
- * want[v] and the journal's tf_set for each vCPU whose flag is back. The
- * dead xenstub's pauses are undone first (*undone_pauses counts them);
- * the domain is paused again on return.
+ * With the debug-exception monitor on, lets the domain run until each
+ * vCPU in want, which runs with the trap flag the dead xenstub set,
+ * raised its #DB as an event of the fresh ring; the answer to that event
+ * carries the flag back (VM_EVENT_FLAG_SET_REGISTERS, which Xen applies
+ * for an event of the ring it answers) and the teardown (xen_ev_disable)
+ * waits until the vCPU ran with it. Reading the flag in the vCPU's
+ * registers would not do: inside an interrupt handler it reads clear
+ * while the interrupted context, on the stack, still has it. Clears
+ * want[v] and the journal's tf_set for each vCPU whose flag went back.
+ * The dead xenstub's pauses are undone first (*undone_pauses counts
+ * them); the domain is paused again on return.
  */
 static void wait_tf_back(struct target *t, struct journal_state *st, bool *want,
 			 unsigned *undone_pauses)
@@ -112,23 +121,19 @@ static void wait_tf_back(struct target *t, struct journal_state *st, bool *want,
 			    xen_get_regs(t, ev.vcpu, &r) == 0) {
 				r.rflags = journal_rflags(&st->vcpu[ev.vcpu], r.rflags);
 				rsp.regs = &r;
+				want[ev.vcpu] = false;
+				st->vcpu[ev.vcpu].tf_set = false;
+				log_info(LC_TRAP, "recover: vCPU %u's trap flag (%s) goes back with the "
+					 "release of its debug exception at %#llx", ev.vcpu,
+					 st->vcpu[ev.vcpu].tf_was ? "set" : "clear",
+					 (unsigned long long)r.rip);
 			}
-			log_info(LC_TRAP, "recover: event of vCPU %u (kind %d) at rip %#llx: released%s",
-				 ev.vcpu, (int)ev.kind, (unsigned long long)ev.regs.rip,
-				 rsp.regs ? " with its trap flag given back" : "");
 			if (xen_ev_respond(t, &ev, &rsp))
 				log_warn(LC_TRAP, "recover: releasing vCPU %u: %s", ev.vcpu,
 					 target_strerror(t));
 		}
-		for (v = 0, left = 0; v < t->nr_vcpus; v++) {
-			if (want[v] && !x->held[v] && tf_is_back(t, v, &st->vcpu[v]) == 1) {
-				want[v] = false;
-				st->vcpu[v].tf_set = false;
-				log_info(LC_TRAP, "recover: vCPU %u's trap flag is back (%s)", v,
-					 st->vcpu[v].tf_was ? "set" : "clear");
-			}
+		for (v = 0, left = 0; v < t->nr_vcpus; v++)
 			left += want[v];
-		}
 		if (!left)
 			break;
 		nanosleep(&nap, NULL);
@@ -137,8 +142,8 @@ static void wait_tf_back(struct target *t, struct journal_state *st, bool *want,
 		log_warn(LC_TRAP, "recover: %s", target_strerror(t));
 	for (v = 0; v < t->nr_vcpus; v++)
 		if (want[v])
-			log_warn(LC_TRAP, "recover: vCPU %u did not run in %u ms: its trap flag goes "
-				 "back through the HVM context", v, TF_WAIT_MS);
+			log_warn(LC_TRAP, "recover: vCPU %u raised no debug exception in %u ms: its "
+				 "trap flag goes back through the HVM context", v, TF_WAIT_MS);
 }
 
 /* Undoes what a dead xenstub left that only Xen calls can undo. */
@@ -169,6 +174,13 @@ int xen_ev_recover(struct target *t, struct journal_state *st)
 			st->vcpu[v].tf_set = false;
 			continue;
 		}
+		/* such a vCPU's flag goes back through the HVM context (the
+		 * caller's), before the domain runs */
+		if (next_is_hlt(t, v)) {
+			log_info(LC_TRAP, "recover: vCPU %u is at a hlt: its trap flag goes back "
+				 "through the HVM context", v);
+			continue;
+		}
 		want[v] = any = true;
 	}
 	if (st->ring || any) {
@@ -197,7 +209,7 @@ int xen_ev_recover(struct target *t, struct journal_state *st)
 			if (any && xen_ev_monitor(t, TMON_DEBUG_EXC, true))
 				log_warn(LC_TRAP, "recover: the debug-exception monitor: %s",
 					 target_strerror(t));
-			release_all(t, st, want);
+			release_all(t);
 			if (any)
 				wait_tf_back(t, st, want, &undone);
 			xen_ev_disable(t);
