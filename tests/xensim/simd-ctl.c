@@ -723,6 +723,7 @@ static json_object *state_json(struct sim_domain *d, bool digest)
 	set(o, "unmodelled_flags", hex(d->unmodelled_flags));
 	set(o, "hvm_loads", u64(d->hvm_loads));
 	set(o, "hvm_loads_ok", u64(d->hvm_loads_ok));
+	set(o, "stale_hold_regs", u64(d->stale_hold_regs));
 	set(o, "monitor", monitor_json(d));
 	set(o, "ring", ring_json(d));
 	set(ma, "default", json_object_new_string(sim_access_name(d->default_access)));

@@ -148,6 +148,7 @@ struct sim_vcpu {
 
 	/* Pauses beyond the domain's (xen/common/vm_event.c). */
 	unsigned vm_event_pause;	/* v->vm_event_pause_count */
+	unsigned held_gen;		/* d->ring_gen of its last sync event */
 	bool ring_blocked;		/* paused by vm_event_mark_and_pause */
 	bool waiting_slot;		/* on the ring's wait queue */
 	uint64_t wait_seq;
@@ -305,6 +306,10 @@ struct sim_domain {
 	/* XEN_DOMCTL_sethvmcontext calls (whole-context loads), and those
 	 * that loaded (the others were refused) */
 	uint64_t hvm_loads, hvm_loads_ok;
+	/* monitor rings enabled so far; registers a response carried for a
+	 * hold of an earlier ring (see sim_vm_event_resume) */
+	unsigned ring_gen;
+	uint64_t stale_hold_regs;
 	/* A fault injected by the control command ("quirk no-progress"):
 	 * EMULATE answers to mem_access events are ignored, so the vCPU
 	 * executes the instruction again and raises the same event again,
