@@ -49,6 +49,10 @@ struct xen_target {
 	uint32_t remote_port;
 	int local_port;
 	uint32_t mon_caps;	/* XEN_DOMCTL_MONITOR_EVENT_* bits */
+	/* SVM host whose Xen never reads a vCPU's CR2 back from the VMCB
+	 * (before 4.20.4, 4.21.2, 4.22): its HVM context has a stale CR2,
+	 * which a load writes into every vCPU; said once when it happens */
+	bool stale_cr2, stale_cr2_said;
 	bool mon[TMON_INGUEST_PF + 1];
 	bool *ss_armed;		/* per vCPU: debug_control single-step on */
 	bool *held;		/* per vCPU: a request waits for our answer */

@@ -494,6 +494,15 @@ static int set_hvm_regs(struct target *t, unsigned vcpu, const struct x86_regs *
 	unsigned tries;
 	int n, rc;
 
+	if (x->stale_cr2 && !x->stale_cr2_said) {
+		x->stale_cr2_said = true;
+		log_warn(LC_TARGET, "domain %u: vCPU %u's registers go through the whole HVM context, "
+			 "whose CR2 this Xen on AMD does not keep up to date (fixed in Xen 4.20.4, "
+			 "4.21.2 and 4.22): every vCPU gets its last saved CR2 back, and one stopped "
+			 "inside a page-fault handler that has not read CR2 yet would handle the "
+			 "wrong address", x->domid, vcpu);
+	}
+
 	n = xc_domain_hvm_getcontext(x->xch, x->domid, NULL, 0);
 	if (n <= 0)
 		return -(errno ? errno : EIO);

@@ -116,6 +116,35 @@ static unsigned guest_bits(struct xen_target *x)
 	return 64;
 }
 
+/*
+ * Whether domain x runs on an SVM (AMD) host under a Xen that keeps a vCPU's
+ * CR2 only in the VMCB, where the guest's page faults leave it, and saves
+ * and loads its own copy instead (fixed by "x86/svm: Always sync guest CR2
+ * on VMExit", in Xen 4.20.4, 4.21.2 and 4.22). Xen offers the monitor
+ * single-step (the monitor trap flag) on VMX hosts only.
+ */
+static bool svm_stale_cr2(struct xen_target *x)
+{
+	xen_extraversion_t extra;
+	unsigned major, minor, patch = 0;
+	int v;
+
+	if (!(x->mon_caps & (1u << XEN_DOMCTL_MONITOR_EVENT_DEBUG_EXCEPTION)) ||
+	    (x->mon_caps & (1u << XEN_DOMCTL_MONITOR_EVENT_SINGLESTEP)))
+		return false;
+	v = xc_version(x->xch, XENVER_version, NULL);
+	if (v < 0)
+		return true;
+	major = (unsigned)v >> 16;
+	minor = (unsigned)v & 0xffff;
+	memset(extra, 0, sizeof(extra));
+	if (xc_version(x->xch, XENVER_extraversion, &extra) == 0 && extra[0] == '.')
+		patch = (unsigned)strtoul(extra + 1, NULL, 10);
+	if (major != 4)
+		return major < 4;
+	return minor < 20 || (minor == 20 && patch < 4) || (minor == 21 && patch < 2);
+}
+
 static int xen_open(const char *spec, const struct target_params *p,
 		    struct target **out, char **msg)
 {
@@ -230,6 +259,7 @@ static int xen_open(const char *spec, const struct target_params *p,
 		if (x->mon_caps & (1u << XEN_DOMCTL_MONITOR_EVENT_DEBUG_EXCEPTION))
 			x->base.caps |= TCAP_DEBUG_EXC;
 		x->base.caps |= TCAP_MEM_ACCESS; /* probed when first used */
+		x->stale_cr2 = svm_stale_cr2(x);
 	} else {
 		x->base.caps &= ~TCAP_EVENTS;
 	}
