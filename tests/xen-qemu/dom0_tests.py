@@ -326,11 +326,17 @@ class Guest:
         rc, gfn = sh(["xenstore-read", "/local/domain/%d/console/ring-ref" % self.domid])
         r, text = gdb("tasks", target="xen:%d" % self.domid, xs_opts="-v",
                       names=["init", "sh", "sleep", "hostname", "khvcd"], words=48,
+                      heads=["swapper", "init", "sleep", "hostname", "sh"],
                       cons_gfn=int(gfn) if rc == 0 and gfn.strip().isdigit() else None,
                       timeout=240)
         if r is None:
             return "the tasks could not be read:\n" + text[-1500:]
-        out = ["xenstub ps:\n" + str(r.get("ps"))[-2500:],
+        ps = str(r.get("ps")).splitlines()
+        out = ["xenstub ps (the first lines and the last):\n" + "\n".join(ps[:8] + ["..."] + ps[-12:]),
+               "task heads (thread_info.flags: bit 3 NEED_RESCHED, bit 21 POLLING_NRFLAG; "
+               "syscall_work, status, cpu, __state):\n" + "\n".join(
+                   "%s: %s" % (k, v) for k, v in sorted(dict(r.get("task_heads") or {}).items()))
+               if isinstance(r.get("task_heads"), dict) else "task heads: %s" % r.get("task_heads"),
                "gdb threads:\n" + str(r.get("threads"))[-2500:]]
         ring = r.get("cons_ring")
         if isinstance(ring, list):

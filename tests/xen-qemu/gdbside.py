@@ -382,6 +382,19 @@ def sc_tasks(a):
         except Exception as e:  # noqa: BLE001 - reported, not judged
             res[name] = "error: %s" % e
     get("ps", lambda: ex("monitor ps"))
+
+    def heads():
+        # each listed task's first 32 bytes: thread_info (flags: bit 3
+        # TIF_NEED_RESCHED, bit 21 TIF_POLLING_NRFLAG; syscall_work; status;
+        # cpu), then __state
+        out = {}
+        for line in str(res.get("ps", "")).splitlines():
+            f = line.split()
+            if len(f) >= 7 and f[5].startswith("0x") and \
+                    f[6].strip("[]").split("/")[0] in a.get("heads", ()):
+                out["%s %s" % (f[0], f[6])] = read(int(f[5], 16), 32).hex()
+        return out
+    get("task_heads", heads)
     get("threads", lambda: ex("info threads"))
     res["stacks"] = []
     for th in gdb.selected_inferior().threads():
