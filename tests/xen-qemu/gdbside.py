@@ -246,14 +246,16 @@ def sc_step(a):
         pc = reg("pc")
         insns = ex("x/2i $pc").strip().splitlines()
         nxt = re.match(r"\s*(0x[0-9a-f]+)", insns[1]) if len(insns) > 1 else None
+        rcx = reg("rcx")
         sig, err = resume("stepi")
         step = {"pc_before": pc, "insn": insns[0] if insns else "",
                 "fallthrough": int(nxt.group(1), 16) if nxt else None,
-                "signal": sig, "error": err}
+                "rcx_before": rcx, "signal": sig, "error": err}
         if err:
             steps.append(step)
             break
         step["pc_after"] = reg("pc")
+        step["rcx_after"] = reg("rcx")
         step["eflags_after"] = reg("eflags")
         step["vcpu_after"] = gdb.selected_thread().ptid[1] - 1
         if a.get("domid") is not None and not steps:
