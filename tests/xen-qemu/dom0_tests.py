@@ -89,6 +89,15 @@ def indent(text, limit=60):
     return "\n".join("    | " + line for line in lines)
 
 
+def debug_keys(*keys):
+    """Presses Xen's debug keys and returns the lines they added to Xen's
+    console ring (read, not cleared: the triple-fault check reads it too)."""
+    before = len(sh(["xl", "dmesg"])[1].splitlines())
+    for k in keys:
+        sh(["xl", "debug-keys", k])
+    return sh(["xl", "dmesg"])[1].splitlines()[before:]
+
+
 class Results:
     """PASS, FAIL and SKIP lines and their counts. Between hold() and
     commit() or drop() the lines of a check are kept back: a check whose
@@ -264,15 +273,16 @@ class Guest:
                 tsc[inst] = int(m.group(1), 16)
         return tsc
 
-    def evtchn_lines(self, dump):
-        """This domain's part of Xen's event-channel dump (debug key e)."""
+    def dump_section(self, dump, header):
+        """This domain's part of a debug-key dump whose per-domain parts
+        begin with "HEADER N:", without Xen's line prefixes."""
         lines, inside = [], False
         for l in dump:
-            if "Event channel information for domain" in l:
+            if header in l:
                 inside = re.search(r"domain %d:" % self.domid, l) is not None
             if inside:
                 lines.append(re.sub(r"^\(XEN\) \[[ 0-9.]+\] ?", "", l))
-        return lines[:80]
+        return lines
 
     def vcpu_snapshot(self):
         """Each vCPU's rip, rsp and rflags (xenctx), Xen's pause counts and
@@ -282,15 +292,8 @@ class Guest:
             rc, regs, _ = self.xenctx(v, all_regs=False)
             out.append("vCPU %d: rip %s rsp %s rflags %s" % (
                 v, h(regs.get("rip", "?")), h(regs.get("rsp", "?")), h(regs.get("flags", "?"))))
-        before = len(sh(["xl", "dmesg"])[1].splitlines())
-        sh(["xl", "debug-keys", "q"])
-        dump = sh(["xl", "dmesg"])[1].splitlines()[before:]
-        inside = False
-        for l in dump:
-            if "information and callbacks for domain" in l:
-                inside = "domain %d:" % self.domid in l
-            elif inside and ("VCPU" in l or "pause_" in l):
-                out.append(re.sub(r"^\(XEN\) \[[ 0-9.]+\] ?", "", l))
+        out += [l for l in self.dump_section(debug_keys("q"), "information and callbacks for domain")
+                if "VCPU" in l or "pause_" in l]
         out.append(self.lapic_report())
         return "\n".join(out)
 
@@ -369,10 +372,7 @@ class Guest:
         and each vCPU's pvclock fields, with the time the pvclock gives at
         that vCPU's TSC (seconds)."""
         out = []
-        before = len(sh(["xl", "dmesg"])[1].splitlines())
-        sh(["xl", "debug-keys", "s"])
-        sh(["xl", "debug-keys", "a"])
-        dump = sh(["xl", "dmesg"])[1].splitlines()[before:]
+        dump = debug_keys("s", "a")
         out.append("xl debug-keys s a (TSC mode; timers: ex= is microseconds from now):\n" +
                    "\n".join(l for l in dump if re.search(
                        r"TSC|dom\d|emulated|CPU\d+:|singleshot|periodic", l)))
@@ -468,17 +468,14 @@ class Guest:
         for v in range(self.vcpus):
             rc, regs, text = self.xenctx(v, all_regs=False)
             out.append("xenctx vCPU %d (exit %d):\n%s" % (v, rc, text.strip()))
-        # Xen's ring is read, not cleared: the triple-fault check reads it too
-        before = len(sh(["xl", "dmesg"])[1].splitlines())
-        sh(["xl", "debug-keys", "q"])
-        sh(["xl", "debug-keys", "e"])
-        dump = sh(["xl", "dmesg"])[1].splitlines()[before:]
+        dump = debug_keys("q", "e")
         out.append("xl debug-keys q:\n" + "\n".join(
             l for l in dump
             if "d%d" % self.domid in l or "Dom%d" % self.domid in l
             or "VCPU" in l or "pending" in l or "pause_" in l)[-2500:])
         out.append("xl debug-keys e (this domain's ports: [pending/masked/linked], "
-                   "s=state n=vCPU, v=VIRQ):\n" + "\n".join(self.evtchn_lines(dump)))
+                   "s=state n=vCPU, v=VIRQ):\n" + "\n".join(
+                       self.dump_section(dump, "Event channel information for domain")[:80]))
         out.append(self.lapic_report())
         out.append(self.clock_report())
         out.append(self.tasks_report())
@@ -996,10 +993,7 @@ def check_hvmload(res, g, advance, rounds=60):
     what = "%s: %d context loads by libxenctrl alone (%s)" % (
         g.name, rounds, "TSC moved on by the gap, as xenstub does" if advance
         else "TSC loaded as read")
-    before = len(sh(["xl", "dmesg"])[1].splitlines())
-    sh(["xl", "debug-keys", "s"])
-    note("Xen's TSC mode (debug key s):\n%s" % indent("\n".join(
-        sh(["xl", "dmesg"])[1].splitlines()[before:])))
+    note("Xen's TSC mode (debug key s):\n%s" % indent("\n".join(debug_keys("s"))))
     xc = hvmload.Xc()
 
     def one(i):

@@ -322,6 +322,14 @@ def sc_points(a):
     return res
 
 
+def collect(out, name, fn):
+    """out[name] = fn(), or the error it raised: reported, not judged."""
+    try:
+        out[name] = fn()
+    except Exception as e:  # noqa: BLE001
+        out[name] = "error: %s" % e
+
+
 def u64(addr):
     return int.from_bytes(read(addr, 8), "little")
 
@@ -337,10 +345,7 @@ def clock(a):
     out = {}
 
     def get(name, fn):
-        try:
-            out[name] = fn()
-        except Exception as e:  # noqa: BLE001 - reported, not judged
-            out[name] = "error: %s" % e
+        collect(out, name, fn)
     if syms.get("jiffies_64"):
         get("jiffies_64", lambda: u64(int(syms["jiffies_64"], 16)))
     for i, addr in enumerate(syms.get("last_value", [])):
@@ -379,10 +384,7 @@ def sc_tasks(a):
     res = {"attach": attach(a)}
 
     def get(name, fn):
-        try:
-            res[name] = fn()
-        except Exception as e:  # noqa: BLE001 - reported, not judged
-            res[name] = "error: %s" % e
+        collect(res, name, fn)
     get("ps", lambda: ex("monitor ps"))
 
     def heads():
