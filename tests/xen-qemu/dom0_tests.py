@@ -334,6 +334,8 @@ class Guest:
         r, text = gdb("tasks", target="xen:%d" % self.domid, xs_opts="-v",
                       names=["init", "sh", "sleep", "hostname", "khvcd"], words=48,
                       heads=["swapper", "init", "sleep", "hostname", "sh"],
+                      vcpus=self.vcpus, percpu={n: self.sym(n) for n in (
+                          "__per_cpu_offset", "call_single_queue", "runqueues")},
                       cons_gfn=int(gfn) if rc == 0 and gfn.strip().isdigit() else None,
                       timeout=240)
         if r is None:
@@ -344,6 +346,10 @@ class Guest:
                "syscall_work, status, cpu, __state):\n" + "\n".join(
                    "%s: %s" % (k, v) for k, v in sorted(dict(r.get("task_heads") or {}).items()))
                if isinstance(r.get("task_heads"), dict) else "task heads: %s" % r.get("task_heads"),
+               "per CPU (call_single_queue's first entry, 0 if empty; the runqueue's lock "
+               "and nr_running):\n%s" % (
+                   "\n".join("%s: %s" % kv for kv in sorted(r["percpu"].items()))
+                   if isinstance(r.get("percpu"), dict) else r.get("percpu")),
                "gdb threads:\n" + str(r.get("threads"))[-2500:]]
         ring = r.get("cons_ring")
         if isinstance(ring, list):

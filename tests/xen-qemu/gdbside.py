@@ -399,6 +399,31 @@ def sc_tasks(a):
                 out["%s %s" % (f[0], f[6])] = read(int(f[5], 16), 32).hex()
         return out
     get("task_heads", heads)
+
+    def percpu():
+        # each CPU's scheduling state (a["percpu"]: kallsyms addresses, hex;
+        # per-CPU ones are offsets into the areas at __per_cpu_offset[]):
+        # the first entry of call_single_queue (0: empty; a waker that finds
+        # it non-empty sends no IPI) and runqueues' first word (the lock)
+        # and nr_running
+        p = a.get("percpu") or {}
+        out = {}
+        for cpu in range(a.get("vcpus", 1)):
+            def one(cpu=cpu):
+                pco = u64(int(p["__per_cpu_offset"], 16) + 8 * cpu)
+                r = {}
+                if p.get("call_single_queue"):
+                    r["call_single_queue.first"] = "%#x" % u64(
+                        (pco + int(p["call_single_queue"], 16)) & MASK64)
+                if p.get("runqueues"):
+                    w = u64((pco + int(p["runqueues"], 16)) & MASK64)
+                    r["rq.lock"] = "%#x" % (w & 0xffffffff)
+                    r["rq.nr_running"] = w >> 32
+                return r
+            collect(out, "cpu%d" % cpu, one)
+        return out
+    if (a.get("percpu") or {}).get("__per_cpu_offset"):
+        get("percpu", percpu)
     get("threads", lambda: ex("info threads"))
     res["stacks"] = []
     for th in gdb.selected_inferior().threads():

@@ -24,10 +24,12 @@ echo "XQ-VERSION $(cat /proc/version)"
 # clock, read by dom0 when the counter stops: jiffies_64; each vCPU's
 # vcpu_info (per-CPU pointer xen_vcpu, per-CPU areas at __per_cpu_offset[])
 # whose time fields are Xen's pvclock; pvclock's last_value, the largest
-# time any vCPU read (a static: every last_value is printed)
+# time any vCPU read (a static: every last_value is printed); each CPU's
+# call_single_queue and runqueue (per-CPU), for the stall report
 awk '$3 == "linux_banner" || $3 == "init_uts_ns" || $3 == "_text" ||
      $3 == "__x64_sys_newuname" || $3 == "jiffies_64" || $3 == "xen_vcpu" ||
-     $3 == "__per_cpu_offset" || $3 == "last_value" { print "XQ-SYM", $3, $1 }' /proc/kallsyms
+     $3 == "__per_cpu_offset" || $3 == "last_value" || $3 == "call_single_queue" ||
+     $3 == "runqueues" { print "XQ-SYM", $3, $1 }' /proc/kallsyms
 echo "XQ-READY"
 i=0
 while :; do
