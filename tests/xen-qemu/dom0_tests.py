@@ -160,6 +160,11 @@ class Guest:
         # whether the counter has stood since while the guest was alive
         self.faults_seen = 0
         self.stalled_alive = False
+        # what shows that the emulator stalled the guest during the current
+        # check (lost_wakeup()), or None
+        self.lost_wakeup_seen = None
+        # the last tasks_report()'s reading of the guest, or None
+        self.last_tasks = None
 
     def create(self):
         """xl create. A domain that shuts down or crashes is kept (not
@@ -338,6 +343,7 @@ class Guest:
                           "__per_cpu_offset", "call_single_queue", "runqueues")},
                       cons_gfn=int(gfn) if rc == 0 and gfn.strip().isdigit() else None,
                       timeout=240)
+        self.last_tasks = r
         if r is None:
             return "the tasks could not be read:\n" + text[-1500:]
         ps = str(r.get("ps")).splitlines()
@@ -449,6 +455,10 @@ class Guest:
             # the whole report as a note: the failure text keeps only a head
             # and a tail
             details = self.stall_report(t0) + "\n" + self.console()[-300:]
+            self.lost_wakeup_seen = self.lost_wakeup()
+            note("%s: %s" % (self.name, "the emulator's doing: " + self.lost_wakeup_seen
+                             if self.lost_wakeup_seen else "no vCPU shows the mark of a wakeup "
+                             "lost to a dropped STI shadow (see Guest.lost_wakeup())"))
         res.check(ok, "%s: its console counter moves (%d -> %d)" %
                   (what, t0, self.last_tick()), details)
         return ok
@@ -486,6 +496,48 @@ class Guest:
         out.append(self.clock_report())
         out.append(self.tasks_report())
         return "\n".join(out)
+
+    def lost_wakeup(self):
+        """Whether a stalled guest bears the mark of QEMU's SVM dropping the
+        STI interrupt shadow: helper_vmrun() does not load the VMCB's
+        int_state, so a vCPU that left the guest right after the idle loop's
+        `sti` (host interrupt, pause) re-enters without it, and an interrupt
+        Xen held back for the shadow is taken before the `hlt`. When that
+        interrupt is the wakeup of a task for that CPU, the vCPU halts with
+        the task queued. The mark: a vCPU blocked in Xen right after
+        `sti; hlt` with interrupts on, whose idle task has TIF_NEED_RESCHED
+        and whose runqueue holds a task (read by the last tasks_report()).
+        Returns what shows it, or None."""
+        r = self.last_tasks or {}
+        heads, percpu = r.get("task_heads"), r.get("percpu")
+        if not isinstance(heads, dict) or not isinstance(percpu, dict):
+            return None
+        blocked, v = {}, None
+        for l in self.dump_section(debug_keys("q"), "information and callbacks for domain"):
+            m = re.search(r"VCPU(\d+):", l)
+            if m:
+                v = int(m.group(1))
+            m = re.search(r"pause_flags=([0-9a-f]+)", l)
+            if m and v is not None and "VCPU" not in l:
+                # _VPF_blocked is bit 0
+                blocked[v] = int(m.group(1), 16) & 1
+        for v in range(self.vcpus):
+            rc, regs, text = self.xenctx(v, all_regs=False)
+            m = re.search(r"Code \(instr addr ([0-9a-f]+)\)\s*\n\s*([0-9a-f<> ]+)", text)
+            head = next((h for k, h in heads.items() if k.endswith("[swapper/%d]" % v)), "")
+            cpu = percpu.get("cpu%d" % v)
+            if not (m and " fb f4 <" in " " + m.group(2) and regs.get("flags", 0) & 0x200
+                    and blocked.get(v) and len(head) >= 2 and int(head[:2], 16) & 0x08
+                    and isinstance(cpu, dict) and cpu.get("rq.nr_running", 0) >= 1):
+                continue
+            return ("vCPU %d is blocked in Xen right after `sti; hlt` (rip %s, "
+                    "interrupts on) while its idle task has TIF_NEED_RESCHED and its runqueue "
+                    "holds %d task%s: a wakeup's interrupt was taken between sti and hlt, which the "
+                    "STI shadow forbids. QEMU's SVM drops the shadow when it re-enters the guest "
+                    "(helper_vmrun() does not load the VMCB's int_state)" % (
+                        v, m.group(1), cpu["rq.nr_running"],
+                        "" if cpu["rq.nr_running"] == 1 else "s"))
+        return None
 
 
 def kallsyms_namer(guest_text):
@@ -1094,23 +1146,36 @@ def fault_report(g, faults, when, emulator=True):
 
 def guarded(res, g, what, fn):
     """Runs check fn() on guest g, keeping its lines back. If Xen reports a
-    triple fault of g meanwhile, the emulator killed the guest: the lines
-    are dropped (the check counts neither as passed nor as failed), the
-    fault is shown, and the check runs once more on a freshly created
-    guest. A second triple fault fails the check."""
+    triple fault of g meanwhile, the emulator killed the guest; if g's
+    counter stood with the mark of QEMU's dropped STI shadow
+    (Guest.lost_wakeup()), the emulator stalled it. Either way the lines
+    are dropped (the check counts neither as passed nor as failed), what
+    shows it is printed, and the check runs once more on a freshly created
+    guest. A second time fails the check. A triple fault after a stall
+    without that mark is not the emulator's alone: the lines count."""
     for attempt in (1, 2):
         seen = g.faults_seen = len(g.triple_faults())
         g.stalled_alive = False
+        g.lost_wakeup_seen = None
         res.hold()
         t = time.monotonic()
         trouble = g.trouble_mark()
         fn()
         g.trouble_note(trouble, "during %s" % what)
         faults = g.triple_faults()[seen:]
-        if not faults:
+        if not faults and not g.lost_wakeup_seen:
             res.commit()
             return
-        if g.stalled_alive:
+        if g.lost_wakeup_seen:
+            # the emulator stalled the guest (lost_wakeup()): like its
+            # triple faults, once more on a fresh guest
+            dropped = res.drop()
+            g.faults.append("a wakeup lost to a dropped STI shadow during %s" % what)
+            note("EMULATOR: %s (domain %s) stalled during %s (%.0f s after it began): %s"
+                 % (g.name, g.domid, what, time.monotonic() - t, g.lost_wakeup_seen))
+            if faults:
+                fault_report(g, faults, "after that stall", emulator=False)
+        elif g.stalled_alive:
             # the guest had stopped ticking before it triple-faulted: the
             # check's failures count, and it is not run again
             fault_report(g, faults, "during %s (%.0f s after it began), after its counter "
@@ -1119,14 +1184,15 @@ def guarded(res, g, what, fn):
                  "no retry" % what)
             res.commit()
             return
-        dropped = res.drop()
-        fault_report(g, faults, "during %s (%.0f s after it began)" % (what, time.monotonic() - t))
-        note("%s: %d PASS and %d FAIL lines of that attempt left out: a guest that "
-             "triple-faulted says nothing of xenstub" %
+        else:
+            dropped = res.drop()
+            fault_report(g, faults, "during %s (%.0f s after it began)" % (what, time.monotonic() - t))
+        note("%s: %d PASS and %d FAIL lines of that attempt left out: a guest the emulator "
+             "killed or stalled says nothing of xenstub" %
              (what, sum(k == "PASS" for k, _ in dropped), sum(k == "FAIL" for k, _ in dropped)))
         if attempt == 2:
-            res.check(False, "%s: the guest triple-faulted during this check again, "
-                      "on a fresh guest" % what)
+            res.check(False, "%s: the emulator killed or stalled the guest during this check "
+                      "again, on a fresh guest" % what)
             return
         res.retried += 1
         note("%s: again on a fresh guest" % what)
@@ -1287,8 +1353,8 @@ def main():
         note("%s: %d boot%s, emulator failures: %s" % (g.name, g.boots, "s" if g.boots > 1 else "",
                                                    "; ".join(g.faults) or "none"))
     if res.retried:
-        note("%d retried on a fresh guest after a triple fault or a stalled boot (see "
-             "EMULATOR above)" % res.retried)
+        note("%d retried on a fresh guest after a triple fault, a stalled boot or a wakeup "
+             "lost to a dropped STI shadow (see EMULATOR above)" % res.retried)
     note("tests done")
     print("%d passed, %d failed, %d skipped" % (res.passed, res.failed, res.skipped),
           flush=True)
