@@ -1211,6 +1211,45 @@ def check_conditions(s):
     s.runs("conditions: afterwards")
 
 
+def check_stepexit(s):
+    """On request (XEN_INTEL_ONLY=stepexit): where a stepi by MTF over an
+    instruction Xen completes in its exit handler ends. At a breakpoint
+    stop the code at pc becomes `cpuid; nop; nop` for two steps; the guest's
+    bytes and registers go back before the detach, and it must run on.
+    Whether the cpuid step ends at the next instruction is reported, not
+    required (Xen 4.17 raises no MTF exit after an instruction it
+    completes: README "Features and limits")."""
+    res, g = s.res, s.guest
+    fn = g.sym("__x64_sys_clock_nanosleep")
+    b0, out0 = s.xen_read(fn, 4)
+    r, out, _ = s.gdb("stepexit", setup=["hbreak *%#x" % fn], vcpus=g.vcpus, domid=g.domid,
+                      guest=g.name)
+    if not res.check(r is not None and r.get("steps") and r["stop"].get("bps"),
+                     "stepexit: gdb session, stopped at the hardware breakpoint", out):
+        return
+    p = r["pc"]
+    for i, st in enumerate(r["steps"]):
+        s.note("stepexit: step %d over %s at %s ended at %s (%s), ebx %#x" % (
+            i, "cpuid" if i == 0 else "nop", h(st["pc_before"]), h(st.get("pc_after")),
+            "+%d" % (st["pc_after"] - st["pc_before"]) if st.get("pc_after") else "?",
+            st.get("ebx", 0)))
+    first = r["steps"][0]
+    res.check(first.get("ebx") == 0x756e6547,
+              "stepexit: the stepped cpuid ran (leaf 0: ebx 'Genu')", json.dumps(r["steps"]))
+    s.note("stepexit: the step over cpuid %s" % (
+        "ended at the next instruction" if first.get("pc_after") == p + 2 else
+        "went one instruction further (Xen raised no MTF exit after the cpuid)"
+        if first.get("pc_after") == p + 3 else "ended at %s" % h(first.get("pc_after"))))
+    b2, out2 = s.xen_read(fn, 4)
+    res.check(r.get("restored") and b0 and b2 == b0,
+              "stepexit: afterwards the guest's own bytes are back (%s) and pc too" % b2,
+              "before: %s\nafter: %s" % (out0, out2))
+    s.runs("stepexit: afterwards")
+
+
+# checks run only when named (XEN_INTEL_ONLY)
+ON_REQUEST = [("stepexit", check_stepexit)]
+
 ORDER = [("setup", check_setup), ("attach", check_attach), ("watch", check_watch),
          ("breakpoints", check_breakpoints), ("conditions", check_conditions),
          ("hold", check_hold),

@@ -428,6 +428,48 @@ def sc_hold(a):
     return res
 
 
+def sc_stepexit(a):
+    """A stepi over an instruction Xen completes in its exit handler
+    (cpuid), by MTF: points from a["setup"], continue to their first hit,
+    delete them; at that pc P, the code becomes `cpuid; nop; nop` (leaf 0)
+    for two steps, then the guest's bytes and registers go back and pc is
+    P again. Where each step ends, and what cpuid gave."""
+    res = {"attach": attach(a)}
+    kernel_thread(a["vcpus"])
+    for cmd in a["setup"]:
+        ex(cmd)
+    r = resume("continue", wait=a.get("wait", 120))
+    res["stop"] = {k: r.get(k) for k in ("signal", "bps", "vcpu", "pc", "error", "interrupted")}
+    ex("delete")
+    ex("set scheduler-locking step")
+    p = res["pc"] = reg("pc")
+    keep = regs(["rax", "rbx", "rcx", "rdx"])
+    orig = read(p, 4)
+    inf = gdb.selected_inferior()
+    steps = []
+    try:
+        inf.write_memory(p, b"\x0f\xa2\x90\x90")
+        res["code"] = read(p, 4).hex()
+        ex("set $rax = 0")
+        ex("set $rcx = 0")
+        for _ in range(2):
+            pc = reg("pc")
+            r = resume("stepi")
+            steps.append({"pc_before": pc, "pc_after": r.get("pc"), "error": r.get("error"),
+                          "signal": r.get("signal"), "ebx": reg("rbx") & 0xffffffff})
+            if r.get("error"):
+                break
+    finally:
+        inf.write_memory(p, orig)
+        for n, v in keep.items():
+            ex("set $%s = %#x" % (n, v))
+        ex("set $pc = %#x" % p)
+        res["restored"] = read(p, 4) == orig and reg("pc") == p
+    res["steps"] = steps
+    res["detach"] = detach()
+    return res
+
+
 def sc_many(a):
     """Many watchpoints at once, inserted as they are set and kept in
     place at stops (breakpoint always-inserted): each accepted; continue

@@ -82,7 +82,7 @@ def one_run(args, attempt, t0):
                  (g.line("XI-VERSION")[:40], g.line("XI-KPTI"), g.line("XI-CPUS"),
                   "read in %.1f s of guest time" % (float(kt.group(2)) - float(kt.group(1)))
                   if kt else "?"))
-        for name, fn in checks.ORDER:
+        for name, fn in checks.ORDER + [c for c in checks.ON_REQUEST if c[0] in suite.only]:
             if name == "setup" or not suite.wanted(name):
                 continue
             if not suite.ensure_guest(name):
