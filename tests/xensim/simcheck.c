@@ -1012,6 +1012,55 @@ static void sc_singlestep(struct check *c)
 	destroy(d);
 }
 
+/* An instruction Xen's exit handler completes (cpuid): no MTF exit at
+ * its end, and with TF its #DB goes to the guest, not to the monitor. */
+static void sc_exit_step(struct check *c)
+{
+	uint32_t d = create("sc-exit-step", ZERO);
+	struct mon m;
+	vm_event_request_t req = { .version = 0 };
+	vcpu_guest_context_any_t ctx;
+
+	mon_open(c, &m, d);
+	xc_monitor_singlestep(c->xch, d, 1);
+	workload(d, 0, "{\"op\":\"cpuid\",\"rip\":\"0x1000\"},{\"rip\":\"0x1002\",\"len\":1},"
+		       "{\"rip\":\"0x1003\",\"len\":1},{\"op\":\"loop\"}");
+	xc_domain_pause(c->xch, d);
+	start(d, 0, -1);
+	xc_domain_debug_control(c->xch, d, XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_ON, 0);
+	xc_domain_unpause(c->xch, d);
+	CHECK(c, mon_get(&m, &req, WAIT_MS) &&
+	      req.reason == VM_EVENT_REASON_SINGLESTEP &&
+	      req.data.regs.x86.rip == 0x1003 &&
+	      state_int(d, "vcpus.0.counters.steps") == 2 &&
+	      state_int(d, "vcpus.0.counters.exit_completed") == 1,
+	      "MTF over cpuid: the SINGLESTEP event comes after the next instruction",
+	      "reason %u rip 0x%" PRIx64, req.reason, req.data.regs.x86.rip);
+	answer(&m, &req, VM_EVENT_FLAG_TOGGLE_SINGLESTEP);
+	ctl_ok("{\"cmd\":\"stop\",\"dom\":%u}", d);
+	mon_close(c, &m);
+	destroy(d);
+
+	d = create("sc-exit-step-amd", ZERO ",\"vendor\":\"amd\"");
+	mon_open(c, &m, d);
+	xc_monitor_debug_exceptions(c->xch, d, 1, 1);
+	workload(d, 0, "{\"op\":\"cpuid\",\"rip\":\"0x1000\"},{\"rip\":\"0x1002\",\"len\":1},"
+		       "{\"op\":\"halt\"}");
+	xc_domain_pause(c->xch, d);
+	xc_vcpu_getcontext(c->xch, d, 0, &ctx);
+	ctx.x64.user_regs.rflags |= 0x100;
+	xc_vcpu_setcontext(c->xch, d, 0, &ctx);
+	start(d, 0, -1);
+	xc_domain_unpause(c->xch, d);
+	CHECK(c, wait_str(d, "vcpus.0.state", "halted") &&
+	      !mon_get(&m, &req, 200) &&
+	      state_int(d, "vcpus.0.counters.db_delivered") == 1,
+	      "TF over cpuid: the guest takes the #DB, no DEBUG_EXCEPTION event",
+	      "db_delivered %lld", (long long)state_int(d, "vcpus.0.counters.db_delivered"));
+	mon_close(c, &m);
+	destroy(d);
+}
+
 static void sc_amd(struct check *c)
 {
 	uint32_t d = create("sc-amd", ZERO ",\"vendor\":\"amd\"");
@@ -1473,6 +1522,7 @@ static const struct {
 	{ "exec", sc_exec },
 	{ "no-listener", sc_no_listener },
 	{ "singlestep", sc_singlestep },
+	{ "exit-step", sc_exit_step },
 	{ "amd", sc_amd },
 	{ "altp2m", sc_altp2m },
 	{ "gpt", sc_gpt },

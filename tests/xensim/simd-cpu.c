@@ -567,8 +567,17 @@ static void next_pc(struct sim_vcpu *v)
 	v->pc++;
 }
 
+/*
+ * exited: Xen's exit handler completed the instruction (cpuid, vmcall:
+ * update_guest_eip()). Like an instruction of Xen's emulator, it gives
+ * no MTF exit at its end: the vCPU exits after the instruction that
+ * follows it (Xen 4.17 synthesises none; seen on its VMX under Bochs);
+ * and TF gives a #DB injected into the guest (svm_inject_event() and
+ * vmx_inject_event() add DR6.BS), never a monitor event.
+ */
 static void retire(struct sim_vcpu *v, uint64_t next_rip,
-		   uint64_t rflags_before, unsigned dr_hits, enum run_mode mode)
+		   uint64_t rflags_before, unsigned dr_hits, enum run_mode mode,
+		   bool exited)
 {
 	bool emulated = mode != MODE_NORMAL;
 
@@ -580,10 +589,12 @@ static void retire(struct sim_vcpu *v, uint64_t next_rip,
 		v->c.emulated++;
 	if (v->budget != UINT64_MAX)
 		v->budget--;
-	if (emulated) {
+	if (emulated || exited) {
 		/* Xen's emulator: TF gives x86_emulate's retire.singlestep,
 		 * a #DB injected straight into the guest without a monitor
 		 * event; no MTF exit for the emulated instruction. */
+		if (exited)
+			v->c.exit_completed++;
 		if (rflags_before & RFLAGS_TF) {
 			v->r.dr6 = DR6_BASE | DR6_BS;
 			sim_deliver_guest_db(v);
@@ -602,7 +613,7 @@ static void guest_bp(struct sim_vcpu *v, const struct sim_step *st,
 
 	v->c.bp_delivered++;
 	one.len = 1;
-	retire(v, one.rip + one.len, rflags_before, 0, mode);
+	retire(v, one.rip + one.len, rflags_before, 0, mode, false);
 }
 
 static bool int3_event(struct sim_vcpu *v, uint64_t code_gfn)
@@ -860,6 +871,8 @@ static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 	uint8_t *code;
 	uint64_t next_rip;
 	struct sim_step here;
+	/* completed by Xen's exit handler (see retire()) */
+	bool exited = false;
 
 	if (st->kind == STEP_EXEC) {
 		/* the guest's own code: the instruction is the one at RIP */
@@ -982,6 +995,8 @@ static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 			    TRAP_NO_RING)
 				return;	/* the monitor completes it */
 		}
+		/* CPUID always exits; Xen's handler completes it */
+		exited = mode != MODE_EMULATE;
 		break;
 	case STEP_WRITE_CR: {
 		unsigned idx = st->reg == 0 ? VM_EVENT_X86_CR0 :
@@ -1019,11 +1034,13 @@ static void run_step(struct sim_vcpu *v, enum run_mode mode, bool nowrite)
 			req.reason = VM_EVENT_REASON_GUEST_REQUEST;
 			completing_event(v, &req, d->mon.guest_request_sync);
 		}
+		/* a hypercall: Xen's handler completes it */
+		exited = mode != MODE_EMULATE;
 		break;
 	default:
 		break;
 	}
-	retire(v, next_rip, rflags_before, hits, mode);
+	retire(v, next_rip, rflags_before, hits, mode, exited);
 }
 
 /* ---- hvm_do_resume ---- */

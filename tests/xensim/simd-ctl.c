@@ -467,6 +467,7 @@ static json_object *counters_json(const struct sim_counters *c)
 	set(o, "int3", u64(c->int3));
 	set(o, "bp_delivered", u64(c->bp_delivered));
 	set(o, "db_delivered", u64(c->db_delivered));
+	set(o, "exit_completed", u64(c->exit_completed));
 	set(o, "pf_delivered", u64(c->pf_delivered));
 	set(o, "other_delivered", u64(c->other_delivered));
 	set(o, "interrupts", u64(c->interrupts));

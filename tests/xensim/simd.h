@@ -108,6 +108,7 @@ struct sim_workload {
 struct sim_counters {
 	uint64_t steps;		/* instructions retired, emulated ones too */
 	uint64_t emulated;	/* of which completed by Xen's emulator */
+	uint64_t exit_completed; /* ... by Xen's exit handler (cpuid...) */
 	uint64_t reads, writes;	/* data accesses performed */
 	uint64_t int3;		/* int3 instructions executed */
 	uint64_t bp_delivered;	/* #BP taken by the guest */
