@@ -54,6 +54,64 @@ unsigned x86_code_bits(const struct x86_regs *r)
 	return 32;
 }
 
+unsigned x86_exit_insn(const uint8_t *code, size_t n, unsigned bits, const char **name)
+{
+	static const struct {
+		uint8_t op[3];
+		unsigned len;		/* opcode bytes */
+		bool modrm;		/* a register-form ModRM follows */
+		bool imm8;
+		const char *name;
+	} table[] = {
+		{ { 0xf4 }, 1, false, false, "hlt" },
+		{ { 0xe4 }, 1, false, true, "in" }, { { 0xe5 }, 1, false, true, "in" },
+		{ { 0xe6 }, 1, false, true, "out" }, { { 0xe7 }, 1, false, true, "out" },
+		{ { 0xec }, 1, false, false, "in" }, { { 0xed }, 1, false, false, "in" },
+		{ { 0xee }, 1, false, false, "out" }, { { 0xef }, 1, false, false, "out" },
+		{ { 0x6c }, 1, false, false, "ins" }, { { 0x6d }, 1, false, false, "ins" },
+		{ { 0x6e }, 1, false, false, "outs" }, { { 0x6f }, 1, false, false, "outs" },
+		{ { 0x0f, 0xa2 }, 2, false, false, "cpuid" },
+		{ { 0x0f, 0x30 }, 2, false, false, "wrmsr" },
+		{ { 0x0f, 0x31 }, 2, false, false, "rdtsc" },
+		{ { 0x0f, 0x32 }, 2, false, false, "rdmsr" },
+		{ { 0x0f, 0x33 }, 2, false, false, "rdpmc" },
+		{ { 0x0f, 0x06 }, 2, false, false, "clts" },
+		{ { 0x0f, 0x08 }, 2, false, false, "invd" },
+		{ { 0x0f, 0x09 }, 2, false, false, "wbinvd" },
+		{ { 0x0f, 0x20 }, 2, true, false, "mov from a control register" },
+		{ { 0x0f, 0x21 }, 2, true, false, "mov from a debug register" },
+		{ { 0x0f, 0x22 }, 2, true, false, "mov to a control register" },
+		{ { 0x0f, 0x23 }, 2, true, false, "mov to a debug register" },
+		{ { 0x0f, 0x01, 0xc1 }, 3, false, false, "vmcall" },
+		{ { 0x0f, 0x01, 0xd9 }, 3, false, false, "vmmcall" },
+		{ { 0x0f, 0x01, 0xd1 }, 3, false, false, "xsetbv" },
+		{ { 0x0f, 0x01, 0xc8 }, 3, false, false, "monitor" },
+		{ { 0x0f, 0x01, 0xc9 }, 3, false, false, "mwait" },
+		{ { 0x0f, 0x01, 0xf9 }, 3, false, false, "rdtscp" },
+	};
+	size_t i = 0, k;
+
+	/* legacy prefixes, then a REX prefix in 64-bit code */
+	while (i < n && i < 14 &&
+	       (code[i] == 0x66 || code[i] == 0x67 || code[i] == 0xf0 ||
+		code[i] == 0xf2 || code[i] == 0xf3 || code[i] == 0x2e ||
+		code[i] == 0x36 || code[i] == 0x3e || code[i] == 0x26 ||
+		code[i] == 0x64 || code[i] == 0x65))
+		i++;
+	if (bits == 64 && i < n && (code[i] & 0xf0) == 0x40)
+		i++;
+	for (k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
+		unsigned len = table[k].len + table[k].modrm + table[k].imm8;
+
+		if (i + len > n || memcmp(code + i, table[k].op, table[k].len))
+			continue;
+		if (name)
+			*name = table[k].name;
+		return (unsigned)i + len;
+	}
+	return 0;
+}
+
 /* Value of a Capstone register (any width) from the register file. */
 static int reg_value(const struct x86_regs *r, x86_reg reg, uint64_t *v)
 {

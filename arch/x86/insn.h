@@ -56,4 +56,14 @@ int x86_decode(struct x86_decoder *d, const uint8_t *code, size_t n,
  * from CS.D/B and CR0.PE. */
 unsigned x86_code_bits(const struct x86_regs *r);
 
+/*
+ * Whether the instruction at the start of code (n bytes, code of the given
+ * width) is one a hypervisor may complete in its exit handler rather than
+ * let the guest execute: cpuid, hlt, vmcall/vmmcall, rdmsr/wrmsr, rdpmc,
+ * rdtsc/rdtscp, xsetbv, invd/wbinvd, monitor/mwait, in/out/ins/outs, clts
+ * and moves to or from control and debug registers. None of them branches.
+ * Returns its length (prefixes included) and *name, or 0.
+ */
+unsigned x86_exit_insn(const uint8_t *code, size_t n, unsigned bits, const char **name);
+
 #endif

@@ -148,6 +148,7 @@ void run_detach(struct session *s)
 		bp_replant_all(s->bps);
 		r->unplanted = false;
 	}
+	r->step_bp = false;	/* out with the others */
 	bp_forget_all(s->bps);
 	traps_restore_all(s->traps);
 	dr_restore(s->drs);
@@ -257,6 +258,11 @@ void run_describe_stats(struct session *s, struct strbuf *out)
 	if (r->st.stale_steps)
 		strbuf_addf(out, "single-step events of running vCPUs let go: %llu\n",
 			    (unsigned long long)r->st.stale_steps);
+	if (r->st.step_bp_ends || r->st.step_bp_passed)
+		strbuf_addf(out, "steps over an instruction Xen completes, ended by an int3 after it: "
+			    "%llu (other vCPUs let past that int3: %llu)\n",
+			    (unsigned long long)r->st.step_bp_ends,
+			    (unsigned long long)r->st.step_bp_passed);
 	if (r->st.livelocks)
 		strbuf_addf(out, "stops of a vCPU that made no progress (the same event %d times): %llu\n",
 			    LIVELOCK_REPEATS, (unsigned long long)r->st.livelocks);

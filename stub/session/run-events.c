@@ -117,6 +117,26 @@ static int handle_event(struct session *s, const struct target_event *ev,
 	switch (ev->kind) {
 	case TEV_SWBP:
 		bp = bp_find(s->bps, run_event_gpa(ev));
+		if (bp && r->step_bp && ev->regs.rip == r->step_bp_addr) {
+			if (r->phase == PH_STEPPING && (int)ev->vcpu == r->step_vcpu) {
+				/* the step's own int3: the instruction Xen
+				 * completed is done, the step ends here */
+				r->st.steps++;
+				r->st.step_bp_ends++;
+				run_make_stop(st, ev->vcpu, 5, SR_NONE);
+				return 1;
+			}
+			if (bp->refs == 1) {
+				/* another vCPU running during the step: past
+				 * it, as if it were not there */
+				r->st.step_bp_passed++;
+				if (run_release_continue(s, ev->vcpu) < 0)
+					log_warn(LC_TRAP, "vCPU %u could not be let go past the step's int3 at 0x%llx: %s",
+						 ev->vcpu, (unsigned long long)ev->regs.rip,
+						 target_strerror(s->t));
+				return 0;
+			}
+		}
 		if (bp) {
 			r->st.bp_hits++;
 			run_make_stop(st, ev->vcpu, 5, SR_SWBREAK);
@@ -482,6 +502,7 @@ void run_finish_stop(struct session *s, const struct stop_info *st)
 		bp_replant(s->bps, r->unplanted_gpa);
 		r->unplanted = false;
 	}
+	run_step_bp_drop(s);
 	r->phase = PH_STOPPED;
 	r->step_vcpu = -1;
 	r->st.stops++;

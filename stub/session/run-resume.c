@@ -11,12 +11,68 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/insn.h"
 #include "stub/base/log.h"
 #include "stub/session/points-agent.h"
 #include "stub/session/session-internal.h"
 #include "stub/guest/journal.h"
 #include "stub/traps/traps.h"
 #include "stub/traps/traps-dr.h"
+
+/*
+ * Before a step by MTF of vCPU v: if its instruction is one Xen completes
+ * in its exit handler (cpuid, hlt, vmcall, rdmsr...), Xen 4.17 raises no
+ * MTF exit after it and the step would end one instruction late; an int3
+ * at the next instruction ends it there (the MTF exit still ends it if the
+ * instruction faults). Without a plant the step goes as it would.
+ */
+static void step_bp_plant(struct session *s, unsigned v)
+{
+	struct run_state *r = s->run;
+	struct x86_regs regs;
+	struct strbuf why = STRBUF_INIT;
+	uint8_t code[16];
+	size_t got = 0;
+	const char *name = NULL;
+	unsigned len, bits;
+	uint64_t next;
+
+	if (target_get_regs(s->t, v, &regs) < 0 ||
+	    bp_read_code(s->bps, &regs, code, sizeof(code), &got) < 0 || !got)
+		return;
+	bits = x86_code_bits(&regs);
+	len = x86_exit_insn(code, got, bits, &name);
+	if (!len)
+		return;
+	next = regs.rip + len;
+	if (bits < 64)
+		next &= 0xffffffffu;
+	vmem_aspace_of(&regs, &r->step_bp_as);
+	if (bp_insert(s->bps, &r->step_bp_as, next, &why) < 0) {
+		log_dbg(LC_TRAP, "vCPU %u: no int3 after its %s at 0x%llx (%s): the step may "
+			"end one instruction late", v, name, (unsigned long long)regs.rip, why.buf);
+		strbuf_release(&why);
+		return;
+	}
+	strbuf_release(&why);
+	r->step_bp = true;
+	r->step_bp_addr = next;
+	log_dbg(LC_TRAP, "vCPU %u: %s at 0x%llx is completed by Xen, which raises no single-step "
+		"after it: the step ends at an int3 at 0x%llx", v, name,
+		(unsigned long long)regs.rip, (unsigned long long)next);
+}
+
+void run_step_bp_drop(struct session *s)
+{
+	struct run_state *r = s->run;
+
+	if (!r->step_bp)
+		return;
+	r->step_bp = false;
+	if (bp_remove(s->bps, &r->step_bp_as, r->step_bp_addr) < 0)
+		log_warn(LC_TRAP, "the step's int3 at 0x%llx was not found to take out",
+			 (unsigned long long)r->step_bp_addr);
+}
 
 int run_release_continue(struct session *s, unsigned v)
 {
@@ -139,6 +195,8 @@ int run_start(struct session *s, const struct resume_plan *plan, int step,
 		}
 		if (r->step == STEP_MTF) {
 			rc = run_arm(s, (unsigned)step, true);
+			if (rc == 0)
+				step_bp_plant(s, (unsigned)step);
 		} else {
 			struct x86_regs regs;
 			size_t got = 0;

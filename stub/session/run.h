@@ -12,6 +12,7 @@
 
 #include "stub/base/strbuf.h"
 #include "stub/guest/target.h"
+#include "stub/guest/vmem.h"
 #include "stub/session/session.h"
 
 struct session;
@@ -82,6 +83,8 @@ struct run_stats {
 	uint64_t holds;
 	uint64_t unemulated;
 	uint64_t stale_steps;		/* single-steps of running vCPUs */
+	uint64_t step_bp_ends;		/* steps ended at the step's int3 */
+	uint64_t step_bp_passed;	/* ... which another vCPU passed */
 	uint64_t livelocks;		/* stops for lack of progress */
 };
 
@@ -99,6 +102,12 @@ struct run_state {
 	char mem_access_why[256];
 	bool unplanted;			/* a step runs with one int3 out */
 	uint64_t unplanted_gpa;
+	/* a step by MTF over an instruction Xen completes in its exit
+	 * handler (x86_exit_insn()), after which Xen raises no MTF exit:
+	 * an int3 of the step's own at the next instruction ends it */
+	bool step_bp;
+	uint64_t step_bp_addr;		/* its address in step_bp_as */
+	struct aspace step_bp_as;
 	enum resume_kind *plan;		/* the last resume, per vCPU */
 	bool report_pending;		/* a stop to report without running */
 	int pending_vcpu;		/* its vCPU, or -1 for interrupt_stop */
@@ -169,6 +178,9 @@ void run_livelock_reset(struct run_state *r, unsigned nr_vcpus);
 /* Lets held vCPU v go for a continue; one sitting on our int3 executes
  * the guest's instruction in its place, in Xen's emulator. */
 int run_release_continue(struct session *s, unsigned v);
+/* Takes the int3 a step over an instruction Xen completes planted out
+ * (if any): at the stop, or when the guest is left. */
+void run_step_bp_drop(struct session *s);
 
 /* Lets the vCPUs go per plan, step: the vCPU stepped or -1. 0 or -errno
  * with *msg. */

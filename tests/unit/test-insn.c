@@ -267,6 +267,44 @@ static void test_stack(void **state)
 	    &info);
 }
 
+/* Instructions a hypervisor completes in its exit handler, with their
+ * lengths; and ones it does not. */
+static void test_exit_insns(void **state)
+{
+	static const struct {
+		uint8_t code[8];
+		size_t n;
+		unsigned bits;
+		unsigned len;
+		const char *name;
+	} cases[] = {
+		{ { 0x0f, 0xa2, 0x90 }, 3, 64, 2, "cpuid" },
+		{ { 0xf4 }, 1, 64, 1, "hlt" },
+		{ { 0x0f, 0x01, 0xc1 }, 3, 64, 3, "vmcall" },
+		{ { 0x0f, 0x01, 0xd9 }, 3, 32, 3, "vmmcall" },
+		{ { 0x0f, 0x32 }, 2, 64, 2, "rdmsr" },
+		{ { 0xe6, 0x80 }, 2, 32, 2, "out" },
+		{ { 0xf3, 0x6e }, 2, 64, 2, "outs" },
+		{ { 0x44, 0x0f, 0x22, 0xc0 }, 4, 64, 4, "mov to a control register" },
+		/* 0x48 is dec eax in 32-bit code, not a prefix */
+		{ { 0x48, 0x0f, 0xa2 }, 3, 32, 0, NULL },
+		{ { 0x0f, 0x01, 0xd0 }, 3, 64, 0, NULL },	/* xgetbv */
+		{ { 0x0f, 0xa2 }, 1, 64, 0, NULL },		/* cut short */
+		{ { 0x90 }, 1, 64, 0, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *name = NULL;
+
+		assert_int_equal(x86_exit_insn(cases[i].code, cases[i].n, cases[i].bits, &name),
+				 cases[i].len);
+		if (cases[i].name)
+			assert_string_equal(name, cases[i].name);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_segment_bases),
 		cmocka_unit_test(test_rep_strings),
 		cmocka_unit_test(test_stack),
+		cmocka_unit_test(test_exit_insns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

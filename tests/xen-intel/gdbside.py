@@ -466,6 +466,10 @@ def sc_stepexit(a):
         ex("set $pc = %#x" % p)
         res["restored"] = read(p, 4) == orig and reg("pc") == p
     res["steps"] = steps
+    try:
+        res["stats"] = ex("monitor stats")
+    except gdb.error as e:
+        res["stats"] = "error: %s" % e
     res["detach"] = detach()
     return res
 
