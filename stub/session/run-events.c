@@ -118,13 +118,18 @@ static int handle_event(struct session *s, const struct target_event *ev,
 	case TEV_SWBP:
 		bp = bp_find(s->bps, run_event_gpa(ev));
 		if (bp && r->step_bp && ev->regs.rip == r->step_bp_addr) {
-			if (r->phase == PH_STEPPING && (int)ev->vcpu == r->step_vcpu) {
+			if (ev->vcpu == r->step_bp_vcpu) {
 				/* the step's own int3: the instruction Xen
-				 * completed is done, the step ends here */
-				r->st.steps++;
+				 * completed is done, and the vCPU is held as
+				 * by the single-step that did not come */
+				r->v[ev->vcpu].ev.kind = TEV_SINGLESTEP;
 				r->st.step_bp_ends++;
-				run_make_stop(st, ev->vcpu, 5, SR_NONE);
-				return 1;
+				if (r->phase == PH_STEPPING && (int)ev->vcpu == r->step_vcpu) {
+					r->st.steps++;
+					run_make_stop(st, ev->vcpu, 5, SR_NONE);
+					return 1;
+				}
+				return 0; /* a step past an access: held */
 			}
 			if (bp->refs == 1) {
 				/* another vCPU running during the step: past
@@ -428,6 +433,8 @@ int run_complete_access(struct session *s, unsigned v)
 		if (rc == 0)
 			rc = run_arm(s, v, true);
 		if (rc == 0)
+			run_step_bp_plant(s, v);
+		if (rc == 0)
 			rc = run_release(s, v, NULL);
 		if (rc == 0)
 			rc = target_unpause(s->t);
@@ -441,6 +448,7 @@ int run_complete_access(struct session *s, unsigned v)
 			log_err(LC_TRAP, "the guest could not be paused again: %s",
 				target_strerror(s->t));
 		collect(s, 0, NULL, NULL);
+		run_step_bp_drop(s);
 		if (!vr->held || vr->ev.kind != TEV_MEM_ACCESS ||
 		    round + 1 == COMPLETE_MAX_ROUNDS)
 			break;

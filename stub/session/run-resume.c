@@ -26,7 +26,7 @@
  * at the next instruction ends it there (the MTF exit still ends it if the
  * instruction faults). Without a plant the step goes as it would.
  */
-static void step_bp_plant(struct session *s, unsigned v)
+void run_step_bp_plant(struct session *s, unsigned v)
 {
 	struct run_state *r = s->run;
 	struct x86_regs regs;
@@ -37,13 +37,19 @@ static void step_bp_plant(struct session *s, unsigned v)
 	unsigned len, bits;
 	uint64_t next;
 
-	if (target_get_regs(s->t, v, &regs) < 0 ||
+	if (s->opts.read_only || target_get_regs(s->t, v, &regs) < 0 ||
 	    bp_read_code(s->bps, &regs, code, sizeof(code), &got) < 0 || !got)
 		return;
 	bits = x86_code_bits(&regs);
 	len = x86_exit_insn(code, got, bits, &name);
 	if (!len)
 		return;
+	/* the int3 must be an event, never the guest's #BP */
+	if (target_ev_monitor(s->t, TMON_SWBP, true) < 0) {
+		log_dbg(LC_TRAP, "vCPU %u: no int3 after its %s (%s): the step may end one "
+			"instruction late", v, name, target_strerror(s->t));
+		return;
+	}
 	next = regs.rip + len;
 	if (bits < 64)
 		next &= 0xffffffffu;
@@ -56,6 +62,7 @@ static void step_bp_plant(struct session *s, unsigned v)
 	}
 	strbuf_release(&why);
 	r->step_bp = true;
+	r->step_bp_vcpu = v;
 	r->step_bp_addr = next;
 	log_dbg(LC_TRAP, "vCPU %u: %s at 0x%llx is completed by Xen, which raises no single-step "
 		"after it: the step ends at an int3 at 0x%llx", v, name,
@@ -196,7 +203,7 @@ int run_start(struct session *s, const struct resume_plan *plan, int step,
 		if (r->step == STEP_MTF) {
 			rc = run_arm(s, (unsigned)step, true);
 			if (rc == 0)
-				step_bp_plant(s, (unsigned)step);
+				run_step_bp_plant(s, (unsigned)step);
 		} else {
 			struct x86_regs regs;
 			size_t got = 0;

@@ -106,6 +106,7 @@ struct run_state {
 	 * handler (x86_exit_insn()), after which Xen raises no MTF exit:
 	 * an int3 of the step's own at the next instruction ends it */
 	bool step_bp;
+	unsigned step_bp_vcpu;		/* the vCPU it ends the step of */
 	uint64_t step_bp_addr;		/* its address in step_bp_as */
 	struct aspace step_bp_as;
 	enum resume_kind *plan;		/* the last resume, per vCPU */
@@ -178,8 +179,11 @@ void run_livelock_reset(struct run_state *r, unsigned nr_vcpus);
 /* Lets held vCPU v go for a continue; one sitting on our int3 executes
  * the guest's instruction in its place, in Xen's emulator. */
 int run_release_continue(struct session *s, unsigned v);
-/* Takes the int3 a step over an instruction Xen completes planted out
- * (if any): at the stop, or when the guest is left. */
+/* Before a step by MTF of vCPU v: if its instruction is one Xen
+ * completes in its exit handler, an int3 at the next instruction that
+ * ends the step (Xen raises no MTF exit after such an instruction). */
+void run_step_bp_plant(struct session *s, unsigned v);
+/* Takes that int3 out (if any): when the step ended. */
 void run_step_bp_drop(struct session *s);
 
 /* Lets the vCPUs go per plan, step: the vCPU stepped or -1. 0 or -errno

@@ -26,7 +26,7 @@ def _pc(g):
     return int(out.split("=")[1].split()[0], 16) if out and "=" in out else None
 
 
-def test_stepi_over_cpuid(ctx):
+def test_stepi_over_cpuid(ctx, brk="break"):
     """At a breakpoint on the cpuid: stepi ends right after it, the next
     stepi after the nop; monitor stats counts the step ended by the int3;
     the code has no int3 left; the guest is left as found."""
@@ -40,9 +40,9 @@ def test_stepi_over_cpuid(ctx):
         g = L.gdb_session(ctx, sim, "sx1", args=["-v"])
         try:
             g.cmd("set scheduler-locking on")
-            g.cmd("break *0x%x" % at)
+            g.cmd("%s *0x%x" % (brk, at))
             out = g.cmd("continue", timeout=120)
-            ctx.check(out is not None and "Breakpoint 1" in out, "continue stops at the cpuid",
+            ctx.check(out is not None and "reakpoint 1" in out, "continue stops at the cpuid",
                       (out or g.out)[-1500:])
             g.cmd("delete 1")
             pcs = []
@@ -61,9 +61,19 @@ def test_stepi_over_cpuid(ctx):
             g.cmd("detach")
         finally:
             g.quit()
+        st = sim.state(dom)
+        ctx.check(all(v["counters"]["bp_delivered"] == 0 for v in st["vcpus"]),
+                  "the guest never took a #BP (the step's int3 was always an event)",
+                  [v["counters"]["bp_delivered"] for v in st["vcpus"]])
         # memory's digest included: no int3 left behind
         L.check_as_found(ctx, sim, dom, before, "after the steps",
                          allow=("regs", "counters"))
+
+
+def test_stepi_over_cpuid_from_hbreak(ctx):
+    """The same from a stop at an hbreak (an execute trap: the vCPU is held
+    by a mem_access event) on the cpuid."""
+    test_stepi_over_cpuid(ctx, "hbreak")
 
 
 def test_stepi_over_cpuid_others_running(ctx):
