@@ -117,7 +117,7 @@ static int handle_event(struct session *s, const struct target_event *ev,
 	switch (ev->kind) {
 	case TEV_SWBP:
 		bp = bp_find(s->bps, run_event_gpa(ev));
-		if (bp && r->step_bp && ev->regs.rip == r->step_bp_addr) {
+		if (bp && r->step_bp && bp->gpa == r->step_bp_gpa) {
 			if (ev->vcpu == r->step_bp_vcpu) {
 				/* the step's own int3: the instruction Xen
 				 * completed is done, and the vCPU is held as

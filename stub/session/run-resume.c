@@ -36,6 +36,7 @@ void run_step_bp_plant(struct session *s, unsigned v)
 	const char *name = NULL;
 	unsigned len, bits;
 	uint64_t next;
+	struct x86_walk w;
 
 	if (s->opts.read_only || target_get_regs(s->t, v, &regs) < 0 ||
 	    bp_read_code(s->bps, &regs, code, sizeof(code), &got) < 0 || !got)
@@ -54,6 +55,10 @@ void run_step_bp_plant(struct session *s, unsigned v)
 	if (bits < 64)
 		next &= 0xffffffffu;
 	vmem_aspace_of(&regs, &r->step_bp_as);
+	if (r->step_bp_as.phys)
+		w.paddr = next;
+	else if (vmem_translate(s->mem, &r->step_bp_as, next, &w) < 0)
+		return;
 	if (bp_insert(s->bps, &r->step_bp_as, next, &why) < 0) {
 		log_dbg(LC_TRAP, "vCPU %u: no int3 after its %s at 0x%llx (%s): the step may "
 			"end one instruction late", v, name, (unsigned long long)regs.rip, why.buf);
@@ -64,6 +69,7 @@ void run_step_bp_plant(struct session *s, unsigned v)
 	r->step_bp = true;
 	r->step_bp_vcpu = v;
 	r->step_bp_addr = next;
+	r->step_bp_gpa = w.paddr;
 	log_dbg(LC_TRAP, "vCPU %u: %s at 0x%llx is completed by Xen, which raises no single-step "
 		"after it: the step ends at an int3 at 0x%llx", v, name,
 		(unsigned long long)regs.rip, (unsigned long long)next);

@@ -108,6 +108,7 @@ struct run_state {
 	bool step_bp;
 	unsigned step_bp_vcpu;		/* the vCPU it ends the step of */
 	uint64_t step_bp_addr;		/* its address in step_bp_as */
+	uint64_t step_bp_gpa;		/* and the byte it is in */
 	struct aspace step_bp_as;
 	enum resume_kind *plan;		/* the last resume, per vCPU */
 	bool report_pending;		/* a stop to report without running */
