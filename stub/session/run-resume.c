@@ -38,7 +38,9 @@ void run_step_bp_plant(struct session *s, unsigned v)
 	uint64_t next;
 	struct x86_walk w;
 
-	if (s->opts.read_only || target_get_regs(s->t, v, &regs) < 0 ||
+	/* one at a time: a step that completes a held access on its way
+	 * plants nothing more */
+	if (r->step_bp || s->opts.read_only || target_get_regs(s->t, v, &regs) < 0 ||
 	    bp_read_code(s->bps, &regs, code, sizeof(code), &got) < 0 || !got)
 		return;
 	bits = x86_code_bits(&regs);

@@ -26,7 +26,7 @@ def _pc(g):
     return int(out.split("=")[1].split()[0], 16) if out and "=" in out else None
 
 
-def test_stepi_over_cpuid(ctx, brk="break"):
+def test_stepi_over_cpuid(ctx, brk="break", extra=()):
     """At a breakpoint on the cpuid: stepi ends right after it, the next
     stepi after the nop; monitor stats counts the step ended by the int3;
     the code has no int3 left; the guest is left as found."""
@@ -40,11 +40,14 @@ def test_stepi_over_cpuid(ctx, brk="break"):
         g = L.gdb_session(ctx, sim, "sx1", args=["-v"])
         try:
             g.cmd("set scheduler-locking on")
+            for c in extra:
+                g.cmd(c)
             g.cmd("%s *0x%x" % (brk, at))
             out = g.cmd("continue", timeout=120)
-            ctx.check(out is not None and "reakpoint 1" in out, "continue stops at the cpuid",
+            n = 1 + len(extra)
+            ctx.check(out is not None and "reakpoint %d" % n in out, "continue stops at the cpuid",
                       (out or g.out)[-1500:])
-            g.cmd("delete 1")
+            g.cmd("delete %d" % n)
             pcs = []
             for _ in range(2):
                 g.cmd("stepi", timeout=120)
@@ -74,6 +77,14 @@ def test_stepi_over_cpuid_from_hbreak(ctx):
     """The same from a stop at an hbreak (an execute trap: the vCPU is held
     by a mem_access event) on the cpuid."""
     test_stepi_over_cpuid(ctx, "hbreak")
+
+
+def test_stepi_over_cpuid_on_a_trapped_page(ctx):
+    """The same with an execute trap elsewhere on the code's page (an
+    hbreak that never hits): the step first faults on the page, and xenstub
+    completes that access with the page relaxed; the step still ends right
+    after the cpuid, and the next one after the nop."""
+    test_stepi_over_cpuid(ctx, "break", extra=["hbreak *0x%x" % (L.CODE + 0x800)])
 
 
 def test_stepi_over_cpuid_others_running(ctx):
