@@ -101,6 +101,14 @@ def regs(names):
     return {n: reg(n) for n in names}
 
 
+def monitor_stats():
+    """What monitor stats says, or the error gdb gave."""
+    try:
+        return ex("monitor stats")
+    except gdb.error as e:
+        return "error: %s" % e
+
+
 def read(addr, n):
     return bytes(gdb.selected_inferior().read_memory(addr, n))
 
@@ -360,10 +368,7 @@ def sc_hits(a):
             seen = set(st.get("vcpu") for st in r["stops"] if st.get("bps"))
             if ph.get("until_vcpus") and seen >= set(ph["until_vcpus"]):
                 break
-        try:
-            r["stats"] = ex("monitor stats")
-        except gdb.error as e:
-            r["stats"] = "error: %s" % e
+        r["stats"] = monitor_stats()
         try:
             ex("delete")
         except gdb.error as e:
@@ -375,12 +380,10 @@ def sc_hits(a):
     return res
 
 
-def sc_hold(a):
-    """Points from a["setup"], continue to their first hit, delete them:
-    every vCPU is held at that stop. Then stepi on the stopped vCPU with
-    scheduler-locking step: after each step, the other vCPUs' rip by gdb
-    and by xenctx, and where the stepped one is."""
-    res = {"attach": attach(a)}
+def stop_held(a, res):
+    """Points from a["setup"], continue to their first hit (res["stop"]),
+    delete them, scheduler-locking step: every vCPU is held at that stop,
+    and only the stopped one steps."""
     kernel_thread(a["vcpus"])
     for cmd in a["setup"]:
         ex(cmd)
@@ -388,6 +391,15 @@ def sc_hold(a):
     res["stop"] = {k: r.get(k) for k in ("signal", "bps", "vcpu", "pc", "error", "interrupted")}
     ex("delete")
     ex("set scheduler-locking step")
+
+
+def sc_hold(a):
+    """Points from a["setup"], continue to their first hit, delete them:
+    every vCPU is held at that stop. Then stepi on the stopped vCPU with
+    scheduler-locking step: after each step, the other vCPUs' rip by gdb
+    and by xenctx, and where the stepped one is."""
+    res = {"attach": attach(a)}
+    stop_held(a, res)
     n = a["vcpus"]
     me = res["vcpu"] = cur_vcpu()
     others = [v for v in range(n) if v != me]
@@ -420,10 +432,7 @@ def sc_hold(a):
     res["steps"] = steps
     time.sleep(a.get("quiet", 0))
     res["ticks_1"] = ticks(a["guest"])
-    try:
-        res["stats"] = ex("monitor stats")
-    except gdb.error as e:
-        res["stats"] = "error: %s" % e
+    res["stats"] = monitor_stats()
     res["detach"] = detach()
     return res
 
@@ -435,13 +444,7 @@ def sc_stepexit(a):
     for two steps, then the guest's bytes and registers go back and pc is
     P again. Where each step ends, and what cpuid gave."""
     res = {"attach": attach(a)}
-    kernel_thread(a["vcpus"])
-    for cmd in a["setup"]:
-        ex(cmd)
-    r = resume("continue", wait=a.get("wait", 120))
-    res["stop"] = {k: r.get(k) for k in ("signal", "bps", "vcpu", "pc", "error", "interrupted")}
-    ex("delete")
-    ex("set scheduler-locking step")
+    stop_held(a, res)
     p = res["pc"] = reg("pc")
     keep = regs(["rax", "rbx", "rcx", "rdx"])
     orig = read(p, 4)
@@ -466,10 +469,7 @@ def sc_stepexit(a):
         ex("set $pc = %#x" % p)
         res["restored"] = read(p, 4) == orig and reg("pc") == p
     res["steps"] = steps
-    try:
-        res["stats"] = ex("monitor stats")
-    except gdb.error as e:
-        res["stats"] = "error: %s" % e
+    res["stats"] = monitor_stats()
     res["detach"] = detach()
     return res
 
@@ -503,10 +503,7 @@ def sc_many(a):
     note("%d points set in %.0f s" % (res["n_points"], res["set_seconds"]))
     r = resume("continue", wait=a["wait"])
     res["stop"] = r
-    try:
-        res["stats"] = ex("monitor stats")
-    except gdb.error as e:
-        res["stats"] = "error: %s" % e
+    res["stats"] = monitor_stats()
     t = time.monotonic()
     try:
         ex("delete")
@@ -687,10 +684,7 @@ def sc_rate(a):
                cond=lambda: uptime() >= u0 + a["seconds"])
     res["seconds"] = uptime() - u0
     res["stop"] = {k: r.get(k) for k in ("signal", "bps", "error", "interrupted")}
-    try:
-        res["stats"] = ex("monitor stats")
-    except gdb.error as e:
-        res["stats"] = "error: %s" % e
+    res["stats"] = monitor_stats()
     try:
         ex("delete")
     except gdb.error:

@@ -163,7 +163,9 @@ class Guest:
         # what shows that the emulator stalled the guest during the current
         # check (lost_wakeup()), or None
         self.lost_wakeup_seen = None
-        # the last tasks_report()'s reading of the guest, or None
+        # the last state_report()'s readings (xenctx of each vCPU, debug
+        # keys q and e) and its tasks_report()'s, or None
+        self.last_state = None
         self.last_tasks = None
 
     def create(self):
@@ -488,10 +490,12 @@ class Guest:
         """Each vCPU's registers, Xen's domain and event-channel dumps, the
         local APICs, the guest's clock and where its tasks are."""
         out = []
+        ctxs = {}
         for v in range(self.vcpus):
-            rc, regs, text = self.xenctx(v, all_regs=False)
+            rc, regs, text = ctxs[v] = self.xenctx(v, all_regs=False)
             out.append("xenctx vCPU %d (exit %d):\n%s" % (v, rc, text.strip()))
         dump = debug_keys("q", "e")
+        self.last_state = {"xenctx": ctxs, "dump": dump}
         out.append("xl debug-keys q:\n" + "\n".join(
             l for l in dump
             if "d%d" % self.domid in l or "Dom%d" % self.domid in l
@@ -513,14 +517,17 @@ class Guest:
         interrupt is the wakeup of a task for that CPU, the vCPU halts with
         the task queued. The mark: a vCPU blocked in Xen right after
         `sti; hlt` with interrupts on, whose idle task has TIF_NEED_RESCHED
-        and whose runqueue holds a task (read by the last tasks_report()).
-        Returns what shows it, or None."""
-        r = self.last_tasks or {}
+        and whose runqueue holds a task (as the last state_report() read
+        them). Returns what shows it, or None."""
+        r, st = self.last_tasks or {}, self.last_state
         heads, percpu = r.get("task_heads"), r.get("percpu")
-        if not isinstance(heads, dict) or not isinstance(percpu, dict):
+        if not st or not isinstance(heads, dict) or not isinstance(percpu, dict):
             return None
+        # debug key q's part of the dump, before e's
+        dump = st["dump"]
+        end = next((i for i, l in enumerate(dump) if "Event channel information" in l), len(dump))
         blocked, v = {}, None
-        for l in self.dump_section(debug_keys("q"), "information and callbacks for domain"):
+        for l in self.dump_section(dump[:end], "information and callbacks for domain"):
             m = re.search(r"VCPU(\d+):", l)
             if m:
                 v = int(m.group(1))
@@ -529,7 +536,7 @@ class Guest:
                 # _VPF_blocked is bit 0
                 blocked[v] = int(m.group(1), 16) & 1
         for v in range(self.vcpus):
-            rc, regs, text = self.xenctx(v, all_regs=False)
+            rc, regs, text = st["xenctx"][v]
             m = re.search(r"Code \(instr addr ([0-9a-f]+)\)\s*\n\s*([0-9a-f<> ]+)", text)
             head = next((h for k, h in heads.items() if k.endswith("[swapper/%d]" % v)), "")
             cpu = percpu.get("cpu%d" % v)
